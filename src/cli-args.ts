@@ -1,0 +1,148 @@
+// Command-line parsing. keepalived's flags are accepted as operators type them today (short and
+// long forms, `-fFILE`, `--use-file=FILE`, `-t` with an optional file), plus hakeep's own.
+import type { LogFormat, LogLevel } from './daemon/log.js';
+
+export interface CliOptions {
+  configFile: string | null;
+  configTest: boolean;
+  dumpConf: boolean;
+  version: boolean;
+  help: boolean;
+  vrrpOnly: boolean;
+  checkOnly: boolean;
+  configId: string | null;
+  pidFile: string | null;
+  settingsFile: string | null;
+  logFormat: LogFormat | null;
+  logLevel: LogLevel | null;
+  logDetail: boolean;
+  /** keepalived flags accepted for compatibility that change nothing (yet); reported at start. */
+  ignored: string[];
+}
+
+export class UsageError extends Error {}
+
+interface FlagDef {
+  short?: string;
+  long: string;
+  /** 'none' = boolean, 'required' = needs a value, 'optional' = `-tFILE`/`--config-test=FILE` only */
+  value: 'none' | 'required' | 'optional';
+  apply: (o: CliOptions, v: string | undefined) => void;
+}
+
+const ignore = (flag: string) => (o: CliOptions) => { o.ignored.push(flag); };
+
+const FLAGS: FlagDef[] = [
+  { short: 'f', long: 'use-file', value: 'required', apply: (o, v) => { o.configFile = v!; } },
+  { short: 't', long: 'config-test', value: 'optional', apply: (o, v) => { o.configTest = true; if (v) o.configFile = v; } },
+  { short: 'd', long: 'dump-conf', value: 'none', apply: (o) => { o.dumpConf = true; } },
+  { short: 'v', long: 'version', value: 'none', apply: (o) => { o.version = true; } },
+  { short: 'h', long: 'help', value: 'none', apply: (o) => { o.help = true; } },
+  { short: 'P', long: 'vrrp', value: 'none', apply: (o) => { o.vrrpOnly = true; } },
+  { short: 'C', long: 'check', value: 'none', apply: (o) => { o.checkOnly = true; } },
+  { short: 'i', long: 'config-id', value: 'required', apply: (o, v) => { o.configId = v!; } },
+  { short: 'p', long: 'pid', value: 'required', apply: (o, v) => { o.pidFile = v!; } },
+  { short: 'D', long: 'log-detail', value: 'none', apply: (o) => { o.logDetail = true; } },
+  // hakeep always stays in the foreground (systemd supervises it); -n is what keepalived users type.
+  { short: 'n', long: 'dont-fork', value: 'none', apply: () => {} },
+  { short: 'l', long: 'log-console', value: 'none', apply: () => {} },
+  { long: 'log-format', value: 'required', apply: (o, v) => {
+    if (v !== 'json' && v !== 'text') throw new UsageError(`--log-format ${v}: use json or text`);
+    o.logFormat = v;
+  } },
+  { long: 'log-level', value: 'required', apply: (o, v) => {
+    const levels = ['trace', 'debug', 'info', 'warn', 'error', 'fatal'];
+    if (!levels.includes(v!)) throw new UsageError(`--log-level ${v}: use one of ${levels.join(', ')}`);
+    o.logLevel = v as LogLevel;
+  } },
+  { long: 'settings', value: 'required', apply: (o, v) => { o.settingsFile = v!; } },
+  // Accepted keepalived flags whose behaviour hakeep does not have (or does not need).
+  { short: 'S', long: 'log-facility', value: 'required', apply: ignore('-S') },
+  { short: 'G', long: 'no-syslog', value: 'none', apply: ignore('-G') },
+  { short: 'g', long: 'log-file', value: 'optional', apply: ignore('-g') },
+  { short: 'r', long: 'vrrp_pid', value: 'required', apply: ignore('-r') },
+  { short: 'c', long: 'checkers_pid', value: 'required', apply: ignore('-c') },
+  { short: 'X', long: 'release-vips', value: 'none', apply: ignore('-X') },
+  { short: 'V', long: 'dont-release-vrrp', value: 'none', apply: ignore('-V') },
+  { short: 'I', long: 'dont-release-ipvs', value: 'none', apply: ignore('-I') },
+  { short: 'R', long: 'dont-respawn', value: 'none', apply: ignore('-R') },
+  { short: 's', long: 'namespace', value: 'required', apply: ignore('-s') },
+  { short: 'B', long: 'no-bfd', value: 'none', apply: ignore('-B') },
+];
+
+export function parseArgs(argv: string[]): CliOptions {
+  const o: CliOptions = {
+    configFile: null, configTest: false, dumpConf: false, version: false, help: false, vrrpOnly: false,
+    checkOnly: false, configId: null, pidFile: null, settingsFile: null, logFormat: null, logLevel: null,
+    logDetail: false, ignored: [],
+  };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a.startsWith('--')) {
+      const eq = a.indexOf('=');
+      const name = eq >= 0 ? a.slice(2, eq) : a.slice(2);
+      const def = FLAGS.find((f) => f.long === name);
+      if (!def) throw new UsageError(`unknown option --${name} (hakeep --help lists the options)`);
+      let v: string | undefined = eq >= 0 ? a.slice(eq + 1) : undefined;
+      if (def.value === 'required' && v === undefined) {
+        v = argv[++i];
+        if (v === undefined) throw new UsageError(`--${name} needs a value`);
+      }
+      if (def.value === 'none' && v !== undefined) throw new UsageError(`--${name} takes no value`);
+      def.apply(o, v);
+      continue;
+    }
+    if (a.startsWith('-') && a.length > 1) {
+      // Bundled short flags (`-nlD`), and values attached (`-fFILE`) or separate (`-f FILE`).
+      for (let j = 1; j < a.length; j++) {
+        const ch = a[j]!;
+        const def = FLAGS.find((f) => f.short === ch);
+        if (!def) throw new UsageError(`unknown option -${ch} (hakeep --help lists the options)`);
+        if (def.value === 'none') {
+          def.apply(o, undefined);
+          continue;
+        }
+        let v: string | undefined = a.slice(j + 1) || undefined;
+        if (v === undefined && def.value === 'required') {
+          v = argv[++i];
+          if (v === undefined) throw new UsageError(`-${ch} needs a value`);
+        }
+        def.apply(o, v);
+        break;
+      }
+      continue;
+    }
+    throw new UsageError(`unexpected argument '${a}' (use -f FILE for the configuration file)`);
+  }
+  if (o.vrrpOnly && o.checkOnly) throw new UsageError('-P/--vrrp and -C/--check exclude each other; give neither to run both');
+  return o;
+}
+
+export const HELP = `Usage: hakeep [options]
+
+hakeep is a keepalived-compatible VRRP and LVS health-checking daemon. It reads keepalived.conf.
+
+Configuration:
+  -f, --use-file=FILE      configuration file (default /etc/hakeep/keepalived.conf,
+                           then /etc/keepalived/keepalived.conf)
+  -t, --config-test[=FILE] check the configuration and exit: 0 = valid, 4 = errors
+  -d, --dump-conf          print the normalized configuration as JSON and exit
+  -i, --config-id=ID       id for @ID conditional lines (default: short host name)
+      --settings=FILE      hakeep's own settings (default /etc/hakeep/hakeep.ini)
+
+Running (always in the foreground; run it under systemd):
+  -P, --vrrp               run only the VRRP side
+  -C, --check              run only the health checkers and IPVS
+  -p, --pid=FILE           pid file (default /run/hakeep.pid)
+  -n, --dont-fork          accepted for keepalived compatibility (hakeep never forks)
+  -l, --log-console        accepted for keepalived compatibility (logs go to stdout)
+  -D, --log-detail         detailed logging (log level debug)
+      --log-format=FMT     json (default) or text
+      --log-level=LEVEL    trace, debug, info, warn, error, fatal
+
+  -v, --version            print the version
+  -h, --help               this text
+
+Also accepted from keepalived and ignored: -S -G -g -r -c -X -V -I -R -s -B.
+Signals: TERM/INT stop gracefully (priority 0 advert, VIPs and IPVS services removed).
+`;

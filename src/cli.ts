@@ -1,0 +1,127 @@
+// hakeep's entry point: flags, config test/dump, and starting the daemon.
+import { existsSync, readFileSync } from 'node:fs';
+import { ConfigError, formatDiagnostic, loadConfig, type LoadResult } from './config/index.js';
+import { HELP, parseArgs, UsageError, type CliOptions } from './cli-args.js';
+import { createLogger } from './daemon/log.js';
+import { runDaemon } from './daemon/run.js';
+import { DEFAULT_SETTINGS_FILE, readSettings, SettingsError, type Settings } from './daemon/settings.js';
+
+/** keepalived's -t exit codes: 0 valid, 3 cannot run, 4 configuration errors. */
+export const EXIT_OK = 0;
+export const EXIT_CANNOT_RUN = 3;
+export const EXIT_CONFIG_ERRORS = 4;
+
+const CONFIG_CANDIDATES = ['/etc/hakeep/keepalived.conf', '/etc/keepalived/keepalived.conf'];
+
+export function version(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
+  return pkg.version;
+}
+
+function pickConfigFile(o: CliOptions): string {
+  if (o.configFile) return o.configFile;
+  return CONFIG_CANDIDATES.find((f) => existsSync(f)) ?? CONFIG_CANDIDATES[0]!;
+}
+
+function printDiagnostics(res: LoadResult): void {
+  for (const d of res.diagnostics) process.stderr.write(`${formatDiagnostic(d)}\n`);
+}
+
+export async function main(argv: string[]): Promise<number> {
+  let o: CliOptions;
+  try {
+    o = parseArgs(argv);
+  } catch (e) {
+    if (e instanceof UsageError) {
+      process.stderr.write(`hakeep: ${e.message}\n`);
+      return EXIT_CANNOT_RUN;
+    }
+    throw e;
+  }
+  if (o.help) {
+    process.stdout.write(HELP);
+    return EXIT_OK;
+  }
+  if (o.version) {
+    process.stdout.write(`hakeep v${version()}\n`);
+    return EXIT_OK;
+  }
+
+  const file = pickConfigFile(o);
+  let res: LoadResult;
+  try {
+    res = loadConfig(file, o.configId ? { configId: o.configId } : {});
+  } catch (e) {
+    if (e instanceof ConfigError) {
+      process.stderr.write(`${e.message}\n`);
+      return o.configTest ? EXIT_CONFIG_ERRORS : EXIT_CANNOT_RUN;
+    }
+    throw e;
+  }
+
+  if (o.configTest || o.dumpConf) {
+    printDiagnostics(res);
+    if (o.dumpConf) process.stdout.write(`${JSON.stringify(res.config, null, 2)}\n`);
+    if (o.configTest) {
+      const summary = res.errorCount > 0
+        ? `hakeep: ${file}: ${res.errorCount} error(s), ${res.warningCount} warning(s); fix the errors above`
+        : `hakeep: ${file}: configuration OK${res.warningCount ? ` (${res.warningCount} warning(s))` : ''}`;
+      process.stderr.write(`${summary}\n`);
+    }
+    return res.errorCount > 0 ? EXIT_CONFIG_ERRORS : EXIT_OK;
+  }
+
+  let settings: Settings;
+  try {
+    settings = readSettings(o.settingsFile ?? DEFAULT_SETTINGS_FILE, o.settingsFile !== null);
+  } catch (e) {
+    if (e instanceof SettingsError) {
+      process.stderr.write(`hakeep: ${e.message}\n`);
+      return EXIT_CANNOT_RUN;
+    }
+    throw e;
+  }
+  const log = createLogger({
+    level: o.logLevel ?? (o.logDetail ? 'debug' : settings.logLevel),
+    format: o.logFormat ?? settings.logFormat,
+  });
+  log.info({ file }, `Opening file '${file}'.`);
+  for (const d of res.diagnostics) {
+    const fields = { file: d.file, line: d.line };
+    if (d.severity === 'error') log.error(fields, formatDiagnostic(d));
+    else if (d.severity === 'warning') log.warn(fields, formatDiagnostic(d));
+    else log.debug(fields, formatDiagnostic(d));
+  }
+  if (res.errorCount > 0) {
+    log.fatal({ errors: res.errorCount }, `configuration has ${res.errorCount} error(s); not starting. Run hakeep -t -f ${file} to list them`);
+    return EXIT_CONFIG_ERRORS;
+  }
+  if (o.ignored.length > 0) log.info({ flags: o.ignored }, `accepted keepalived flags with no effect in hakeep: ${o.ignored.join(' ')}`);
+
+  // Loaded lazily so `-t` never needs raw sockets or the native addon.
+  const [{ startVrrpService }, { startCheckerService }] = await Promise.all([
+    import('./vrrp/service.js'),
+    import('./check/service.js'),
+  ]);
+  return runDaemon({
+    config: res.config,
+    log,
+    version: version(),
+    vrrp: !o.checkOnly,
+    check: !o.vrrpOnly,
+    pidFile: o.pidFile ?? settings.pidFile,
+    startVrrp: startVrrpService,
+    startCheck: startCheckerService,
+    onReady: () => { void notifyReady(); },
+  });
+}
+
+async function notifyReady(): Promise<void> {
+  if (!process.env.NOTIFY_SOCKET) return;
+  try {
+    const { native } = await import('./net/native.js');
+    native().sdNotify('READY=1');
+  } catch {
+    // No addon: systemd Type=simple still works; Type=notify needs the addon (npm install).
+  }
+}

@@ -1,0 +1,3 @@
+export { loadConfig, parseConfigText, defaultConfigId, type LoadOptions, type LoadResult } from './load.js';
+export { ConfigError } from './lexer.js';
+export * from './model.js';

@@ -1,0 +1,153 @@
+// The config front door: read a keepalived.conf (with includes), build the typed model with
+// keepalived's defaults, and validate it. Every problem found is reported, not just the first.
+import { hostname } from 'node:os';
+import { lexFile, lexString, type LexOptions } from './lexer.js';
+import type { Config, Diagnostic, VrrpInstance, VrrpScript, VrrpSyncGroup } from './model.js';
+import { parseTree, type Statement } from './parser.js';
+import { readGlobalDefs } from './schema-global.js';
+import { checkRuleAddresses, instanceSpec, newInstance, scriptSpec, syncGroupSpec, parseVip, type InstanceMeta } from './schema-vrrp.js';
+import { readVirtualServer, readVsGroup } from './schema-lvs.js';
+import { blockOf, walkBlock } from './block.js';
+import { loc, nearest, Reporter } from './values.js';
+import { validate } from './validate.js';
+import { reportUnimplemented } from './support.js';
+
+export interface LoadOptions {
+  /** `-i/--config-id`; defaults to the short host name, as keepalived does. */
+  configId?: string;
+  readFile?: (path: string) => string;
+}
+
+export interface LoadResult {
+  config: Config;
+  diagnostics: Diagnostic[];
+  errorCount: number;
+  warningCount: number;
+}
+
+export function defaultConfigId(): string {
+  return hostname().split('.')[0] ?? '';
+}
+
+export function loadConfig(file: string, opts: LoadOptions = {}): LoadResult {
+  const lexOpts: LexOptions = { configId: opts.configId ?? defaultConfigId(), ...(opts.readFile ? { readFile: opts.readFile } : {}) };
+  const lexed = lexFile(file, lexOpts);
+  return build(file, lexed.lines, lexed.diagnostics);
+}
+
+/** Parse config text held in memory (tests, fuzzing, `-t` on stdin later). */
+export function parseConfigText(text: string, name = 'keepalived.conf', opts: LoadOptions = {}): LoadResult {
+  const lexOpts: LexOptions = { configId: opts.configId ?? defaultConfigId(), ...(opts.readFile ? { readFile: opts.readFile } : {}) };
+  const lexed = lexString(text, name, lexOpts);
+  return build(name, lexed.lines, lexed.diagnostics);
+}
+
+const TOP_LEVEL = [
+  'global_defs', 'vrrp_script', 'vrrp_sync_group', 'vrrp_instance', 'virtual_server_group', 'virtual_server',
+  'static_ipaddress', 'static_routes', 'static_rules', 'vrrp_track_process', 'vrrp_track_file', 'track_file',
+  'linkbeat_interfaces', 'SSL', 'bfd_instance', 'garp_group',
+];
+
+function build(file: string, lines: Parameters<typeof parseTree>[0], lexDiags: Diagnostic[]): LoadResult {
+  const r = new Reporter();
+  r.diagnostics.push(...lexDiags);
+  const tree = parseTree(lines);
+  r.diagnostics.push(...tree.diagnostics);
+  const top = tree.statements;
+
+  const globalDefs = readGlobalDefs(r, top.filter((s) => s.keyword === 'global_defs'));
+  const config: Config = {
+    file, globalDefs, vrrpScripts: [], vrrpSyncGroups: [], vrrpInstances: [], virtualServerGroups: [], virtualServers: [],
+  };
+  const metas = new Map<VrrpInstance, InstanceMeta>();
+
+  for (const st of top) {
+    switch (st.keyword) {
+      case 'global_defs':
+        break;
+      case 'vrrp_instance': {
+        const name = st.args[0];
+        if (!name) r.error(loc(st), 'vrrp_instance needs a name, e.g. vrrp_instance VI_1 { … }');
+        const inst = newInstance(name ?? '', st, globalDefs);
+        const meta: InstanceMeta = { stateLoc: null, nopreemptLoc: null, authPassLoc: null, hasVrid: false, hasInterface: false };
+        walkBlock(r, instanceSpec(r, meta), blockOf(r, st), inst, inst.extra);
+        config.vrrpInstances.push(inst);
+        metas.set(inst, meta);
+        break;
+      }
+      case 'vrrp_script': {
+        const s: VrrpScript = {
+          name: st.args[0] ?? '', loc: loc(st), script: '', interval: 1, timeout: 0, weight: 0, weightReverse: false,
+          rise: 1, fall: 1, user: null, initFail: false,
+        };
+        if (!s.name) r.error(loc(st), 'vrrp_script needs a name');
+        const seen = { timeout: false, script: false };
+        walkBlock(r, scriptSpec(r, seen), blockOf(r, st), s);
+        if (!seen.timeout) s.timeout = s.interval;
+        if (!seen.script) r.error(loc(st), `vrrp_script ${s.name} has no script line; add script "/path/to/check args"`);
+        config.vrrpScripts.push(s);
+        break;
+      }
+      case 'vrrp_sync_group': {
+        const g: VrrpSyncGroup = {
+          name: st.args[0] ?? '', loc: loc(st), group: [], notifyMaster: null, notifyBackup: null, notifyFault: null,
+          notify: null, trackScript: [], trackInterface: [], smtpAlert: false,
+        };
+        if (!g.name) r.error(loc(st), 'vrrp_sync_group needs a name');
+        walkBlock(r, syncGroupSpec(r), blockOf(r, st), g);
+        config.vrrpSyncGroups.push(g);
+        break;
+      }
+      case 'virtual_server_group':
+        config.virtualServerGroups.push(readVsGroup(r, st));
+        break;
+      case 'virtual_server': {
+        const vs = readVirtualServer(r, st, globalDefs.checkerLogAllFailures);
+        if (vs) config.virtualServers.push(vs);
+        break;
+      }
+      case 'static_ipaddress':
+        for (const s of blockOf(r, st)) parseVip(r, s);
+        r.warn(loc(st), 'static_ipaddress is parsed but not applied by hakeep yet; add these addresses with your network configuration');
+        break;
+      case 'static_rules':
+        for (const s of blockOf(r, st)) checkRuleAddresses(r, s);
+        r.warn(loc(st), 'static_rules is parsed but not applied by hakeep yet');
+        break;
+      case 'static_routes':
+        r.warn(loc(st), 'static_routes is parsed but not applied by hakeep yet');
+        break;
+      default:
+        if (TOP_LEVEL.includes(st.keyword)) {
+          r.warn(loc(st), `'${st.keyword}' is accepted but not implemented by hakeep yet; it has no effect`);
+        } else {
+          unknownTopLevel(r, st);
+        }
+    }
+  }
+
+  validate(r, config, metas);
+  reportUnimplemented(r, config);
+  const diagnostics = sortDiagnostics(r.diagnostics);
+  return {
+    config,
+    diagnostics,
+    errorCount: diagnostics.filter((d) => d.severity === 'error').length,
+    warningCount: diagnostics.filter((d) => d.severity === 'warning').length,
+  };
+}
+
+function unknownTopLevel(r: Reporter, st: Statement): void {
+  const hint = nearest(st.keyword, TOP_LEVEL);
+  r.warn(loc(st), `Unknown keyword '${st.keyword}' at top level, ignored${hint ? `; did you mean '${hint}'?` : ''}`);
+}
+
+/** Stable order: by file as first seen, then line; keeps related messages together. */
+function sortDiagnostics(ds: Diagnostic[]): Diagnostic[] {
+  const fileOrder = new Map<string, number>();
+  for (const d of ds) if (!fileOrder.has(d.file)) fileOrder.set(d.file, fileOrder.size);
+  return ds
+    .map((d, i) => ({ d, i }))
+    .sort((a, b) => fileOrder.get(a.d.file)! - fileOrder.get(b.d.file)! || a.d.line - b.d.line || a.i - b.i)
+    .map((x) => x.d);
+}

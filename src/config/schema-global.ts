@@ -1,0 +1,156 @@
+// global_defs: defaults for the whole daemon (keepalived's values when a keyword is absent).
+import type { GlobalDefs } from './model.js';
+import type { Statement } from './parser.js';
+import { walkBlock, type BlockSpec } from './block.js';
+import { arg, bool, int, ip, loc, seconds, type Reporter } from './values.js';
+
+export function defaultGlobalDefs(): GlobalDefs {
+  return {
+    routerId: null,
+    notificationEmail: [],
+    notificationEmailFrom: null,
+    smtpServer: null,
+    smtpConnectTimeout: 30,
+    vrrpMcastGroup4: '224.0.0.18',
+    vrrpMcastGroup6: 'ff02::12',
+    vrrpGarpMasterDelay: 5,
+    vrrpGarpMasterRepeat: 5,
+    vrrpGarpMasterRefresh: 0,
+    vrrpGarpMasterRefreshRepeat: 1,
+    vrrpGarpInterval: 0,
+    vrrpGarpLowerPrioDelay: null,
+    vrrpGarpLowerPrioRepeat: null,
+    vrrpMinGarp: false,
+    vrrpStrict: false,
+    vrrpVersion: 2,
+    vrrpSkipCheckAdvAddr: false,
+    vrrpCheckUnicastSrc: false,
+    vrrpLowerPrioNoAdvert: false,
+    vrrpHigherPrioSendAdvert: false,
+    vrrpStartupDelay: 0,
+    enableScriptSecurity: false,
+    scriptUser: null,
+    lvsFlush: false,
+    lvsFlushOnStop: false,
+    checkerLogAllFailures: false,
+    extra: {},
+  };
+}
+
+export function globalSpec(r: Reporter): BlockSpec<GlobalDefs> {
+  return {
+    name: 'global_defs',
+    handlers: {
+      router_id: (st, g) => { g.routerId = arg(r, st, 'a name'); },
+      notification_email: (st, g) => {
+        for (const s of st.block ?? []) g.notificationEmail.push(s.keyword, ...s.args);
+      },
+      notification_email_from: (st, g) => { g.notificationEmailFrom = arg(r, st, 'an address'); },
+      smtp_server: (st, g) => { g.smtpServer = st.args.join(' ') || null; ip(r, st, st.args[0]); },
+      smtp_connect_timeout: (st, g) => { g.smtpConnectTimeout = seconds(r, st, 1, 3600) ?? g.smtpConnectTimeout; },
+      vrrp_mcast_group4: (st, g) => {
+        const a = ip(r, st, st.args[0], 'an IPv4 multicast address');
+        if (a && (a.family !== 4 || !isMulticast4(a.ip))) r.error(loc(st), `vrrp_mcast_group4 ${a.ip} is not an IPv4 multicast address (224.0.0.0/4)`);
+        else if (a) g.vrrpMcastGroup4 = a.ip;
+      },
+      vrrp_mcast_group6: (st, g) => {
+        const a = ip(r, st, st.args[0], 'an IPv6 multicast address');
+        if (a && (a.family !== 6 || !a.ip.toLowerCase().startsWith('ff'))) r.error(loc(st), `vrrp_mcast_group6 ${a.ip} is not an IPv6 multicast address (ff00::/8)`);
+        else if (a) g.vrrpMcastGroup6 = a.ip;
+      },
+      vrrp_garp_master_delay: (st, g) => { g.vrrpGarpMasterDelay = int(r, st, 0, 86400) ?? g.vrrpGarpMasterDelay; },
+      vrrp_garp_master_repeat: (st, g) => { g.vrrpGarpMasterRepeat = int(r, st, 0, 255) ?? g.vrrpGarpMasterRepeat; },
+      vrrp_garp_master_refresh: (st, g) => { g.vrrpGarpMasterRefresh = int(r, st, 0, 86400) ?? g.vrrpGarpMasterRefresh; },
+      vrrp_garp_master_refresh_repeat: (st, g) => { g.vrrpGarpMasterRefreshRepeat = int(r, st, 0, 255) ?? g.vrrpGarpMasterRefreshRepeat; },
+      vrrp_garp_interval: (st, g) => { g.vrrpGarpInterval = seconds(r, st, 0, 1) ?? g.vrrpGarpInterval; },
+      vrrp_gna_interval: () => { /* IPv6 neighbour adverts: same spacing knob, kept for compatibility */ },
+      vrrp_garp_lower_prio_delay: (st, g) => { g.vrrpGarpLowerPrioDelay = int(r, st, 0, 86400); },
+      vrrp_garp_lower_prio_repeat: (st, g) => { g.vrrpGarpLowerPrioRepeat = int(r, st, 0, 255); },
+      vrrp_min_garp: (st, g) => { g.vrrpMinGarp = bool(r, st); },
+      vrrp_strict: (st, g) => {
+        g.vrrpStrict = bool(r, st);
+        r.warn(loc(st), 'vrrp_strict: hakeep never installs firewall DROP rules for VIPs (a frequent keepalived blackhole); the other strict-mode checks apply');
+      },
+      vrrp_version: (st, g) => {
+        const v = int(r, st, 2, 3);
+        if (v === 3) r.warn(loc(st), 'vrrp_version 3 is not implemented by hakeep yet; instances run VRRPv2');
+        if (v !== null) g.vrrpVersion = v as 2 | 3;
+      },
+      vrrp_skip_check_adv_addr: (st, g) => { g.vrrpSkipCheckAdvAddr = bool(r, st); },
+      vrrp_check_unicast_src: (st, g) => { g.vrrpCheckUnicastSrc = bool(r, st); },
+      vrrp_lower_prio_no_advert: (st, g) => { g.vrrpLowerPrioNoAdvert = bool(r, st); },
+      vrrp_higher_prio_send_advert: (st, g) => { g.vrrpHigherPrioSendAdvert = bool(r, st); },
+      vrrp_startup_delay: (st, g) => { g.vrrpStartupDelay = seconds(r, st, 0, 600) ?? 0; },
+      enable_script_security: (st, g) => { g.enableScriptSecurity = bool(r, st); },
+      script_user: (st, g) => { g.scriptUser = arg(r, st, 'a user name'); },
+      lvs_flush: (st, g) => {
+        g.lvsFlush = bool(r, st);
+        r.warn(loc(st), 'lvs_flush: hakeep never flushes the whole IPVS table; it only touches the services in this config');
+      },
+      lvs_flush_on_stop: (st, g) => { g.lvsFlushOnStop = bool(r, st); },
+      checker_log_all_failures: (st, g) => { g.checkerLogAllFailures = bool(r, st); },
+    },
+    notYet: [
+      'vrrp_iptables', 'vrrp_ipsets', 'nftables', 'nftables_priority', 'nftables_counters', 'nftables_ifindex',
+      'vrrp_notify_fifo', 'vrrp_notify_fifo_script', 'notify_fifo', 'notify_fifo_script',
+      'lvs_notify_fifo', 'lvs_notify_fifo_script', 'lvs_sync_daemon', 'lvs_sync_daemon_interface', 'lvs_timeouts',
+      'vrrp_delay_after_boot', 'dynamic_interfaces', 'net_namespace', 'net_namespace_ipvs',
+      'instance', 'use_pid_dir', 'default_interface', 'startup_script', 'shutdown_script',
+      'startup_script_timeout', 'shutdown_script_timeout', 'vrrp_garp_extra_if', 'vrrp_down_timer_adverts',
+      'reload_check_config', 'reload_file', 'reload_time_file', 'include_check', 'config_save_dir',
+      'state_file_location', 'stats_file_location', 'json_file_location', 'data_use_instance', 'json_version',
+      'fifo_write_vrrp_states_on_reload', 'rs_init_notifies', 'vrrp_netlink_cmd_rcv_bufs',
+      'vrrp_netlink_monitor_rcv_bufs', 'lvs_netlink_cmd_rcv_bufs', 'lvs_netlink_monitor_rcv_bufs',
+      'process_monitor_rcv_bufs', 'vrrp_rx_bufs_policy', 'vrrp_rx_bufs_multiplier', 'vrrp_tx_bufs',
+      'notify_loglevel', 'vrrp_socket_priority', 'linkbeat_use_polling', 'vrrp_track_process',
+    ],
+    noEffect: {
+      smtp_helo_name: 'e-mail alerts are not sent by hakeep; use notify scripts',
+      smtp_alert: 'e-mail alerts are not sent by hakeep; use notify scripts',
+      smtp_alert_vrrp: 'e-mail alerts are not sent by hakeep; use notify scripts',
+      smtp_alert_checker: 'e-mail alerts are not sent by hakeep; use notify scripts',
+      no_email_faults: 'e-mail alerts are not sent by hakeep',
+      no_checker_emails: 'e-mail alerts are not sent by hakeep',
+      max_auto_priority: 'hakeep keeps timers on time without realtime scheduling (see docs)',
+      vrrp_priority: 'process priority is set by the systemd unit',
+      checker_priority: 'process priority is set by the systemd unit',
+      bfd_priority: 'process priority is set by the systemd unit',
+      vrrp_no_swap: 'memory locking is set by the systemd unit',
+      checker_no_swap: 'memory locking is set by the systemd unit',
+      bfd_no_swap: 'memory locking is set by the systemd unit',
+      vrrp_rt_priority: 'hakeep does not use realtime scheduling',
+      checker_rt_priority: 'hakeep does not use realtime scheduling',
+      bfd_rt_priority: 'hakeep does not use realtime scheduling',
+      vrrp_rlimit_rtime: 'hakeep does not use realtime scheduling',
+      checker_rlimit_rtime: 'hakeep does not use realtime scheduling',
+      vrrp_cpu_affinity: 'CPU affinity is set by the systemd unit',
+      checker_cpu_affinity: 'CPU affinity is set by the systemd unit',
+      snmp_socket: 'SNMP is not supported; use the metrics endpoint',
+      enable_snmp_keepalived: 'SNMP is not supported; use the metrics endpoint',
+      enable_snmp_vrrp: 'SNMP is not supported; use the metrics endpoint',
+      enable_snmp_checker: 'SNMP is not supported; use the metrics endpoint',
+      enable_snmp_rfc: 'SNMP is not supported; use the metrics endpoint',
+      enable_snmp_rfcv2: 'SNMP is not supported; use the metrics endpoint',
+      enable_snmp_rfcv3: 'SNMP is not supported; use the metrics endpoint',
+      enable_traps: 'SNMP is not supported; use the metrics endpoint',
+      enable_dbus: 'D-Bus is not supported; use the status socket',
+      enable_dbus_instance_name: 'D-Bus is not supported; use the status socket',
+    },
+    deprecated: {
+      smtp_connection_to: 'smtp_connect_timeout',
+      vrrp_mcast_group4_addr: 'vrrp_mcast_group4',
+    },
+  };
+}
+
+function isMulticast4(a: string): boolean {
+  const first = Number(a.split('.')[0]);
+  return first >= 224 && first <= 239;
+}
+
+export function readGlobalDefs(r: Reporter, blocks: Statement[]): GlobalDefs {
+  const g = defaultGlobalDefs();
+  const spec = globalSpec(r);
+  for (const st of blocks) walkBlock(r, spec, st.block ?? [], g, g.extra);
+  return g;
+}

@@ -1,0 +1,38 @@
+// What the running daemon acts on today. Parsed-but-inactive features get one warning each at
+// their line, so `hakeep -t` tells an operator exactly what would be silently missing.
+// Keep this in step with the README's compatibility table as features land.
+import type { Config } from './model.js';
+import type { Reporter } from './values.js';
+
+/** Checker types the checker side runs; others leave their real server always up. */
+export const IMPLEMENTED_CHECKERS = new Set(['TCP_CHECK']);
+
+export function reportUnimplemented(r: Reporter, config: Config): void {
+  for (const s of config.vrrpScripts) {
+    r.warn(s.loc, `vrrp_script ${s.name} is parsed but hakeep does not run tracking scripts yet; it has no effect on priority`);
+  }
+  for (const g of config.vrrpSyncGroups) {
+    r.warn(g.loc, `vrrp_sync_group ${g.name} is parsed but hakeep does not sync instance states yet; members change state independently`);
+  }
+  for (const inst of config.vrrpInstances) {
+    for (const t of inst.trackInterface) {
+      r.warn(t.loc, `(${inst.name}) track_interface ${t.name} is parsed but not acted on yet`);
+    }
+    const notifies = (['notifyMaster', 'notifyBackup', 'notifyFault', 'notifyStop', 'notify'] as const).filter((k) => inst[k] !== null);
+    if (notifies.length > 0) {
+      r.warn(inst.loc, `(${inst.name}) notify scripts are parsed but hakeep does not run VRRP notify scripts yet`);
+    }
+    if (inst.virtualRoutes.length > 0 || inst.virtualRules.length > 0) {
+      r.warn(inst.loc, `(${inst.name}) virtual_routes/virtual_rules are parsed but not applied by hakeep yet`);
+    }
+  }
+  for (const vs of config.virtualServers) {
+    for (const rs of vs.realServers) {
+      for (const c of rs.checkers) {
+        if (!IMPLEMENTED_CHECKERS.has(c.type)) {
+          r.warn(c.loc, `${c.type} is parsed but not implemented by hakeep yet; real_server ${rs.ip} ${rs.port} is not checked by it`);
+        }
+      }
+    }
+  }
+}

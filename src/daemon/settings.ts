@@ -1,0 +1,67 @@
+// hakeep's own daemon settings (not keepalived.conf): /etc/hakeep/hakeep.ini, read with `ini`.
+// Command-line flags override what the file says; the file overrides the built-in defaults.
+import { readFileSync } from 'node:fs';
+import { parse } from 'ini';
+import type { LogFormat, LogLevel } from './log.js';
+
+export interface Settings {
+  logLevel: LogLevel;
+  logFormat: LogFormat;
+  pidFile: string;
+  statusSocket: string;
+  metricsListen: string | null;
+}
+
+export const DEFAULT_SETTINGS_FILE = '/etc/hakeep/hakeep.ini';
+
+export const DEFAULT_SETTINGS: Settings = {
+  logLevel: 'info',
+  logFormat: 'json',
+  pidFile: '/run/hakeep.pid',
+  statusSocket: '/run/hakeep/status.sock',
+  metricsListen: null,
+};
+
+const LEVELS: readonly LogLevel[] = ['trace', 'debug', 'info', 'warn', 'error', 'fatal'];
+const FORMATS: readonly LogFormat[] = ['json', 'text'];
+
+export class SettingsError extends Error {}
+
+/**
+ * Read the settings file. A missing file at the default path is fine (defaults apply); a missing
+ * file the user named explicitly, or a bad value, is an error that says where and what to do.
+ */
+export function readSettings(path: string, explicit: boolean): Settings {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (e) {
+    if (!explicit && (e as NodeJS.ErrnoException).code === 'ENOENT') return { ...DEFAULT_SETTINGS };
+    throw new SettingsError(`${path}: cannot read settings file: ${(e as Error).message}`);
+  }
+  return settingsFromIni(text, path);
+}
+
+export function settingsFromIni(text: string, path = 'hakeep.ini'): Settings {
+  const doc = parse(text) as Record<string, Record<string, unknown> | undefined>;
+  const s = { ...DEFAULT_SETTINGS };
+  const str = (section: string, key: string): string | undefined => {
+    const v = doc[section]?.[key];
+    return v === undefined || v === null ? undefined : String(v);
+  };
+  const level = str('log', 'level');
+  if (level !== undefined) {
+    if (!LEVELS.includes(level as LogLevel)) throw new SettingsError(`${path}: [log] level = ${level} is not one of ${LEVELS.join(', ')}`);
+    s.logLevel = level as LogLevel;
+  }
+  const format = str('log', 'format');
+  if (format !== undefined) {
+    if (!FORMATS.includes(format as LogFormat)) throw new SettingsError(`${path}: [log] format = ${format} is not json or text`);
+    s.logFormat = format as LogFormat;
+  }
+  s.pidFile = str('daemon', 'pid_file') ?? s.pidFile;
+  s.statusSocket = str('daemon', 'status_socket') ?? s.statusSocket;
+  const metrics = str('metrics', 'listen');
+  if (metrics !== undefined) s.metricsListen = metrics === '' ? null : metrics;
+  return s;
+}
