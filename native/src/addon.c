@@ -184,6 +184,7 @@ static napi_value iface_info(napi_env env, napi_callback_info info) {
 }
 
 NAPI_MODULE_INIT() {
+  hk_garp_prepare(); /* open the packet socket now so the first GARP does not pay for it */
   napi_property_descriptor props[] = {
     {"sendGarp", NULL, send_garp, NULL, NULL, NULL, napi_enumerable, NULL},
     {"sdNotify", NULL, sd_notify, NULL, NULL, NULL, napi_enumerable, NULL},

@@ -61,6 +61,11 @@ struct __attribute__((packed)) garp_frame {
   uint8_t pad[18];
 };
 
+void hk_garp_prepare(void) {
+  if (packet_fd < 0) packet_fd = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, 0);
+  ensure_ioctl_fd();
+}
+
 int hk_send_garp(const char *ifname, uint32_t ipv4, unsigned count, const char **stage) {
   struct hk_iface info;
   struct garp_frame f;
@@ -73,10 +78,7 @@ int hk_send_garp(const char *ifname, uint32_t ipv4, unsigned count, const char *
   if (info.hw_type != ARPHRD_ETHER) return EPFNOSUPPORT;
 
   *stage = "socket(AF_PACKET)";
-  if (packet_fd < 0) {
-    packet_fd = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, 0);
-    if (packet_fd < 0) return errno;
-  }
+  if (packet_fd < 0 && (packet_fd = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, 0)) < 0) return errno;
 
   memset(&f, 0, sizeof f);
   memset(f.eth_dst, 0xff, 6);

@@ -18,6 +18,10 @@ struct hk_iface {
 /* Index, hardware type and MAC of an interface in the current network namespace. */
 int hk_iface_info(const char *ifname, struct hk_iface *out);
 
+/* Open the shared AF_PACKET socket ahead of the first send; failures (no CAP_NET_RAW) are left
+ * for hk_send_garp to report. */
+void hk_garp_prepare(void);
+
 /* Send `count` gratuitous ARP requests for `ipv4` (network byte order) on `ifname`.
  * `stage` is set to the step that failed ("socket", "ioctl", "sendto", …) on error. */
 int hk_send_garp(const char *ifname, uint32_t ipv4, unsigned count, const char **stage);

@@ -86,7 +86,12 @@ export class GarpScheduler {
   private active = false;
 
   constructor(private readonly opts: GarpSchedulerOptions) {
-    this.send = opts.send ?? sendGratuitousArp;
+    if (opts.send) {
+      this.send = opts.send;
+    } else {
+      native(); // load the addon now (throws if not built), not on the first failover
+      this.send = sendGratuitousArp;
+    }
     this.timers = opts.timers ?? realTimers;
     this.log = opts.log;
     this.setVips(opts.vips);
@@ -143,14 +148,15 @@ export class GarpScheduler {
    */
   burst(repeat: number): void {
     if (repeat <= 0 || this.targets.length === 0) return;
+    for (let i = 0; i < repeat; i++) this.queue.push(...this.targets);
+    // Send first, log after: the log line must not delay the first GARP.
+    if (this.pumpTimer === null) this.pump();
     for (const t of this.targets) {
       this.log.debug(
         { instance: this.opts.instance, dev: t.dev, vip: t.ip },
         `(${this.opts.instance}) Sending/queueing gratuitous ARPs on ${t.dev} for ${t.ip}`,
       );
     }
-    for (let i = 0; i < repeat; i++) this.queue.push(...this.targets);
-    if (this.pumpTimer === null) this.pump();
   }
 
   private pump(): void {
