@@ -140,12 +140,14 @@ function lexText(state: LexState, absPath: string, displayPath: string, text: st
       }
       line = substitute(state, line, displayPath, lineNo);
 
-      const tokens = tokenize(line, displayPath, lineNo, state.diagnostics);
-      if (tokens.length === 0) continue;
-      if (tokens[0]!.text === 'include' && !tokens[0]!.quoted) {
-        handleInclude(state, absPath, displayPath, lineNo, tokens.slice(1));
+      if (/^include\s/.test(line)) {
+        // Globs may hold csh braces (`{a,b}`), so these words are not split at braces.
+        const words = tokenize(line.slice(8), displayPath, lineNo, state.diagnostics, false);
+        handleInclude(state, absPath, displayPath, lineNo, words);
         continue;
       }
+      const tokens = tokenize(line, displayPath, lineNo, state.diagnostics);
+      if (tokens.length === 0) continue;
       state.out.push({ file: displayPath, line: lineNo, tokens });
     }
   } finally {
@@ -250,7 +252,7 @@ function builtinDef(state: LexState, name: string, args: string, file: string): 
 }
 
 /** Split a line into tokens: whitespace separated, quotes group, `{`/`}` are tokens of their own. */
-export function tokenize(line: string, file: string, lineNo: number, diagnostics: Diagnostic[]): Token[] {
+export function tokenize(line: string, file: string, lineNo: number, diagnostics: Diagnostic[], braces = true): Token[] {
   const out: Token[] = [];
   let i = 0;
   const n = line.length;
@@ -260,7 +262,7 @@ export function tokenize(line: string, file: string, lineNo: number, diagnostics
       i++;
       continue;
     }
-    if (c === '{' || c === '}') {
+    if (braces && (c === '{' || c === '}')) {
       out.push({ text: c, file, line: lineNo, quoted: false });
       i++;
       continue;
@@ -292,7 +294,8 @@ export function tokenize(line: string, file: string, lineNo: number, diagnostics
         }
         continue;
       }
-      if (ch === ' ' || ch === '\t' || ch === '\v' || ch === '\f' || ch === '\r' || ch === '{' || ch === '}') break;
+      if (ch === ' ' || ch === '\t' || ch === '\v' || ch === '\f' || ch === '\r') break;
+      if (braces && (ch === '{' || ch === '}')) break;
       text += ch;
       i++;
     }

@@ -1,0 +1,45 @@
+// keepalived's own sample configs (../shared/keepalived-samples, see SOURCE.md there) must go
+// through the parser without a crash: errors only where keepalived 2.2.7 also reports one.
+import { existsSync, readdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { describe, expect, test } from 'vitest';
+import { loadConfig, formatDiagnostic } from '../../src/config/index.js';
+
+const SAMPLES = resolve(__dirname, '../../../shared/keepalived-samples');
+
+/** Errors keepalived -t also reports for these files (`VRRP parsed invalid IP 192.168.100./24`). */
+const EXPECTED_ERRORS: Record<string, number[]> = {
+  'keepalived.conf.vrrp.rules': [11, 26],
+};
+
+/** keepalived's conditional sample says to run it with -i high or -i low. */
+const CONFIG_IDS: Record<string, string[]> = {
+  'keepalived.conf.conditional_conf': ['high', 'low'],
+};
+
+describe('keepalived sample corpus', () => {
+  const present = existsSync(SAMPLES);
+  if (!present && process.env.HAKEEP_SKIP_SAMPLES === '1') {
+    console.warn(`SKIPPED: keepalived sample corpus not found at ${SAMPLES} (HAKEEP_SKIP_SAMPLES=1)`);
+    test.skip('sample corpus (folder missing)', () => {});
+    return;
+  }
+  test('the corpus folder is present', () => {
+    expect(present, `${SAMPLES} is missing: it ships beside the project as ../shared/keepalived-samples; set HAKEEP_SKIP_SAMPLES=1 to skip knowingly`).toBe(true);
+  });
+  const files = present ? readdirSync(SAMPLES).filter((f) => f.startsWith('keepalived.conf.')).sort() : [];
+  test('the corpus has the upstream samples', () => {
+    expect(files.length).toBeGreaterThanOrEqual(20);
+  });
+  for (const f of files) {
+    for (const id of CONFIG_IDS[f] ?? ['samplehost']) {
+      test(`${f} (config id ${id})`, () => {
+        const r = loadConfig(join(SAMPLES, f), { configId: id });
+        const errs = r.diagnostics.filter((d) => d.severity === 'error');
+        expect(errs.map((d) => d.line), errs.map(formatDiagnostic).join('\n')).toEqual(EXPECTED_ERRORS[f] ?? []);
+        // Every diagnostic points into the file it is about.
+        for (const d of r.diagnostics) expect(d.line).toBeGreaterThan(0);
+      });
+    }
+  }
+});
