@@ -1,0 +1,129 @@
+// The wire: one raw IPv4 socket for protocol 112 per interface (raw-socket addon). We build the
+// IP header ourselves (IP_HDRINCL) as keepalived does, so TOS, TTL and source are ours to set.
+import { createRequire } from 'node:module';
+import { IPPROTO_VRRP, ipv4ToInt, VRRP_TOS, VRRP_TTL } from './ipv4.js';
+
+// Linux <netinet/in.h>, <asm-generic/socket.h>.
+const SOL_SOCKET = 1;
+const SO_BINDTODEVICE = 25;
+const SO_RCVBUF = 8;
+const IPPROTO_IP = 0;
+const IP_TOS = 1;
+const IP_HDRINCL = 3;
+const IP_MULTICAST_TTL = 33;
+const IP_MULTICAST_LOOP = 34;
+const IP_ADD_MEMBERSHIP = 35;
+const IP_DROP_MEMBERSHIP = 36;
+
+/** The part of raw-socket's Socket we use. */
+interface RawSocket {
+  setOption(level: number, option: number, value: number): void;
+  setOption(level: number, option: number, value: Buffer, length: number): void;
+  send(buf: Buffer, offset: number, length: number, address: string, cb: (err: Error | null, bytes: number) => void): void;
+  on(event: 'message', fn: (buf: Buffer, source: string) => void): void;
+  on(event: 'error', fn: (err: Error) => void): void;
+  close(): void;
+}
+interface RawSocketModule {
+  createSocket(opts: { protocol: number; addressFamily?: number; bufferSize?: number }): RawSocket;
+  AddressFamily: { IPv4: number };
+}
+
+export interface PacketSocket {
+  /** Send a complete IPv4 packet (our header included). Resolves when the kernel took it. */
+  send(packet: Buffer, dst: string): Promise<void>;
+  join(group: string): void;
+  close(): void;
+}
+
+export interface OpenOptions {
+  ifname: string;
+  /** The interface's IPv4 address: names the interface for multicast membership. */
+  localIp: string;
+  /** Every received packet (IP header included) with its monotonic arrival time. */
+  onPacket(packet: Buffer, atMs: number): void;
+  onError(err: Error): void;
+}
+
+export type SocketOpener = (opts: OpenOptions) => PacketSocket;
+
+let rawModule: RawSocketModule | null = null;
+function loadRawSocket(): RawSocketModule {
+  if (!rawModule) {
+    try {
+      rawModule = createRequire(import.meta.url)('raw-socket') as RawSocketModule;
+    } catch (e) {
+      throw new Error(`the raw-socket module cannot be loaded (${(e as Error).message}): run npm install in the hakeep directory`, { cause: e });
+    }
+  }
+  return rawModule;
+}
+
+/** struct ip_mreqn { in_addr multiaddr; in_addr address; int ifindex; } — ifindex 0: by address. */
+function mreqn(group: string, localIp: string): Buffer {
+  const b = Buffer.alloc(12);
+  b.writeUInt32BE(ipv4ToInt(group), 0);
+  b.writeUInt32BE(ipv4ToInt(localIp), 4);
+  b.writeInt32LE(0, 8);
+  return b;
+}
+
+export const openRawVrrpSocket: SocketOpener = (opts) => {
+  const raw = loadRawSocket();
+  let sock: RawSocket;
+  try {
+    sock = raw.createSocket({ protocol: IPPROTO_VRRP, addressFamily: raw.AddressFamily.IPv4, bufferSize: 2048 });
+  } catch (e) {
+    const msg = (e as Error).message;
+    const hint = /not permitted/i.test(msg) ? ' (raw sockets need root or CAP_NET_RAW)' : '';
+    throw new Error(`cannot open a raw VRRP socket on ${opts.ifname}: ${msg}${hint}`, { cause: e });
+  }
+  const joined = new Set<string>();
+  try {
+    const dev = Buffer.from(`${opts.ifname}\0`);
+    sock.setOption(SOL_SOCKET, SO_BINDTODEVICE, dev, dev.length);
+    sock.setOption(SOL_SOCKET, SO_RCVBUF, 256 * 1024);
+    sock.setOption(IPPROTO_IP, IP_HDRINCL, 1);
+    sock.setOption(IPPROTO_IP, IP_TOS, VRRP_TOS);
+    sock.setOption(IPPROTO_IP, IP_MULTICAST_TTL, VRRP_TTL);
+    sock.setOption(IPPROTO_IP, IP_MULTICAST_LOOP, 0);
+  } catch (e) {
+    sock.close();
+    throw new Error(`cannot set up the VRRP socket on ${opts.ifname}: ${(e as Error).message} (does the interface exist?)`, { cause: e });
+  }
+  sock.on('message', (buf) => opts.onPacket(buf, performance.now()));
+  sock.on('error', (err) => opts.onError(err));
+  let closed = false;
+  return {
+    send(packet, dst) {
+      return new Promise((resolve, reject) => {
+        if (closed) {
+          reject(new Error('socket closed'));
+          return;
+        }
+        sock.send(packet, 0, packet.length, dst, (err) => (err ? reject(err) : resolve()));
+      });
+    },
+    join(group) {
+      if (joined.has(group)) return;
+      try {
+        const m = mreqn(group, opts.localIp);
+        sock.setOption(IPPROTO_IP, IP_ADD_MEMBERSHIP, m, m.length);
+      } catch (e) {
+        throw new Error(`cannot join multicast group ${group} on ${opts.ifname}: ${(e as Error).message}`, { cause: e });
+      }
+      joined.add(group);
+    },
+    close() {
+      if (closed) return;
+      closed = true;
+      for (const g of joined) {
+        try {
+          const m = mreqn(g, opts.localIp);
+          sock.setOption(IPPROTO_IP, IP_DROP_MEMBERSHIP, m, m.length);
+        } catch { /* closing drops memberships anyway */ }
+      }
+      sock.close();
+    },
+  };
+};
