@@ -115,12 +115,13 @@ function lexText(state: LexState, absPath: string, displayPath: string, text: st
     const rawLines = text.split(/\r?\n/);
     for (let i = 0; i < rawLines.length; i++) {
       const lineNo = i + 1;
-      let line = rawLines[i]!;
+      let line = stripComment(rawLines[i]!);
       // `\` at the end of a line continues it on the next one.
-      while (/\\\s*$/.test(stripComment(line)) && i + 1 < rawLines.length) {
-        line = stripComment(line).replace(/\\\s*$/, ' ') + rawLines[++i]!;
+      while (line.endsWith('\\') || /\\\s+$/.test(line)) {
+        if (i + 1 >= rawLines.length) break;
+        line = line.replace(/\\\s*$/, ' ') + stripComment(rawLines[++i]!);
       }
-      line = stripComment(line).trim();
+      line = line.trim();
       if (line === '') continue;
 
       if (line.startsWith('@')) {
@@ -251,6 +252,8 @@ function builtinDef(state: LexState, name: string, args: string, file: string): 
   }
 }
 
+const WORD_END = new Set([' ', '\t', '\v', '\f', '\r', '"', "'"]);
+
 /** Split a line into tokens: whitespace separated, quotes group, `{`/`}` are tokens of their own. */
 export function tokenize(line: string, file: string, lineNo: number, diagnostics: Diagnostic[], braces = true): Token[] {
   const out: Token[] = [];
@@ -296,8 +299,11 @@ export function tokenize(line: string, file: string, lineNo: number, diagnostics
       }
       if (ch === ' ' || ch === '\t' || ch === '\v' || ch === '\f' || ch === '\r') break;
       if (braces && (ch === '{' || ch === '}')) break;
-      text += ch;
-      i++;
+      // Take the whole unquoted run at once (hot path for big configs).
+      let j = i + 1;
+      while (j < n && !WORD_END.has(line[j]!) && !(braces && (line[j] === '{' || line[j] === '}'))) j++;
+      text += line.slice(i, j);
+      i = j;
     }
     out.push({ text, file, line: lineNo, quoted });
   }

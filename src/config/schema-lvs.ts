@@ -8,6 +8,17 @@ import type { Statement } from './parser.js';
 import { blockOf, walkBlock, type BlockSpec } from './block.js';
 import { arg, bool, int, ip, ipFamily, loc, notifyCmd, port, seconds, type Reporter } from './values.js';
 
+// Specs are built once per load (they close over the Reporter), not once per real server: a
+// 10,000-server config would otherwise spend most of its time building handler tables.
+const specCache = new WeakMap<Reporter, Map<string, BlockSpec<never>>>();
+function cached<T>(r: Reporter, key: string, make: () => BlockSpec<T>): BlockSpec<T> {
+  let m = specCache.get(r);
+  if (!m) specCache.set(r, (m = new Map()));
+  let spec = m.get(key) as BlockSpec<T> | undefined;
+  if (!spec) m.set(key, (spec = make()) as unknown as BlockSpec<never>);
+  return spec;
+}
+
 const SCHED_FLAGS = ['flag-1', 'flag-2', 'flag-3', 'sh-port', 'sh-fallback', 'mh-port', 'mh-fallback'];
 
 function lbKind(r: Reporter, st: Statement): LbKind | null {
@@ -192,7 +203,7 @@ function checkerSpec(r: Reporter, type: Checker['type'], inTcpCheck: boolean): B
 
 function readChecker(r: Reporter, st: Statement, type: Checker['type'], inherited: Required<Omit<Timing, 'warmup'>> & { warmup?: number }, logAll: boolean): Checker {
   const d: CheckerDraft = { timing: {}, fields: {}, params: {} };
-  walkBlock(r, checkerSpec(r, type, type === 'TCP_CHECK'), st.block ?? [], d, d.params);
+  walkBlock(r, cached(r, `checker:${type}`, () => checkerSpec(r, type, type === 'TCP_CHECK')), st.block ?? [], d, d.params);
   const retryDefault = type === 'MISC_CHECK' ? 0 : type === 'DNS_CHECK' ? 3 : inherited.retry;
   const t = {
     connectTimeout: d.timing.connectTimeout ?? inherited.connectTimeout,
@@ -361,7 +372,7 @@ export function readVirtualServer(r: Reporter, st: Statement, logAll: boolean): 
     protocolSet: false,
     rsStmts: [],
   };
-  walkBlock(r, virtualServerSpec(r), blockOf(r, st), d, d.vs.extra);
+  walkBlock(r, cached(r, 'virtual_server', () => virtualServerSpec(r)), blockOf(r, st), d, d.vs.extra);
   const vs = d.vs;
   if (!d.protocolSet && address.kind !== 'fwmark') {
     // keepalived 2.2.x picks UDP here, which surprises people: follow it, but say so.
@@ -404,7 +415,7 @@ function readRealServer(
     timing: {},
     checkerStmts: [],
   };
-  walkBlock(r, realServerSpec(r), st.block ?? [], d);
+  walkBlock(r, cached(r, 'real_server', () => realServerSpec(r)), st.block ?? [], d);
   const t = {
     delayLoop: d.timing.delayLoop ?? inherited.delayLoop,
     connectTimeout: d.timing.connectTimeout ?? inherited.connectTimeout,
