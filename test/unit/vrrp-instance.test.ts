@@ -1,0 +1,207 @@
+// The instance shell with fakes: a manual clock and timers, a recording wire, VIP and GARP fakes.
+import { describe, expect, it } from 'vitest';
+import type { VirtualIp } from '../../src/config/model.js';
+import { createLogger } from '../../src/daemon/log.js';
+import type { TimerApi } from '../../src/vrrp/deadline-timer.js';
+import { VrrpInstanceRuntime, type InstanceSpec } from '../../src/vrrp/instance.js';
+import { encodeIpv4Header } from '../../src/vrrp/ipv4.js';
+import { AUTH_PASS, decodeAdvert, encodeAdvert, passwordBytes, type AdvertInput } from '../../src/vrrp/packet.js';
+import { checkAdvert } from '../../src/vrrp/validate.js';
+
+class FakeTime implements TimerApi {
+  now = 0;
+  private timers: Array<{ at: number; fn: () => void; id: number }> = [];
+  private seq = 0;
+  setTimeout(fn: () => void, ms: number): unknown {
+    const id = ++this.seq;
+    this.timers.push({ at: this.now + ms, fn, id });
+    return id;
+  }
+  clearTimeout(h: unknown): void {
+    this.timers = this.timers.filter((t) => t.id !== h);
+  }
+  /** Move the clock forward, firing due timers in order (optionally `lateMs` after their time). */
+  advance(ms: number, lateMs = 0): void {
+    const end = this.now + ms;
+    for (;;) {
+      this.timers.sort((a, b) => a.at - b.at);
+      const t = this.timers[0];
+      if (!t || t.at + lateMs > end) break;
+      this.timers.shift();
+      this.now = Math.max(this.now, t.at + lateMs);
+      t.fn();
+    }
+    this.now = end;
+  }
+}
+
+const vip: VirtualIp = {
+  address: '10.0.0.100', family: 4, prefixLen: 24, brd: null, dev: null, scope: null, label: null,
+  peer: null, noDad: false, noPrefixRoute: false, home: false, noTrack: false, loc: { file: 't', line: 1 },
+};
+
+function spec(over: Partial<InstanceSpec['fsm']> = {}): InstanceSpec {
+  return {
+    fsm: {
+      name: 'VI_1', priority: 100, advertIntMs: 1000, initialState: 'BACKUP', nopreempt: false,
+      preemptDelayMs: 0, downTimerAdverts: 3, lowerPrioNoAdvert: false, higherPrioSendAdvert: false,
+      garpLowerPrioRepeat: 0, ownIp: '10.0.0.1', ...over,
+    },
+    interface: 'eth0', vrid: 51, advertIntSec: 1, authType: AUTH_PASS, authData: passwordBytes('secret'),
+    advertAddresses: ['10.0.0.100'], vips: [vip], excludedCount: 0, srcIp: '10.0.0.1',
+    destinations: ['224.0.0.18'], unicast: false, ttl: 255, checkUnicastSrc: false, skipCheckAdvAddr: false,
+  };
+}
+
+function setup(over: Partial<InstanceSpec['fsm']> = {}, sendFails = false) {
+  const time = new FakeTime();
+  const events: string[] = [];
+  const sent: Buffer[] = [];
+  const lines: Array<Record<string, unknown>> = [];
+  const log = createLogger({ level: 'debug', destination: { write: (l: string) => { lines.push(JSON.parse(l) as Record<string, unknown>); } } });
+  const rt = new VrrpInstanceRuntime(spec(over), {
+    log,
+    clock: () => time.now,
+    timers: time,
+    send: async (packet, dst) => {
+      if (sendFails) throw new Error('Network is unreachable');
+      sent.push(packet);
+      const v = checkAdvert(packet, {
+        instance: 'x', vrid: 51, authType: AUTH_PASS, authData: passwordBytes('secret'), advertInt: 1,
+        vips: ['10.0.0.100'], unicast: false, checkVipAddresses: true, allowedSources: null,
+      });
+      events.push(`send:${dst}:${v.ok ? v.advert.priority : `invalid ${v.reason}`}`);
+    },
+    applyVips: async (op) => {
+      events.push(`vips:${op}:start`);
+      await new Promise((r) => setTimeout(r, 2)); // like `ip` taking a moment
+      events.push(`vips:${op}:done`);
+      return { ok: true };
+    },
+    garp: {
+      start: () => events.push('garp:start'),
+      stop: () => events.push('garp:stop'),
+      burst: (n) => events.push(`garp:burst:${n}`),
+    },
+  });
+  return { time, events, sent, lines, rt, msgs: () => lines.map((l) => l.msg) };
+}
+
+function advert(over: Partial<AdvertInput> = {}, src = '10.0.0.2', ttl = 255): Buffer {
+  const v = encodeAdvert({ vrid: 51, priority: 150, authType: AUTH_PASS, advertInt: 1, addresses: ['10.0.0.100'], authData: passwordBytes('secret'), ...over });
+  return Buffer.concat([encodeIpv4Header({ src, dst: '224.0.0.18', ttl, tos: 0xc0, protocol: 112, payloadLength: v.length }), v]);
+}
+
+const settle = async (rt: VrrpInstanceRuntime): Promise<void> => {
+  await rt.idle();
+  await new Promise((r) => setImmediate(r));
+};
+
+describe('VRRP instance runtime', () => {
+  it('clears leftover VIPs, then becomes master in keepalived order: advert, VIPs, GARP', async () => {
+    const t = setup();
+    t.rt.start();
+    expect(t.rt.status().state).toBe('BACKUP');
+    await settle(t.rt);
+    expect(t.events).toEqual(['vips:del:start', 'vips:del:done']);
+    t.time.advance(3609);
+    expect(t.rt.status().state).toBe('BACKUP');
+    t.time.advance(1);
+    await settle(t.rt);
+    expect(t.events.slice(2)).toEqual(['send:224.0.0.18:100', 'vips:add:start', 'vips:add:done', 'garp:start']);
+    expect(t.msgs()).toContain('(VI_1) Entering MASTER STATE');
+    expect(t.msgs()).toContain('(VI_1) setting VIPs.');
+    const s = t.rt.status();
+    expect(s).toMatchObject({ state: 'MASTER', masterIp: '10.0.0.1', vipsConfigured: true, transitions: 2, lastTransition: { from: 'BACKUP', to: 'MASTER', reason: 'master_down_timer' } });
+    // The advert on the wire: TTL 255, TOS 0xc0, our source, valid VRRPv2.
+    const pkt = t.sent[0]!;
+    expect([pkt[1], pkt[8]]).toEqual([0xc0, 255]);
+    expect(`${pkt[12]}.${pkt[13]}.${pkt[14]}.${pkt[15]}`).toBe('10.0.0.1');
+    expect(decodeAdvert(pkt.subarray(20))).toMatchObject({ ok: true, advert: { vrid: 51, priority: 100, addresses: ['10.0.0.100'] } });
+    // And one advert per second after that.
+    t.time.advance(3000);
+    await settle(t.rt);
+    expect(t.rt.status().counters.advertsSent).toBe(4);
+  });
+
+  it('yields to a higher-priority master: GARP stops before the VIPs go', async () => {
+    const t = setup();
+    t.rt.start();
+    t.time.advance(3610);
+    await settle(t.rt);
+    t.events.length = 0;
+    t.rt.onPacket(advert({ priority: 150 }), t.time.now);
+    await settle(t.rt);
+    expect(t.events).toEqual(['garp:stop', 'vips:del:start', 'vips:del:done']);
+    expect(t.msgs()).toContain('(VI_1) Master received advert from 10.0.0.2 with higher priority 150, ours 100');
+    expect(t.rt.status()).toMatchObject({ state: 'BACKUP', masterIp: '10.0.0.2', masterPriority: 150, vipsConfigured: false });
+    expect(t.rt.status().counters.advertsReceived).toBe(1);
+  });
+
+  it('counts rejected packets by reason and logs them at a bounded rate, without changing state', async () => {
+    const t = setup();
+    t.rt.start();
+    for (let i = 0; i < 20; i++) {
+      t.rt.onPacket(advert({ authData: passwordBytes('wrong') }), t.time.now);
+      t.rt.onPacket(advert({ advertInt: 2 }), t.time.now);
+      t.rt.onPacket(advert({}, '10.0.0.2', 64), t.time.now);
+      t.time.advance(100);
+    }
+    t.rt.onUnclaimed(advert({ vrid: 52 }), 52, t.time.now);
+    t.rt.onUnclaimed(Buffer.from([1, 2, 3]), null, t.time.now);
+    const s = t.rt.status();
+    expect(s.counters.rejected).toEqual({ bad_password: 20, advert_interval_mismatch: 20, bad_ttl: 20, wrong_vrid: 1, bad_ip_header: 1 });
+    expect(s.counters.advertsReceived).toBe(0);
+    expect(s.state).toBe('BACKUP');
+    const pw = t.lines.filter((l) => l.msg === '(VI_1) received an invalid passwd!');
+    expect(pw).toHaveLength(1);
+    expect(pw[0]).toMatchObject({ instance: 'VI_1', reason: 'bad_password', from: '10.0.0.2', rejected: 1 });
+    expect(t.msgs()).toContain("(VI_1) advertisement interval mismatch mine=1 sec rcv'd=2 sec");
+    expect(t.msgs()).toContain('(VI_1) invalid TTL/HL. Received 64 and expect 255');
+    // The down timer was not touched by any of them: it still fires on time.
+    t.time.advance(3610 - 2000);
+    expect(t.rt.status().state).toBe('MASTER');
+    // After the window, the next one is logged again with the number suppressed.
+    t.time.advance(30_000);
+    t.rt.onPacket(advert({ authData: passwordBytes('wrong') }), t.time.now);
+    expect(t.lines.filter((l) => l.msg === '(VI_1) received an invalid passwd!').at(-1)).toMatchObject({ suppressed: 19, rejected: 21 });
+  });
+
+  it('stops as master: priority 0 on the wire, VIPs removed, then resolves', async () => {
+    const t = setup();
+    t.rt.start();
+    t.time.advance(3610);
+    await settle(t.rt);
+    t.events.length = 0;
+    await t.rt.stop();
+    expect(t.events).toEqual(['send:224.0.0.18:0', 'garp:stop', 'vips:del:start', 'vips:del:done']);
+    expect(t.rt.status()).toMatchObject({ state: 'INIT', vipsConfigured: false, lastTransition: { reason: 'shutdown' } });
+    // Nothing happens after stop.
+    t.rt.onPacket(advert(), t.time.now);
+    t.time.advance(10_000);
+    expect(t.events).toHaveLength(4);
+  });
+
+  it('keeps running when the wire refuses adverts, logging the error once', async () => {
+    const t = setup({}, true);
+    t.rt.start();
+    t.time.advance(3610);
+    await settle(t.rt);
+    t.time.advance(5000);
+    await settle(t.rt);
+    const s = t.rt.status();
+    expect(s.state).toBe('MASTER');
+    expect(s.counters.sendErrors).toBe(6);
+    expect(t.msgs().filter((m) => String(m).startsWith('(VI_1) Cant send advert to 224.0.0.18'))).toHaveLength(1);
+  });
+
+  it('measures how late its timer fires', async () => {
+    const t = setup();
+    t.rt.start();
+    t.time.advance(8000, 7); // every wake-up 7 ms late
+    const timer = t.rt.status().timer;
+    expect(timer.fired).toBeGreaterThan(3);
+    expect(timer.maxMs).toBeGreaterThanOrEqual(7);
+    expect(timer.over50Ms).toBe(0);
+  });
+});
