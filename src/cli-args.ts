@@ -13,6 +13,9 @@ export interface CliOptions {
   configId: string | null;
   pidFile: string | null;
   settingsFile: string | null;
+  statusSocket: string | null;
+  /** `hakeep status`: print the running daemon's status JSON. */
+  statusCommand: boolean;
   logFormat: LogFormat | null;
   logLevel: LogLevel | null;
   logDetail: boolean;
@@ -56,6 +59,7 @@ const FLAGS: FlagDef[] = [
     o.logLevel = v as LogLevel;
   } },
   { long: 'settings', value: 'required', apply: (o, v) => { o.settingsFile = v!; } },
+  { long: 'status-socket', value: 'required', apply: (o, v) => { o.statusSocket = v!; } },
   // Accepted keepalived flags whose behaviour hakeep does not have (or does not need).
   { short: 'S', long: 'log-facility', value: 'required', apply: ignore('-S') },
   { short: 'G', long: 'no-syslog', value: 'none', apply: ignore('-G') },
@@ -73,7 +77,7 @@ const FLAGS: FlagDef[] = [
 export function parseArgs(argv: string[]): CliOptions {
   const o: CliOptions = {
     configFile: null, configTest: false, dumpConf: false, version: false, help: false, vrrpOnly: false,
-    checkOnly: false, configId: null, pidFile: null, settingsFile: null, logFormat: null, logLevel: null,
+    checkOnly: false, configId: null, pidFile: null, settingsFile: null, statusSocket: null, statusCommand: false, logFormat: null, logLevel: null,
     logDetail: false, ignored: [],
   };
   for (let i = 0; i < argv.length; i++) {
@@ -112,6 +116,10 @@ export function parseArgs(argv: string[]): CliOptions {
       }
       continue;
     }
+    if (a === 'status' && i === 0) {
+      o.statusCommand = true;
+      continue;
+    }
     throw new UsageError(`unexpected argument '${a}' (use -f FILE for the configuration file)`);
   }
   if (o.vrrpOnly && o.checkOnly) throw new UsageError('-P/--vrrp and -C/--check exclude each other; give neither to run both');
@@ -119,6 +127,7 @@ export function parseArgs(argv: string[]): CliOptions {
 }
 
 export const HELP = `Usage: hakeep [options]
+       hakeep status [--status-socket=PATH]
 
 hakeep is a keepalived-compatible VRRP and LVS health-checking daemon. It reads keepalived.conf.
 
@@ -129,6 +138,7 @@ Configuration:
   -d, --dump-conf          print the normalized configuration as JSON and exit
   -i, --config-id=ID       id for @ID conditional lines (default: short host name)
       --settings=FILE      hakeep's own settings (default /etc/hakeep/hakeep.ini)
+      --status-socket=PATH status socket (default /run/hakeep/status.sock; '' = none)
 
 Running (always in the foreground; run it under systemd):
   -P, --vrrp               run only the VRRP side

@@ -5,6 +5,7 @@ import { HELP, parseArgs, UsageError, type CliOptions } from './cli-args.js';
 import { createLogger } from './daemon/log.js';
 import { runDaemon } from './daemon/run.js';
 import { DEFAULT_SETTINGS_FILE, readSettings, SettingsError, type Settings } from './daemon/settings.js';
+import { readStatus } from './daemon/status.js';
 
 /** keepalived's -t exit codes: 0 valid, 3 cannot run, 4 configuration errors. */
 export const EXIT_OK = 0;
@@ -45,6 +46,25 @@ export async function main(argv: string[]): Promise<number> {
   if (o.version) {
     process.stdout.write(`hakeep v${version()}\n`);
     return EXIT_OK;
+  }
+
+  if (o.statusCommand) {
+    let path = o.statusSocket;
+    if (path === null) {
+      try {
+        path = readSettings(o.settingsFile ?? DEFAULT_SETTINGS_FILE, o.settingsFile !== null).statusSocket;
+      } catch (e) {
+        process.stderr.write(`hakeep: ${(e as Error).message}\n`);
+        return EXIT_CANNOT_RUN;
+      }
+    }
+    try {
+      process.stdout.write(await readStatus(path));
+      return EXIT_OK;
+    } catch (e) {
+      process.stderr.write(`hakeep: ${(e as Error).message}\n`);
+      return EXIT_CANNOT_RUN;
+    }
   }
 
   const file = pickConfigFile(o);
@@ -110,6 +130,7 @@ export async function main(argv: string[]): Promise<number> {
     vrrp: !o.checkOnly,
     check: !o.vrrpOnly,
     pidFile: o.pidFile ?? settings.pidFile,
+    statusSocket: (o.statusSocket ?? settings.statusSocket) || null,
     startVrrp: startVrrpService,
     startCheck: startCheckerService,
     onReady: () => { void notifyReady(); },

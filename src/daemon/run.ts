@@ -5,6 +5,7 @@ import { dirname } from 'node:path';
 import type { Config } from '../config/model.js';
 import type { Logger } from './log.js';
 import type { RunningService, StartService } from './service.js';
+import { closeStatus, serveStatus } from './status.js';
 
 export interface RunOptions {
   config: Config;
@@ -13,6 +14,8 @@ export interface RunOptions {
   vrrp: boolean;
   check: boolean;
   pidFile: string | null;
+  /** Unix socket answering with the status JSON; null = none. */
+  statusSocket: string | null;
   startVrrp: StartService;
   startCheck: StartService;
   /** Called once the services run (sd_notify READY=1 in production). */
@@ -26,6 +29,8 @@ export async function runDaemon(o: RunOptions): Promise<number> {
   writePid(o.pidFile, log);
 
   const services: RunningService[] = [];
+  const startedAt = new Date().toISOString();
+  let statusServer: Awaited<ReturnType<typeof serveStatus>> = null;
   let stopping: Promise<number> | null = null;
   let resolveDone!: (code: number) => void;
   const done = new Promise<number>((r) => { resolveDone = r; });
@@ -43,6 +48,7 @@ export async function runDaemon(o: RunOptions): Promise<number> {
           log.error({ service: services[i]!.name, err: String(r.reason) }, `error while stopping the ${services[i]!.name} side: ${String(r.reason)}`);
         }
       }
+      closeStatus(statusServer, o.statusSocket ?? '');
       removePid(o.pidFile);
       log.info({ event: 'stopped' }, `Stopped hakeep v${o.version}`);
       resolveDone(code);
@@ -73,6 +79,12 @@ export async function runDaemon(o: RunOptions): Promise<number> {
     return 3;
   }
   if (stopping) return done;
+  if (o.statusSocket) {
+    statusServer = await serveStatus(o.statusSocket, () => ({
+      version: o.version, pid: process.pid, startedAt, configFile: o.config.file,
+      services: Object.fromEntries(services.map((s) => [s.name, s.status()])),
+    }), log);
+  }
   o.onReady?.();
   const code = await done;
   process.off('SIGTERM', onSignal);

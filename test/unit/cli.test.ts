@@ -116,6 +116,41 @@ describe('hakeep binary', () => {
     expect(r.stdout).toContain('not starting. Run hakeep -t');
   });
 
+  test('the daemon serves its status on a Unix socket, `hakeep status` reads it, SIGTERM exits 0', async () => {
+    const { spawn } = await import('node:child_process');
+    const f = join(dir, 'idle.conf');
+    writeFileSync(f, 'global_defs {\n  router_id idle\n}\n');
+    const sock = join(dir, 'status.sock');
+    const pid = join(dir, 'idle.pid');
+    const child = spawn(process.execPath, [BIN, '-n', '-f', f, '--log-format', 'text', '-p', pid, '--status-socket', sock], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => { out += d.toString(); });
+    try {
+      const deadline = Date.now() + 10_000;
+      while (!existsSync(sock)) {
+        if (Date.now() > deadline) throw new Error(`no status socket after 10 s; daemon output:\n${out}`);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      const st = await hakeep('status', '--status-socket', sock);
+      expect(st.code, st.stderr).toBe(0);
+      const doc = JSON.parse(st.stdout) as { pid: number; configFile: string; services: Record<string, unknown> };
+      expect(doc.pid).toBe(child.pid);
+      expect(doc.configFile).toBe(f);
+      expect(existsSync(pid)).toBe(true);
+    } finally {
+      child.kill('SIGTERM');
+    }
+    const code = await new Promise<number | null>((r) => child.on('exit', (c) => r(c)));
+    expect(code, out).toBe(0);
+    expect(out).toContain('Starting hakeep v');
+    expect(out).toContain('Stopped hakeep v');
+    expect(existsSync(pid)).toBe(false);
+    expect(existsSync(sock)).toBe(false);
+    const gone = await hakeep('status', '--status-socket', sock);
+    expect(gone.code).toBe(3);
+    expect(gone.stderr).toContain('is hakeep running?');
+  });
+
   test('an unknown option exits 3', async () => {
     const r = await hakeep('--frobnicate');
     expect(r.code).toBe(3);
