@@ -14,7 +14,9 @@ export function formatVs(vs: Pick<VirtualServer, 'address' | 'protocol'>): strin
   return formatTrio(a.ip, vs.protocol, a.port);
 }
 
-export function formatRs(rs: Pick<RealServer, 'ip' | 'port'>, vs: Pick<VirtualServer, 'protocol'>): string {
+/** keepalived ignores the protocol of a fwmark service, so its real servers print as `:none:`. */
+export function formatRs(rs: Pick<RealServer, 'ip' | 'port'>, vs: Pick<VirtualServer, 'protocol' | 'address'>): string {
+  if (vs.address.kind === 'fwmark') return `[${rs.ip}]:none:${rs.port}`;
   return formatTrio(rs.ip, vs.protocol, rs.port);
 }
 

@@ -2,7 +2,7 @@
 // whether the sorry server stands in. Pure: every step returns the new state plus the log lines and
 // notify scripts it implies (actions as data), in the order keepalived produces them.
 import type { NotifyCmd, VirtualServer } from '../config/model.js';
-import { formatRs, formatTrio, formatVs } from './format.js';
+import { formatRs, formatVs } from './format.js';
 
 export interface PoolState {
   /** Alive flag per real server, indexed like vs.realServers. */
@@ -39,8 +39,7 @@ export function liveWeight(vs: Vs, state: PoolState): number {
 }
 
 function sorryName(vs: Vs): string {
-  const s = vs.sorryServer!;
-  return formatTrio(s.ip, vs.protocol, s.port);
+  return formatRs(vs.sorryServer!, vs);
 }
 
 /**

@@ -196,3 +196,10 @@ describe('pool: alpha and omega', () => {
     expect(notifies(stopPool({ ...vs, omega: false }, st))).toEqual([]);
   });
 });
+
+describe('pool: log names', () => {
+  it('prints real servers of a fwmark service with protocol none, like keepalived', () => {
+    const vs = virtualServer('0.0.0.0', 0, { address: { kind: 'fwmark', fwmark: 3, family: 4 }, realServers: [realServer('10.0.0.2', 0)] });
+    expect(logs(setRealServerAlive(vs, pool(vs), 0, false).events)).toEqual(['Removing service [10.0.0.2]:none:0 from VS FWM 3', 'Lost quorum 1-0=1 > 0 for VS FWM 3']);
+  });
+});

@@ -1,0 +1,275 @@
+// The checker side in one object: per-real-server TCP checks on a shared timer heap, the pool state
+// of every virtual server, notify scripts, and the IPVS reconciler. Its dependencies (clock, probe,
+// ipvsadm backend, script runner, log sink) are injected, so unit tests drive it with fakes and
+// the worker thread runs it with the real ones.
+import type { Config, NotifyCmd, RealServer, TcpCheck, VirtualServer } from '../config/model.js';
+import { desiredServices } from '../ipvs/desired.js';
+import { formatRs, formatVs } from '../ipvs/format.js';
+import type { IpvsBackend } from '../ipvs/ipvsadm.js';
+import type { IpvsService } from '../ipvs/model.js';
+import { confirmInitialDown, liveWeight, setRealServerAlive, startPool, stopPool } from '../ipvs/pool.js';
+import type { PoolEvent, PoolState } from '../ipvs/pool.js';
+import { Reconciler } from '../ipvs/reconciler.js';
+import type { ReconcilerStatus } from '../ipvs/reconciler.js';
+import type { Clock } from './clock.js';
+import type { ScriptRunner } from './notify.js';
+import type { Probe, ProbeTarget } from './tcp-probe.js';
+import { initialTcpCheckerState, tcpCheckResult } from './tcp-checker.js';
+import type { ProbeOutcome, TcpCheckerState } from './tcp-checker.js';
+import { TimerHeap } from './timer-heap.js';
+import type { TimerEntry } from './timer-heap.js';
+
+export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
+export type LogSink = (level: LogLevel, msg: string, fields: Record<string, unknown>) => void;
+
+export interface EngineDeps {
+  clock: Clock;
+  probe: Probe;
+  backend: IpvsBackend;
+  runScript: ScriptRunner;
+  log: LogSink;
+  /** Called when the status snapshot may have changed (health or IPVS). */
+  onChange?: () => void;
+  resyncMs?: number;
+  coalesceMs?: number;
+}
+
+interface CheckerRt {
+  check: TcpCheck;
+  target: ProbeTarget;
+  targetName: string;
+  state: TcpCheckerState;
+  timer: TimerEntry | null;
+  abort: (() => void) | null;
+  lastOutcome: ProbeOutcome | null;
+  lastDetail: string | null;
+  lastCheckAt: number | null;
+  checks: number;
+  failures: number;
+}
+
+interface RsRt {
+  rs: RealServer;
+  index: number;
+  name: string;
+  checkers: CheckerRt[];
+}
+
+interface VsRt {
+  vs: VirtualServer;
+  name: string;
+  pool: PoolState;
+  rs: RsRt[];
+}
+
+export interface CheckStatus {
+  virtualServers: {
+    vs: string;
+    quorumUp: boolean;
+    sorryServerActive: boolean;
+    liveWeight: number;
+    realServers: {
+      rs: string;
+      weight: number;
+      alive: boolean;
+      inhibitOnFailure: boolean;
+      checkers: {
+        type: 'TCP_CHECK';
+        target: string;
+        up: boolean;
+        lastOutcome: ProbeOutcome | null;
+        lastDetail: string | null;
+        lastCheckAt: number | null;
+        checks: number;
+        failures: number;
+      }[];
+    }[];
+  }[];
+  checks: { total: number; failures: number };
+  ipvs: ReconcilerStatus;
+}
+
+function targetOf(check: TcpCheck, rs: RealServer): ProbeTarget {
+  const host = check.connectIp ?? rs.ip;
+  return {
+    host,
+    port: check.connectPort ?? rs.port,
+    family: host.includes(':') ? 6 : 4,
+    ...(check.bindto ? { localAddress: check.bindto } : {}),
+    ...(check.bindPort ? { localPort: check.bindPort } : {}),
+  };
+}
+
+export class CheckEngine {
+  private readonly vss: VsRt[];
+  private readonly heap: TimerHeap;
+  private readonly reconciler: Reconciler;
+  private stopped = false;
+  private readonly initialEvents: PoolEvent[] = [];
+  private totalChecks = 0;
+  private totalFailures = 0;
+
+  constructor(private readonly config: Config, private readonly deps: EngineDeps) {
+    this.heap = new TimerHeap(deps.clock);
+    this.vss = config.virtualServers.map((vs) => this.buildVs(vs));
+    this.reconciler = new Reconciler({
+      backend: deps.backend,
+      timers: deps.clock,
+      desired: () => this.desired(),
+      log: deps.log,
+      ...(deps.resyncMs !== undefined ? { resyncMs: deps.resyncMs } : {}),
+      ...(deps.coalesceMs !== undefined ? { coalesceMs: deps.coalesceMs } : {}),
+      onSynced: () => deps.onChange?.(),
+    });
+  }
+
+  private buildVs(vs: VirtualServer): VsRt {
+    const name = formatVs(vs);
+    const rs = vs.realServers.map((r, index): RsRt => {
+      const rsName = formatRs(r, vs);
+      const checkers: CheckerRt[] = [];
+      for (const c of r.checkers) {
+        if (c.type !== 'TCP_CHECK') {
+          this.deps.log('warn', `${c.type} on service ${rsName} of VS ${name} is not supported yet; it is ignored (the real server counts as healthy for it)`, {
+            vs: name, rs: rsName, file: c.loc.file, line: c.loc.line,
+          });
+          continue;
+        }
+        if (c.bindIf) this.deps.log('warn', `bind_if ${c.bindIf} of TCP_CHECK on ${rsName} is not supported; connecting without it`, { rs: rsName });
+        if (c.fwmark !== null) this.deps.log('warn', `fwmark ${c.fwmark} of TCP_CHECK on ${rsName} is not supported; connecting without it`, { rs: rsName });
+        const target = targetOf(c, r);
+        checkers.push({
+          check: c, target, targetName: `[${target.host}]:tcp:${target.port}`,
+          state: initialTcpCheckerState(c.alpha ?? r.alpha),
+          timer: null, abort: null, lastOutcome: null, lastDetail: null, lastCheckAt: null, checks: 0, failures: 0,
+        });
+      }
+      return { rs: r, index, name: rsName, checkers };
+    });
+    if (vs.haSuspend) this.deps.log('warn', `ha_suspend of VS ${name} is not supported; checks always run`, { vs: name });
+    const alive = rs.map((r) => r.checkers.every((c) => c.state.up));
+    const step = startPool(vs, alive);
+    this.initialEvents.push(...step.events);
+    return { vs, name, pool: step.state, rs };
+  }
+
+  /** Every configured service as it should be in the kernel now. */
+  desired(): IpvsService[] {
+    return this.vss.flatMap((v) => desiredServices(v.vs, this.config.virtualServerGroups, v.pool));
+  }
+
+  start(): void {
+    this.emit(this.initialEvents.splice(0));
+    this.reconciler.start();
+    for (const v of this.vss) {
+      for (const r of v.rs) {
+        for (const c of r.checkers) {
+          // warmup: the first check comes at a random point within warmup (default delay_loop),
+          // so thousands of checks do not all fire at once.
+          const spread = c.check.warmup ?? c.check.delayLoop;
+          this.schedule(v, r, c, this.deps.clock.random() * spread * 1000);
+        }
+      }
+    }
+  }
+
+  private schedule(v: VsRt, r: RsRt, c: CheckerRt, delayMs: number): void {
+    c.timer = this.heap.add(delayMs, () => {
+      c.timer = null;
+      this.runCheck(v, r, c);
+    });
+  }
+
+  private runCheck(v: VsRt, r: RsRt, c: CheckerRt): void {
+    if (this.stopped) return;
+    c.abort = this.deps.probe(c.target, c.check.connectTimeout * 1000, (outcome, detail) => {
+      c.abort = null;
+      if (this.stopped) return;
+      this.onResult(v, r, c, outcome, detail);
+    });
+  }
+
+  private onResult(v: VsRt, r: RsRt, c: CheckerRt, outcome: ProbeOutcome, detail: string): void {
+    this.totalChecks++;
+    c.checks++;
+    c.lastOutcome = outcome;
+    c.lastDetail = detail;
+    c.lastCheckAt = this.deps.clock.now();
+    if (outcome !== 'success') {
+      this.totalFailures++;
+      c.failures++;
+    }
+    const logAll = c.check.logAllFailures || this.config.globalDefs.checkerLogAllFailures;
+    const step = tcpCheckResult(c.check, c.state, outcome, r.name, logAll);
+    c.state = step.state;
+    for (const msg of step.logs) {
+      this.deps.log('info', msg, { vs: v.name, rs: r.name, target: c.targetName, outcome, detail });
+    }
+    if (step.change === 'initial-down') this.emit(confirmInitialDown(v.vs, v.pool, r.index));
+    if (step.change === 'up' || step.change === 'down') {
+      const alive = r.checkers.every((x) => x.state.up);
+      const p = setRealServerAlive(v.vs, v.pool, r.index, alive);
+      v.pool = p.state;
+      this.emit(p.events);
+      if (p.events.length > 0) this.reconciler.changed();
+      this.deps.onChange?.();
+    }
+    this.schedule(v, r, c, step.delay * 1000);
+  }
+
+  private emit(events: PoolEvent[]): void {
+    for (const e of events) {
+      if (e.kind === 'log') this.deps.log('info', e.msg, e.fields);
+      else this.notify(e.command, e.what, e.rs ?? e.vs);
+    }
+  }
+
+  private notify(cmd: NotifyCmd, what: string, target: string): void {
+    this.deps.log('debug', `Running ${what} script for ${target}: ${cmd.command}`, { script: cmd.command, what });
+    this.deps.runScript(cmd, what, (level, msg, fields) => this.deps.log(level, msg, fields));
+  }
+
+  /** Stop checking, run the stop notifiers (omega) and remove the services hakeep created. */
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    this.heap.clear();
+    for (const v of this.vss) for (const r of v.rs) for (const c of r.checkers) c.abort?.();
+    for (const v of this.vss) this.emit(stopPool(v.vs, v.pool));
+    await this.reconciler.stop(this.desired());
+  }
+
+  /** Apply pending IPVS changes now (tests). */
+  flush(): Promise<void> {
+    return this.reconciler.flush();
+  }
+
+  status(): CheckStatus {
+    return {
+      virtualServers: this.vss.map((v) => ({
+        vs: v.name,
+        quorumUp: v.pool.quorumUp,
+        sorryServerActive: v.pool.sorryActive,
+        liveWeight: liveWeight(v.vs, v.pool),
+        realServers: v.rs.map((r) => ({
+          rs: r.name,
+          weight: r.rs.weight,
+          alive: v.pool.alive[r.index] === true,
+          inhibitOnFailure: r.rs.inhibitOnFailure,
+          checkers: r.checkers.map((c) => ({
+            type: 'TCP_CHECK' as const,
+            target: c.targetName,
+            up: c.state.up,
+            lastOutcome: c.lastOutcome,
+            lastDetail: c.lastDetail,
+            lastCheckAt: c.lastCheckAt,
+            checks: c.checks,
+            failures: c.failures,
+          })),
+        })),
+      })),
+      checks: { total: this.totalChecks, failures: this.totalFailures },
+      ipvs: this.reconciler.status(),
+    };
+  }
+}

@@ -1,0 +1,68 @@
+// The checker side's thread: runs the CheckEngine with the real clock, TCP probes, ipvsadm and
+// script runner, away from the main thread where VRRP keeps its timers. Log lines and status
+// snapshots go to the main thread as messages.
+import { parentPort, workerData } from 'node:worker_threads';
+import type { Config } from '../config/model.js';
+import { ipvsadmBackend } from '../ipvs/ipvsadm.js';
+import { realClock } from './clock.js';
+import { CheckEngine } from './engine.js';
+import type { LogSink } from './engine.js';
+import { runScript } from './notify.js';
+import { tcpProbe } from './tcp-probe.js';
+import type { LogRecord, ToMain, ToWorker, WorkerInit } from './worker-protocol.js';
+
+const port = parentPort;
+if (!port) throw new Error('src/check/worker.js must run as a worker thread');
+const init = workerData as WorkerInit;
+const config: Config = init.config;
+
+const pendingLogs: LogRecord[] = [];
+let logFlushScheduled = false;
+function post(msg: ToMain): void {
+  port!.postMessage(msg);
+}
+function flushLogs(): void {
+  logFlushScheduled = false;
+  if (pendingLogs.length > 0) post({ type: 'log', records: pendingLogs.splice(0) });
+}
+const log: LogSink = (level, msg, fields) => {
+  pendingLogs.push({ level, msg, fields });
+  if (!logFlushScheduled) {
+    logFlushScheduled = true;
+    setImmediate(flushLogs);
+  }
+};
+
+let statusTimer: NodeJS.Timeout | null = null;
+function postStatus(): void {
+  statusTimer = null;
+  post({ type: 'status', status: engine.status() });
+}
+function statusChanged(): void {
+  statusTimer ??= setTimeout(postStatus, init.statusIntervalMs);
+}
+
+const engine = new CheckEngine(config, {
+  clock: realClock,
+  probe: tcpProbe,
+  backend: ipvsadmBackend({ path: init.ipvsadmPath }),
+  runScript,
+  log,
+  onChange: statusChanged,
+  resyncMs: init.resyncMs,
+});
+
+port.on('message', (m: ToWorker) => {
+  if (m.type !== 'stop') return;
+  void engine.stop().then(() => {
+    if (statusTimer) clearTimeout(statusTimer);
+    flushLogs();
+    post({ type: 'status', status: engine.status() });
+    post({ type: 'stopped' });
+  });
+});
+
+engine.start();
+flushLogs();
+post({ type: 'status', status: engine.status() });
+post({ type: 'ready' });

@@ -1,0 +1,193 @@
+import { describe, expect, it } from 'vitest';
+import { CheckEngine } from '../../src/check/engine.js';
+import type { LogLevel } from '../../src/check/engine.js';
+import type { Probe } from '../../src/check/tcp-probe.js';
+import type { ProbeOutcome } from '../../src/check/tcp-checker.js';
+import type { NotifyCmd, VirtualServer } from '../../src/config/model.js';
+import type { IpvsBackend } from '../../src/ipvs/ipvsadm.js';
+import { IpvsadmError } from '../../src/ipvs/ipvsadm.js';
+import { FakeClock, FakeIpvs, config, realServer, tcpCheck, virtualServer } from './ipvs-fixtures.js';
+
+/** Servers answer per "host:port": success/failed come back after 1 ms, a timeout after connect_timeout. */
+function fakeNetwork(clock: FakeClock) {
+  const state = new Map<string, ProbeOutcome>();
+  const probes: string[] = [];
+  const probe: Probe = (t, timeoutMs, done) => {
+    const key = `${t.host}:${t.port}`;
+    probes.push(key);
+    const outcome = state.get(key) ?? 'success';
+    const h = clock.setTimeout(() => done(outcome, outcome), outcome === 'timeout' ? timeoutMs : 1);
+    return () => clock.clearTimeout(h);
+  };
+  return { state, probe, probes };
+}
+
+function setup(vss: VirtualServer[], kernelText = '') {
+  const clock = new FakeClock();
+  clock.randomValue = 0; // first checks right away
+  const net = fakeNetwork(clock);
+  const kernel = new FakeIpvs(kernelText);
+  const backend: IpvsBackend = {
+    save: async () => kernel.save(),
+    restore: async (lines) => {
+      const err = kernel.restore([...lines]);
+      if (err) throw new IpvsadmError('ipvsadm -R', err.trim(), 0, err.trim());
+    },
+  };
+  const logs: { level: LogLevel; msg: string }[] = [];
+  const scripts: string[] = [];
+  const engine = new CheckEngine(config(vss), {
+    clock, probe: net.probe, backend,
+    runScript: (cmd: NotifyCmd, what: string) => scripts.push(`${what}:${cmd.command}`),
+    log: (level, msg) => logs.push({ level, msg }),
+    resyncMs: 5000, coalesceMs: 20,
+  });
+  const info = () => logs.filter((l) => l.level === 'info').map((l) => l.msg);
+  return { clock, net, kernel, engine, logs, info, scripts };
+}
+
+const check = (over = {}) => tcpCheck({ delayLoop: 1, connectTimeout: 2, retry: 0, delayBeforeRetry: 1, ...over });
+
+describe('CheckEngine', () => {
+  const nat = virtualServer('10.0.0.100', 80, {
+    lbAlgo: 'rr',
+    realServers: [
+      realServer('10.0.0.2', 80, { weight: 3, checkers: [check()], notifyDown: { command: 'down.sh', user: null }, notifyUp: { command: 'up.sh', user: null } }),
+      realServer('10.0.0.3', 80, { weight: 2, inhibitOnFailure: true, checkers: [check({ connectPort: 8080 })] }),
+    ],
+  });
+
+  it('programs healthy servers, then removes / weights 0 the failed ones, and brings them back', async () => {
+    const t = setup([nat]);
+    t.engine.start();
+    await t.clock.advance(10);
+    expect(t.kernel.save()).toBe('-A -t 10.0.0.100:80 -s rr\n-a -t 10.0.0.100:80 -r 10.0.0.2:80 -m -w 3\n-a -t 10.0.0.100:80 -r 10.0.0.3:80 -m -w 2\n');
+    expect(t.info()).toEqual([
+      'Gained quorum 1+0=1 <= 5 for VS [10.0.0.100]:tcp:80',
+      'TCP connection to [10.0.0.2]:tcp:80 success.',
+      'TCP connection to [10.0.0.3]:tcp:80 success.',
+    ]);
+    // connect_port is used for the check, the real server's own port for IPVS.
+    expect(t.net.probes.slice(0, 2)).toEqual(['10.0.0.2:80', '10.0.0.3:8080']);
+
+    t.net.state.set('10.0.0.2:80', 'failed');
+    t.net.state.set('10.0.0.3:8080', 'timeout');
+    await t.clock.advance(1000 + 2 + 2000 + 25);
+    expect(t.kernel.save()).toBe('-A -t 10.0.0.100:80 -s rr\n-a -t 10.0.0.100:80 -r 10.0.0.3:80 -m -w 0\n');
+    expect(t.info()).toContain('TCP_CHECK on service [10.0.0.2]:tcp:80 failed.');
+    expect(t.info()).toContain('Removing service [10.0.0.2]:tcp:80 from VS [10.0.0.100]:tcp:80');
+    expect(t.info()).toContain('Disabling service [10.0.0.3]:tcp:80 of VS [10.0.0.100]:tcp:80');
+    expect(t.scripts).toEqual(['notify_down:down.sh']);
+
+    t.net.state.clear();
+    await t.clock.advance(1100);
+    expect(t.kernel.save()).toBe('-A -t 10.0.0.100:80 -s rr\n-a -t 10.0.0.100:80 -r 10.0.0.3:80 -m -w 2\n-a -t 10.0.0.100:80 -r 10.0.0.2:80 -m -w 3\n');
+    expect(t.scripts).toEqual(['notify_down:down.sh', 'notify_up:up.sh']);
+    const st = t.engine.status();
+    expect(st.virtualServers[0]!.realServers.map((r) => r.alive)).toEqual([true, true]);
+    expect(st.ipvs.batchesApplied).toBeGreaterThanOrEqual(3);
+    expect(st.checks.total).toBeGreaterThan(4);
+    await t.engine.stop();
+  });
+
+  it('removal latency: a dead server leaves IPVS within delay_loop + coalesce window', async () => {
+    const t = setup([nat]);
+    t.engine.start();
+    await t.clock.advance(10);
+    t.net.state.set('10.0.0.2:80', 'failed');
+    const died = t.clock.now();
+    while (t.kernel.save().includes('10.0.0.2:80')) await t.clock.advance(5);
+    expect(t.clock.now() - died).toBeLessThanOrEqual(1000 + 1 + 20 + 5);
+    await t.engine.stop();
+  });
+
+  it('puts the sorry server in when all real servers failed', async () => {
+    const vs = { ...nat, sorryServer: { ip: '10.0.0.9', port: 8080, family: 4 as const } };
+    const t = setup([vs]);
+    t.engine.start();
+    await t.clock.advance(10);
+    t.net.state.set('10.0.0.2:80', 'failed');
+    t.net.state.set('10.0.0.3:8080', 'failed');
+    await t.clock.advance(1100);
+    expect(t.kernel.save()).toBe('-A -t 10.0.0.100:80 -s rr\n-a -t 10.0.0.100:80 -r 10.0.0.3:80 -m -w 0\n-a -t 10.0.0.100:80 -r 10.0.0.9:8080 -m -w 1\n');
+    expect(t.info()).toContain('Adding sorry server [10.0.0.9]:tcp:8080 to VS [10.0.0.100]:tcp:80');
+    expect(t.engine.status().virtualServers[0]).toMatchObject({ quorumUp: false, sorryServerActive: true, liveWeight: 0 });
+    await t.engine.stop();
+  });
+
+  it('alpha servers stay out until their first successful check', async () => {
+    const vs = virtualServer('10.0.0.100', 80, {
+      realServers: [realServer('10.0.0.2', 80, { alpha: true, checkers: [check({ warmup: 2 })] })],
+    });
+    const t = setup([vs]);
+    t.clock.randomValue = 0.5;
+    t.engine.start();
+    await t.clock.advance(100);
+    expect(t.kernel.save()).toBe('-A -t 10.0.0.100:80 -s wlc\n');
+    await t.clock.advance(1000); // warmup 2 s × 0.5
+    expect(t.kernel.save()).toBe('-A -t 10.0.0.100:80 -s wlc\n-a -t 10.0.0.100:80 -r 10.0.0.2:80 -m -w 1\n');
+    await t.engine.stop();
+  });
+
+  it('a real server with two checkers is alive only while both pass', async () => {
+    const vs = virtualServer('10.0.0.100', 80, {
+      realServers: [realServer('10.0.0.2', 80, { checkers: [check(), check({ connectPort: 81 })] })],
+    });
+    const t = setup([vs]);
+    t.engine.start();
+    await t.clock.advance(10);
+    t.net.state.set('10.0.0.2:81', 'failed');
+    await t.clock.advance(1100);
+    expect(t.kernel.save()).toBe('-A -t 10.0.0.100:80 -s wlc\n');
+    t.net.state.clear();
+    await t.clock.advance(1100);
+    expect(t.kernel.save()).toContain('-r 10.0.0.2:80');
+    await t.engine.stop();
+  });
+
+  it('warns about checkers it does not run, and treats them as passing', async () => {
+    const vs = virtualServer('10.0.0.100', 80, {
+      realServers: [realServer('10.0.0.2', 80, { checkers: [{ type: 'MISC_CHECK', miscPath: '/bin/true', miscTimeout: null, miscDynamic: false, user: null, retry: 0, delayBeforeRetry: 1, delayLoop: 1, warmup: null, loc: { file: 'k.conf', line: 7 } }] })],
+    });
+    const t = setup([vs]);
+    t.engine.start();
+    await t.clock.advance(10);
+    expect(t.logs.find((l) => l.level === 'warn')!.msg).toContain('MISC_CHECK on service [10.0.0.2]:tcp:80 of VS [10.0.0.100]:tcp:80 is not supported yet');
+    expect(t.kernel.save()).toContain('-r 10.0.0.2:80');
+    await t.engine.stop();
+  });
+
+  it('stop removes only its services, logs the shutdown, and stops all timers', async () => {
+    const t = setup([nat], '-A -t 10.0.0.200:80 -s rr\n');
+    t.engine.start();
+    await t.clock.advance(10);
+    await t.engine.stop();
+    expect(t.kernel.save()).toBe('-A -t 10.0.0.200:80 -s rr\n');
+    expect(t.info().slice(-2)).toEqual([
+      'Shutting down service [10.0.0.2]:tcp:80 from VS [10.0.0.100]:tcp:80',
+      'Shutting down service [10.0.0.3]:tcp:80 from VS [10.0.0.100]:tcp:80',
+    ]);
+    const probes = t.net.probes.length;
+    await t.clock.advance(10_000);
+    expect(t.net.probes.length).toBe(probes);
+    expect(t.clock.pendingTimers()).toBe(0);
+  });
+
+  it('keeps checking when ipvsadm fails, and catches up once it works', async () => {
+    const t = setup([nat]);
+    let broken = true;
+    const kernel = t.kernel;
+    const origSave = kernel.save.bind(kernel);
+    kernel.save = () => { if (broken) throw new IpvsadmError('ipvsadm -S -n', 'Protocol not available', 2, 'ipvsadm -S -n failed (exit 2): Protocol not available'); return origSave(); };
+    t.engine.start();
+    await t.clock.advance(10);
+    t.net.state.set('10.0.0.2:80', 'failed');
+    await t.clock.advance(1100);
+    expect(t.info()).toContain('Removing service [10.0.0.2]:tcp:80 from VS [10.0.0.100]:tcp:80');
+    expect(t.logs.some((l) => l.level === 'error' && l.msg.includes('Protocol not available'))).toBe(true);
+    broken = false;
+    await t.clock.advance(5000);
+    expect(origSave()).toBe('-A -t 10.0.0.100:80 -s rr\n-a -t 10.0.0.100:80 -r 10.0.0.3:80 -m -w 2\n');
+    await t.engine.stop();
+  });
+});

@@ -1,0 +1,49 @@
+import { describe, expect, it } from 'vitest';
+import { TimerHeap } from '../../src/check/timer-heap.js';
+import { FakeClock } from './ipvs-fixtures.js';
+
+describe('TimerHeap', () => {
+  it('runs timers in due order on a single clock timer', async () => {
+    const clock = new FakeClock();
+    const heap = new TimerHeap(clock);
+    const order: number[] = [];
+    for (const d of [50, 10, 30, 10, 40]) heap.add(d, () => order.push(d));
+    expect(clock.pendingTimers()).toBe(1);
+    await clock.advance(35);
+    expect(order).toEqual([10, 10, 30]);
+    await clock.advance(100);
+    expect(order).toEqual([10, 10, 30, 40, 50]);
+    expect(clock.pendingTimers()).toBe(0);
+  });
+
+  it('skips cancelled timers and re-arms for an earlier one', async () => {
+    const clock = new FakeClock();
+    const heap = new TimerHeap(clock);
+    const ran: string[] = [];
+    const a = heap.add(100, () => ran.push('a'));
+    heap.add(20, () => ran.push('b'));
+    heap.cancel(a);
+    await clock.advance(200);
+    expect(ran).toEqual(['b']);
+  });
+
+  it('runs a burst larger than one slice completely', async () => {
+    const clock = new FakeClock();
+    const heap = new TimerHeap(clock);
+    let ran = 0;
+    for (let i = 0; i < 1200; i++) heap.add(5, () => ran++);
+    await clock.advance(5);
+    expect(ran).toBe(1200);
+  });
+
+  it('clear() drops everything', async () => {
+    const clock = new FakeClock();
+    const heap = new TimerHeap(clock);
+    let ran = 0;
+    for (let i = 0; i < 10; i++) heap.add(i, () => ran++);
+    heap.clear();
+    await clock.advance(100);
+    expect(ran).toBe(0);
+    expect(clock.pendingTimers()).toBe(0);
+  });
+});
