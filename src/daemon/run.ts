@@ -57,6 +57,10 @@ export async function runDaemon(o: RunOptions): Promise<number> {
     return stopping;
   };
 
+  // A daemon with idle halves still runs until told to stop: hold the event loop open.
+  const keepAlive = setInterval(() => {}, 1 << 30);
+  void done.then(() => clearInterval(keepAlive));
+
   const onSignal = (sig: NodeJS.Signals): void => { void stop(sig); };
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);

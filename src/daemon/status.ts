@@ -39,7 +39,6 @@ export async function serveStatus(path: string, source: StatusSource, log: Logge
       server.listen(path, () => { server.off('error', reject); resolve(); });
     });
     server.on('error', (e) => log.warn({ statusSocket: path }, `status socket error: ${e.message}`));
-    server.unref();
     return server;
   } catch (e) {
     // Status is for humans and tests; VRRP must run without it.
