@@ -3,6 +3,10 @@
 import { main } from '../dist/cli.js';
 
 main(process.argv.slice(2)).then(
-  (code) => { if (typeof code === 'number') process.exitCode = code; },
-  (err) => { console.error(`hakeep: ${err instanceof Error ? err.stack : String(err)}`); process.exitCode = 3; },
+  (code) => {
+    process.exitCode = code;
+    // Once main is done nothing useful is left; a stray handle must not keep a stopped daemon alive.
+    setTimeout(() => process.exit(code), 2000).unref();
+  },
+  (err) => { console.error(`hakeep: ${err instanceof Error ? err.stack : String(err)}`); process.exit(3); },
 );
