@@ -47,6 +47,17 @@ describe('VRRPv2 codec', () => {
     expect(buf.readUInt16BE(6)).toBe(internetChecksum(zeroed));
   });
 
+  it('produces byte for byte the advert keepalived 2.2.7 sends (captured with tcpdump -x)', () => {
+    const captured = Buffer.from('45c0002800030000ff70ce9d0ae9010ae0000012' + '213364010101b9fc0ae90164686b767061737331', 'hex');
+    const ours = encodeAdvert({
+      vrid: 51, priority: 100, authType: AUTH_PASS, advertInt: 1, addresses: ['10.233.1.100'], authData: passwordBytes('hkvpass1'),
+    });
+    expect(ours.toString('hex')).toBe(captured.subarray(20).toString('hex'));
+    const ip = parseIpv4Header(captured);
+    expect(ip).toMatchObject({ tos: 0xc0, ttl: 255, protocol: 112, src: '10.233.1.10', dst: '224.0.0.18', totalLength: 40 });
+    expect(internetChecksum(captured.subarray(0, 20))).toBe(0);
+  });
+
   it('pads passwords with zeros and cuts them at 8 bytes', () => {
     expect(passwordBytes('abc')).toEqual(Buffer.from([97, 98, 99, 0, 0, 0, 0, 0]));
     expect(passwordBytes('0123456789').toString()).toBe('01234567');
