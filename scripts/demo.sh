@@ -1,0 +1,191 @@
+#!/usr/bin/env bash
+# hakeep demo: two directors and a client in network namespaces on one bridge. Starts hakeep on
+# both directors from examples/vrrp-master.conf and examples/vrrp-backup.conf, then shows the
+# election, the client reaching the VIP, a failover when the master stops, and the master's
+# return, quoting the daemons' own log lines. Non-interactive; exits non-zero when a step fails;
+# removes everything it created, also when interrupted. Run as root: npm run demo
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+P=hkd                       # prefix of every namespace this demo creates
+SUBNET=192.168.51           # the examples' subnet; exists only inside the demo's namespaces
+VIP=$SUBNET.100
+WORK=$(mktemp -d /tmp/hkd-demo.XXXXXX)
+declare -A DAEMON_PID=()
+declare -A SHOWN=()         # log lines already narrated, per director
+T0=$(date +%s.%N)
+
+say()  { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+note() { printf '   %s\n' "$*"; }
+elapsed() { awk -v a="$T0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }'; }
+
+cleanup() {
+  local rc=$?
+  trap - EXIT INT TERM
+  for d in "${!DAEMON_PID[@]}"; do
+    kill -TERM "${DAEMON_PID[$d]}" 2>/dev/null || true
+  done
+  sleep 0.3
+  for d in "${!DAEMON_PID[@]}"; do
+    kill -KILL "${DAEMON_PID[$d]}" 2>/dev/null || true
+  done
+  for ns in d1 d2 client sw; do ip netns del "$P-$ns" 2>/dev/null || true; done
+  rm -rf "$WORK"
+  if [ "$rc" -eq 0 ]; then echo; echo "demo finished in $(elapsed) s; namespaces and processes removed"; fi
+  exit "$rc"
+}
+trap cleanup EXIT
+trap 'echo; echo "interrupted" >&2; exit 130' INT TERM
+
+fail() {
+  echo >&2
+  echo "DEMO FAILED: $*" >&2
+  for d in d1 d2; do
+    [ -f "$WORK/$d.log" ] && { echo "--- last log lines of $d ---" >&2; tail -n 15 "$WORK/$d.log" >&2; }
+  done
+  exit 1
+}
+
+# --- prerequisites ------------------------------------------------------------------------------
+[ "$(id -u)" -eq 0 ] || fail "the demo creates network namespaces: run it as root"
+command -v ip >/dev/null || fail "ip (iproute2) is missing: apt-get install -y iproute2"
+[ -f "$ROOT/dist/cli.js" ] || fail "dist/ is missing: run npm run build (npm run demo does it)"
+[ -f "$ROOT/native/build/Release/hakeep_native.node" ] || fail "the native addon is not built (GARP needs it): run npm install"
+if ! command -v ping >/dev/null; then
+  echo "installing iputils-ping (the client pings the VIP)"
+  { apt-get install -y -q iputils-ping >/dev/null 2>&1 || { apt-get update -q >/dev/null 2>&1 && apt-get install -y -q iputils-ping >/dev/null 2>&1; }; } \
+    || fail "cannot install iputils-ping: apt-get install -y iputils-ping"
+fi
+
+# --- the lab --------------------------------------------------------------------------------------
+say "Building the lab: a bridge, director1 ($SUBNET.10), director2 ($SUBNET.11), client ($SUBNET.12)"
+for ns in d1 d2 client sw; do ip netns del "$P-$ns" 2>/dev/null || true; done
+ip netns add "$P-sw"
+ip -n "$P-sw" link add br0 type bridge
+ip -n "$P-sw" link set br0 up
+i=0
+for h in d1 d2 client; do
+  ip netns add "$P-$h"
+  ip -n "$P-sw" link add "p$i" type veth peer name eth0 netns "$P-$h"
+  ip -n "$P-sw" link set "p$i" master br0 up
+  ip -n "$P-$h" link set lo up
+  ip -n "$P-$h" addr add "$SUBNET.$((10 + i))/24" dev eth0
+  ip -n "$P-$h" link set eth0 up
+  i=$((i + 1))
+done
+mac() { ip -n "$P-$1" -o link show eth0 | sed -n 's/.*link\/ether \([0-9a-f:]*\).*/\1/p'; }
+MAC_D1=$(mac d1)
+MAC_D2=$(mac d2)
+note "director1 MAC $MAC_D1, director2 MAC $MAC_D2"
+
+# --- helpers --------------------------------------------------------------------------------------
+NAME_d1=director1
+NAME_d2=director2
+
+start_hakeep() { # start_hakeep d1|d2 CONFIG
+  local d=$1 conf=$2
+  : > "$WORK/$d.log"
+  SHOWN[$d]=0
+  ip netns exec "$P-$d" node "$ROOT/bin/hakeep.js" -n -P -f "$ROOT/examples/$conf" --log-format text \
+    -p "$WORK/$d.pid" --status-socket "$WORK/$d.sock" >>"$WORK/$d.log" 2>&1 &
+  DAEMON_PID[$d]=$!
+}
+
+narrate() { # print a director's log lines not shown yet
+  local d=$1 name
+  name="NAME_$d"
+  local total
+  total=$(wc -l <"$WORK/$d.log")
+  if [ "$total" -gt "${SHOWN[$d]}" ]; then
+    tail -n +"$((SHOWN[$d] + 1))" "$WORK/$d.log" | head -n "$((total - SHOWN[$d]))" \
+      | sed -e "s/^[0-9T:-]*\([0-9][0-9]:[0-9][0-9]:[0-9.]*\)Z /\1 /" -e "s/^/   ${!name} | /"
+    SHOWN[$d]=$total
+  fi
+}
+
+wait_log() { # wait_log d1 REGEX SECONDS [FROM_LINE]: wait for a new line matching REGEX
+  local d=$1 re=$2 secs=$3 from=${4:-0} n=0
+  while ! tail -n +"$((from + 1))" "$WORK/$d.log" | grep -qE "$re"; do
+    n=$((n + 1))
+    if [ "$n" -gt $((secs * 20)) ]; then narrate d1; narrate d2; fail "${d}: no log line matching '$re' within ${secs} s"; fi
+    if [ -n "${DAEMON_PID[$d]:-}" ] && ! kill -0 "${DAEMON_PID[$d]}" 2>/dev/null; then fail "hakeep on $d exited"; fi
+    sleep 0.05
+  done
+}
+
+lines() { wc -l <"$WORK/$1.log"; }
+has_vip() { ip -n "$P-$1" -o -4 addr show dev eth0 | grep -q " $VIP/"; }
+client_mac_for_vip() { ip -n "$P-client" neigh show "$VIP" dev eth0 | sed -n 's/.*lladdr \([0-9a-f:]*\).*/\1/p'; }
+
+ping_vip() { # ping_vip EXPECTED_MAC WHO
+  local out
+  if ! out=$(ip netns exec "$P-client" ping -n -c 3 -i 0.2 -w 5 "$VIP" 2>&1); then
+    echo "$out" | sed 's/^/   client | /'
+    fail "the client cannot reach $VIP"
+  fi
+  echo "$out" | grep -E 'bytes from|packet loss' | sed 's/^/   client | /'
+  local m
+  m=$(client_mac_for_vip)
+  [ "$m" = "$1" ] || fail "the client's ARP entry for $VIP is '$m', expected $2's MAC $1"
+  note "client's ARP entry: $VIP is at $m ($2)"
+}
+
+# --- 1. election ------------------------------------------------------------------------------------
+say "1. Election: hakeep on both directors (VI_1, VRID 51, priority 150 vs 100, PASS auth)"
+start_hakeep d1 vrrp-master.conf
+start_hakeep d2 vrrp-backup.conf
+wait_log d1 'Entering MASTER STATE' 10
+sleep 0.3
+narrate d1
+narrate d2
+has_vip d1 || fail "director1 is MASTER but does not hold $VIP"
+has_vip d2 && fail "director2 holds $VIP too"
+ip -n "$P-d1" -4 -br addr show dev eth0 | sed 's/^/   director1 | ip -br addr: /'
+note "director1 is MASTER and holds $VIP; director2 is BACKUP"
+
+say "2. The client reaches the VIP"
+sleep 1   # Linux ignores ARP updates for an entry younger than 1 s (locktime); let the GARPs age
+ping_vip "$MAC_D1" director1
+
+# --- 3. failover ------------------------------------------------------------------------------------
+say "3. Failover: stopping hakeep on director1 (SIGTERM: it sends priority 0 and removes the VIP)"
+sleep 1.1 # locktime again, so the new master's GARP is taken
+from2=$(lines d2)
+t_stop=$(date +%s%N)
+kill -TERM "${DAEMON_PID[d1]}"
+wait_log d2 'Entering MASTER STATE' 5 "$from2"
+t_master=$(date +%s%N)
+wait "${DAEMON_PID[d1]}" || fail "hakeep on director1 did not exit cleanly"
+unset 'DAEMON_PID[d1]'
+sleep 0.2
+narrate d1
+narrate d2
+has_vip d2 || fail "director2 is MASTER but does not hold $VIP"
+has_vip d1 && fail "director1 still holds $VIP after stopping"
+note "director2 took over $(( (t_master - t_stop) / 1000000 )) ms after the stop (Skew_Time for priority 100 is 609 ms)"
+ping_vip "$MAC_D2" director2
+
+# --- 4. the master returns --------------------------------------------------------------------------
+say "4. director1 returns and preempts (priority 150 > 100)"
+sleep 1.1
+from2=$(lines d2)
+start_hakeep d1 vrrp-master.conf
+wait_log d1 'Entering MASTER STATE' 10
+wait_log d2 'Entering BACKUP STATE' 5 "$from2"
+sleep 0.3
+narrate d1
+narrate d2
+has_vip d1 || fail "director1 is MASTER again but does not hold $VIP"
+has_vip d2 && fail "director2 still holds $VIP after yielding"
+ping_vip "$MAC_D1" director1
+
+say "5. Stopping both directors"
+for d in d2 d1; do
+  kill -TERM "${DAEMON_PID[$d]}"
+  wait "${DAEMON_PID[$d]}" || fail "hakeep on $d did not exit cleanly"
+  unset "DAEMON_PID[$d]"
+done
+narrate d1
+narrate d2
+has_vip d1 && fail "director1 kept $VIP after stopping"
+note "all VIPs removed"
