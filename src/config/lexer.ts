@@ -49,33 +49,26 @@ interface LexState {
 
 const DEF_RE = /^\$([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*)$/;
 
-export function lexFile(path: string, opts: LexOptions): { lines: TokenLine[]; diagnostics: Diagnostic[] } {
-  const state: LexState = {
-    opts: {
-      configId: opts.configId,
-      readFile: opts.readFile ?? ((p) => readFileSync(p, 'utf8')),
-      maxIncludeDepth: opts.maxIncludeDepth ?? 16,
-    },
-    defs: new Map(),
-    stack: [],
-    diagnostics: [],
-    out: [],
-    seqCounter: 0,
-  };
+export interface LexResult {
+  lines: TokenLine[];
+  diagnostics: Diagnostic[];
+}
+
+export function lexFile(path: string, opts: LexOptions): LexResult {
+  const readFile = opts.readFile ?? ((p: string) => readFileSync(p, 'utf8'));
   let text: string;
   try {
-    text = state.opts.readFile(path);
+    text = readFile(path);
   } catch (e) {
     throw new ConfigError([
       { severity: 'error', file: path, line: 0, message: `cannot read configuration file: ${errText(e)}` },
     ]);
   }
-  lexText(state, resolve(path), path, text);
-  return { lines: state.out, diagnostics: state.diagnostics };
+  return lexString(text, path, opts);
 }
 
-/** Lex a string as if it were a file (tests, fuzzing). Includes resolve against `name`'s folder. */
-export function lexString(text: string, name: string, opts: LexOptions): { lines: TokenLine[]; diagnostics: Diagnostic[] } {
+/** Lex a string as if it were the file `name` (tests, fuzzing); includes resolve against its folder. */
+export function lexString(text: string, name: string, opts: LexOptions): LexResult {
   const state: LexState = {
     opts: {
       configId: opts.configId,
