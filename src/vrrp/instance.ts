@@ -211,7 +211,8 @@ export class VrrpInstanceRuntime implements ChannelMember {
       this.lastTransition = { from: r.from, to: r.state.state, reason: r.reason, at: now };
     }
     for (const a of r.actions) this.execute(a);
-    this.timer.arm(r.deadline);
+    // A backup's deadline is a takeover: worth sub-millisecond precision. Adverts are not.
+    this.timer.arm(r.deadline, r.state.state === 'BACKUP');
   }
 
   private execute(a: FsmAction): void {

@@ -15,8 +15,14 @@ const IP_MULTICAST_LOOP = 34;
 const IP_ADD_MEMBERSHIP = 35;
 const IP_DROP_MEMBERSHIP = 36;
 
+/** raw-socket's native handle: `send` calls sendto(2) at once and throws on failure. */
+interface RawSocketWrap {
+  send(buf: Buffer, offset: number, length: number, address: string, cb: (bytes: number) => void): void;
+}
+
 /** The part of raw-socket's Socket we use. */
 interface RawSocket {
+  wrap: RawSocketWrap;
   setOption(level: number, option: number, value: number): void;
   setOption(level: number, option: number, value: Buffer, length: number): void;
   send(buf: Buffer, offset: number, length: number, address: string, cb: (err: Error | null, bytes: number) => void): void;
@@ -100,6 +106,16 @@ export const openRawVrrpSocket: SocketOpener = (opts) => {
         if (closed) {
           reject(new Error('socket closed'));
           return;
+        }
+        // Straight to sendto(2): raw-socket's own send() waits for the next poll cycle, which
+        // would let a VIP change spawned in the same tick go first. A full socket buffer
+        // (EAGAIN) or any other error takes the queued path, which reports real errors.
+        try {
+          sock.wrap.send(packet, 0, packet.length, dst, () => undefined);
+          resolve();
+          return;
+        } catch {
+          /* fall through */
         }
         sock.send(packet, 0, packet.length, dst, (err) => (err ? reject(err) : resolve()));
       });

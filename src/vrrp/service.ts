@@ -1,6 +1,5 @@
 // The VRRP half of the daemon: one runtime per vrrp_instance, one raw socket per interface.
 // stop() makes every master send priority 0 and remove its VIPs before the sockets close.
-import { monitorEventLoopDelay } from 'node:perf_hooks';
 import type { Config, GlobalDefs, VrrpInstance } from '../config/model.js';
 import type { Logger } from '../daemon/log.js';
 import type { RunningService, StartService } from '../daemon/service.js';
@@ -16,9 +15,9 @@ import { openRawVrrpSocket, type SocketOpener } from './raw-transport.js';
 import { v2AdvertIntSeconds } from './timing.js';
 
 export interface VrrpServiceStatus {
+  /** Each instance's `timer` block says how late its timers fired: the event-loop lag that
+   * matters for VRRP, measured where it hurts, without a sampling timer of its own. */
   instances: InstanceStatus[];
-  /** Event-loop delay since start (ms): what could make adverts or takeovers late. */
-  eventLoopDelay: { meanMs: number; p99Ms: number; maxMs: number };
 }
 
 /** Resolve a configured instance into what the wire and the FSM need. Throws with the reason. */
@@ -94,7 +93,6 @@ export async function startVrrp(config: Config, log: Logger, opts: VrrpServiceOp
 
   const channels = new Map<string, InterfaceChannel>();
   const runtimes: VrrpInstanceRuntime[] = [];
-  const lag = monitorEventLoopDelay({ resolution: 10 });
   try {
     for (const { inst, spec } of specs) {
       let ch = channels.get(spec.interface);
@@ -125,7 +123,6 @@ export async function startVrrp(config: Config, log: Logger, opts: VrrpServiceOp
     for (const ch of channels.values()) ch.close();
     throw e;
   }
-  lag.enable();
   for (const rt of runtimes) rt.start();
 
   let stopping: Promise<void> | null = null;
@@ -135,7 +132,6 @@ export async function startVrrp(config: Config, log: Logger, opts: VrrpServiceOp
       stopping ??= (async () => {
         await Promise.all(runtimes.map((rt) => rt.stop()));
         for (const ch of channels.values()) ch.close();
-        lag.disable();
         for (const rt of runtimes) {
           const s = rt.status();
           log.info({ instance: s.name, counters: s.counters, transitions: s.transitions, timer: s.timer },
@@ -145,11 +141,7 @@ export async function startVrrp(config: Config, log: Logger, opts: VrrpServiceOp
       return stopping;
     },
     status(): VrrpServiceStatus {
-      const ms = (ns: number): number => (Number.isFinite(ns) ? Math.round(ns / 1e3) / 1e3 : 0);
-      return {
-        instances: runtimes.map((rt) => rt.status()),
-        eventLoopDelay: { meanMs: ms(lag.mean), p99Ms: ms(lag.percentile(99)), maxMs: ms(lag.max) },
-      };
+      return { instances: runtimes.map((rt) => rt.status()) };
     },
   };
 }

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLab, type Lab, type LabHost } from '../helpers/netns.js';
 import { ArpCapture } from './fixtures/net-helpers.js';
 import {
-  buildHakeep, hasAddress, HakeepDaemon, longestOverlapMs, requireTool, tcpdumpVrrp, tempDir, VipWatch, vrrpConf,
+  AdvertWatch, buildHakeep, hasAddress, HakeepDaemon, longestOverlapMs, requireTool, tcpdumpVrrp, tempDir, VipWatch, vrrpConf,
 } from './fixtures/vrrp-harness.js';
 
 const SUBNET = '10.233.1';
@@ -22,6 +22,7 @@ describe('VRRP failover between two hakeep daemons (netns)', () => {
   let w1: VipWatch;
   let w2: VipWatch;
   let arp: ArpCapture;
+  let adv: AdvertWatch;
   const daemons: HakeepDaemon[] = [];
   let h1: HakeepDaemon;
   let h2: HakeepDaemon;
@@ -45,6 +46,7 @@ describe('VRRP failover between two hakeep daemons (netns)', () => {
     w1 = await VipWatch.start(d1, VIP);
     w2 = await VipWatch.start(d2, VIP);
     arp = await ArpCapture.start(lab.hosts.client!);
+    adv = await AdvertWatch.start(lab.hosts.client!);
   });
 
   afterAll(async () => {
@@ -52,6 +54,7 @@ describe('VRRP failover between two hakeep daemons (netns)', () => {
     w1?.stop();
     w2?.stop();
     arp?.stop();
+    adv?.stop();
     await lab?.destroy();
     tmp?.remove();
   });
@@ -83,9 +86,10 @@ describe('VRRP failover between two hakeep daemons (netns)', () => {
     const t0 = Date.now();
     h1.kill('SIGKILL');
     const up = await w2.next(true, t0, MASTER_DOWN_MS + 3000);
-    const took = up.t - t0;
-    expect(took, dumpAll()).toBeGreaterThan(MASTER_DOWN_MS - 300);
-    expect(took, dumpAll()).toBeLessThan(MASTER_DOWN_MS + 800);
+    // Measured from the dead master's last advert on the wire, where the backup's timer starts.
+    const took = up.t - adv.lastFrom(d1.ip, up.t)!.t;
+    expect(took, dumpAll()).toBeGreaterThan(MASTER_DOWN_MS - 10);
+    expect(took, dumpAll()).toBeLessThan(MASTER_DOWN_MS + 300);
     const m = await h2.waitLog(/^\(VI_1\) Entering MASTER STATE$/, 1000);
     expect(m.raw.reason).toBe('master_down_timer');
     // The client sees a gratuitous ARP: sender IP = VIP, sender MAC = the new master's.
@@ -118,9 +122,10 @@ describe('VRRP failover between two hakeep daemons (netns)', () => {
     const seen2 = h2.lines.length;
     h1.kill('SIGTERM');
     const up = await w2.next(true, t0, 5000);
-    const took = up.t - t0;
-    expect(took, dumpAll()).toBeGreaterThan(SKEW_MS - 200);
-    expect(took, dumpAll()).toBeLessThan(SKEW_MS + 600);
+    // Measured from the priority-0 advert the stopping master sends.
+    const took = up.t - (await adv.next(d1.ip, 0, t0, 1000)).t;
+    expect(took, dumpAll()).toBeGreaterThan(SKEW_MS - 10);
+    expect(took, dumpAll()).toBeLessThan(SKEW_MS + 300);
     expect(await h1.exited).toBe(0);
     await w1.next(false, t0, 1000);
     expect(h1.has(/^\(VI_1\) removing VIPs\.$/)).toBe(true);

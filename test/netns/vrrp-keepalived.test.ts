@@ -4,7 +4,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLab, type Lab, type LabHost } from '../helpers/netns.js';
 import {
-  buildHakeep, HakeepDaemon, KeepalivedDaemon, longestOverlapMs, requireTool, tempDir, VipWatch, vrrpConf,
+  AdvertWatch, buildHakeep, HakeepDaemon, KeepalivedDaemon, longestOverlapMs, requireTool, tempDir, VipWatch, vrrpConf,
 } from './fixtures/vrrp-harness.js';
 
 const SUBNET = '10.233.1';
@@ -21,6 +21,7 @@ describe('VRRP interop between hakeep and keepalived 2.2.7 (netns)', () => {
   let d2: LabHost;
   let w1: VipWatch;
   let w2: VipWatch;
+  let adv: AdvertWatch;
   const all: Peer[] = [];
   const dumpAll = (): string => all.map((d) => d.dump()).join('\n');
 
@@ -54,6 +55,7 @@ describe('VRRP interop between hakeep and keepalived 2.2.7 (netns)', () => {
     d2 = lab.hosts.d2!;
     w1 = await VipWatch.start(d1, VIP);
     w2 = await VipWatch.start(d2, VIP);
+    adv = await AdvertWatch.start(lab.hosts.client!);
   });
 
   afterAll(async () => {
@@ -63,6 +65,7 @@ describe('VRRP interop between hakeep and keepalived 2.2.7 (netns)', () => {
     }
     w1?.stop();
     w2?.stop();
+    adv?.stop();
     await lab?.destroy();
     tmp?.remove();
   });
@@ -87,8 +90,10 @@ describe('VRRP interop between hakeep and keepalived 2.2.7 (netns)', () => {
     let t0 = Date.now();
     await crash(m);
     let up = await w2.next(true, t0, MASTER_DOWN_MS + 3000);
-    expect(up.t - t0, dumpAll()).toBeGreaterThan(MASTER_DOWN_MS - 300);
-    expect(up.t - t0, dumpAll()).toBeLessThan(MASTER_DOWN_MS + 800);
+    // From the crashed master's last advert on the wire, where the backup's timer starts.
+    const took = up.t - adv.lastFrom(d1.ip, up.t)!.t;
+    expect(took, dumpAll()).toBeGreaterThan(MASTER_DOWN_MS - 10);
+    expect(took, dumpAll()).toBeLessThan(MASTER_DOWN_MS + 300);
 
     // The master returns (clearing the VIP its crash left behind) and preempts back.
     t0 = Date.now();
@@ -106,8 +111,10 @@ describe('VRRP interop between hakeep and keepalived 2.2.7 (netns)', () => {
     t0 = Date.now();
     m.kill('SIGTERM');
     up = await w2.next(true, t0, 5000);
-    expect(up.t - t0, dumpAll()).toBeGreaterThan(SKEW_MS - 200);
-    expect(up.t - t0, dumpAll()).toBeLessThan(SKEW_MS + 600);
+    // From the priority-0 advert the stopping master sends (both implementations send one).
+    const prio0 = await adv.next(d1.ip, 0, t0, 1000);
+    expect(up.t - prio0.t, dumpAll()).toBeGreaterThan(SKEW_MS - 10);
+    expect(up.t - prio0.t, dumpAll()).toBeLessThan(SKEW_MS + 300);
     expect(await m.exited).toBe(0);
     await w1.next(false, t0, 2000);
     if (masterIsHakeep) {
