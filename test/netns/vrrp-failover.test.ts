@@ -179,4 +179,26 @@ describe('VRRP failover between two hakeep daemons (netns)', () => {
     h2.kill('SIGTERM');
     expect([await h1.exited, await h2.exited]).toEqual([0, 0]);
   });
+
+  it('unicast peers: adverts go to the peer only, and failover still works', async () => {
+    const conf = (prio: number, self: LabHost, peer: LabHost): string => vrrpConf({
+      priority: prio, state: prio > 100 ? 'MASTER' : 'BACKUP', vips: [`${VIP}/24`], unicastSrc: self.ip, unicastPeers: [peer.ip],
+    });
+    h2 = start(d2, 'd2u', conf(100, d2, d1));
+    h1 = start(d1, 'd1u', conf(150, d1, d2));
+    await h1.waitLog(/^\(VI_1\) Entering MASTER STATE$/, 8000);
+    const dump = await tcpdumpVrrp(d2, 2);
+    expect(dump).toContain(`${d1.ip} > ${d2.ip}: VRRPv2, Advertisement, vrid 51, prio 150`);
+    expect(dump).not.toContain('224.0.0.18');
+    await new Promise((r) => setTimeout(r, MASTER_DOWN_MS - 1500));
+    expect(h2.has(/Entering MASTER STATE/), dumpAll()).toBe(false);
+    const t0 = Date.now();
+    h1.kill('SIGTERM');
+    const up = await w2.next(true, t0, 5000);
+    expect(up.t - t0, dumpAll()).toBeGreaterThan(SKEW_MS - 50);
+    expect(up.t - t0, dumpAll()).toBeLessThan(SKEW_MS + 600);
+    expect((await h2.waitLog(/^\(VI_1\) Entering MASTER STATE$/, 1000)).raw.reason).toBe('priority_zero_seen');
+    h2.kill('SIGTERM');
+    expect([await h1.exited, await h2.exited]).toEqual([0, 0]);
+  });
 });
