@@ -2,11 +2,15 @@
 // preemption back, nopreempt, equal priorities, the adverts as tcpdump decodes them, and the GARP
 // a client sees from the new master.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { fileURLToPath } from 'node:url';
 import { createLab, type Lab, type LabHost } from '../helpers/netns.js';
 import { ArpCapture } from './fixtures/net-helpers.js';
 import {
   AdvertWatch, buildHakeep, hasAddress, HakeepDaemon, longestOverlapMs, requireTool, tcpdumpVrrp, tempDir, VipWatch, vrrpConf,
+  type VrrpStatusDoc,
 } from './fixtures/vrrp-harness.js';
+
+const SENDER = fileURLToPath(new URL('./fixtures/vrrp-send.mjs', import.meta.url));
 
 const SUBNET = '10.233.1';
 const VIP = `${SUBNET}.100`;
@@ -80,6 +84,31 @@ describe('VRRP failover between two hakeep daemons (netns)', () => {
     }
     expect(dump).toContain('tos 0xc0, ttl 255');
     expect(dump).not.toMatch(/bad cksum|wrong/i);
+  });
+
+  it('counts and ignores malformed and hostile packets without a state change', async () => {
+    const total = (st: VrrpStatusDoc): number => Object.values(st.instances[0]!.counters.rejected).reduce((a, b) => a + b, 0);
+    const [before1, before2] = [await h1.vrrpStatus(), await h2.vrrpStatus()];
+    const r = await lab.hosts.client!.exec(['node', SENDER, lab.hosts.client!.ip, '51', '150'], 30_000);
+    const out = JSON.parse(r.stdout.trim().split('\n').pop() ?? '{}') as { sent?: Record<string, number> };
+    expect(out.sent, r.stdout + r.stderr).toBeDefined();
+    const sent = Object.values(out.sent!).reduce((a, b) => a + b, 0);
+    expect(sent).toBe(160);
+    await new Promise((res) => setTimeout(res, 300));
+    const [after1, after2] = [await h1.vrrpStatus(), await h2.vrrpStatus()];
+    for (const [b, a] of [[before1, after1], [before2, after2]] as const) {
+      expect(total(a) - total(b), JSON.stringify(a.instances[0]!.counters)).toBe(sent);
+      for (const reason of Object.keys(out.sent!).filter((k) => k !== 'random')) {
+        expect(a.instances[0]!.counters.rejected[reason] ?? 0, reason).toBeGreaterThan(b.instances[0]!.counters.rejected[reason] ?? 0);
+      }
+    }
+    expect(after1.instances[0]!.counters.advertsReceived).toBe(before1.instances[0]!.counters.advertsReceived);
+    expect([after1.instances[0]!.state, after2.instances[0]!.state]).toEqual(['MASTER', 'BACKUP']);
+    expect(h1.has(/^\(VI_1\) Invalid VRRPv2 checksum$/)).toBe(true);
+    expect(h1.has(/^\(VI_1\) received an invalid passwd!$/)).toBe(true);
+    // Rate-limited: one line per reason however many packets.
+    expect(h1.lines.filter((l) => l.msg === '(VI_1) Invalid VRRPv2 checksum').length).toBe(1);
+    expect(h1.running && h2.running).toBe(true);
   });
 
   it('kill -9 of the master: the backup holds the VIP after about Master_Down_Interval and GARPs it', async () => {
