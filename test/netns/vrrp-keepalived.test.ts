@@ -4,7 +4,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLab, type Lab, type LabHost } from '../helpers/netns.js';
 import {
-  AdvertWatch, buildHakeep, HakeepDaemon, KeepalivedDaemon, longestOverlapMs, requireTool, tempDir, VipWatch, vrrpConf,
+  AdvertWatch, buildHakeep, hasAddress, HakeepDaemon, KeepalivedDaemon, longestOverlapMs, requireTool, tempDir, VipWatch, vrrpConf,
 } from './fixtures/vrrp-harness.js';
 
 const SUBNET = '10.233.1';
@@ -27,6 +27,7 @@ describe('VRRP interop between hakeep and keepalived 2.2.7 (netns)', () => {
 
   const master = vrrpConf({ priority: 150, state: 'MASTER', vips: [`${VIP}/24`], routerId: 'd1' });
   const backup = vrrpConf({ priority: 100, vips: [`${VIP}/24`], routerId: 'd2' });
+  const masterNopreempt = vrrpConf({ priority: 150, state: 'BACKUP', nopreempt: true, vips: [`${VIP}/24`], routerId: 'd1' });
 
   const startHakeep = (h: LabHost, name: string, conf: string): HakeepDaemon => {
     const d = HakeepDaemon.start(h, name, conf, tmp.dir);
@@ -72,9 +73,10 @@ describe('VRRP interop between hakeep and keepalived 2.2.7 (netns)', () => {
 
   /**
    * The four scenarios with `M` (priority 150 on d1) and `B` (priority 100 on d2):
-   * election, crash of M, return of M (preempts back), SIGTERM of M.
+   * election, crash of M, return of M (preempts back), SIGTERM of M, and M returning with
+   * nopreempt (`M2`), which must stay backup.
    */
-  async function scenario(startM: () => Peer, startB: () => Peer, masterIsHakeep: boolean): Promise<void> {
+  async function scenario(startM: () => Peer, startB: () => Peer, startM2: () => Peer, masterIsHakeep: boolean): Promise<void> {
     const s0 = Date.now();
     const b = startB();
     let m = startM();
@@ -126,6 +128,16 @@ describe('VRRP interop between hakeep and keepalived 2.2.7 (netns)', () => {
     await new Promise((r) => setTimeout(r, 200));
     expect(longestOverlapMs(w1, w2, t0, Date.now())).toBeLessThan(1000);
 
+    // nopreempt (on the higher priority, with state BACKUP): the returning node stays backup.
+    m = startM2();
+    await m.waitLog(/\(VI_1\) Entering BACKUP STATE \(init\)/, 10_000);
+    await new Promise((r) => setTimeout(r, MASTER_DOWN_MS + 1000));
+    expect(m.has(/Entering MASTER STATE/), dumpAll()).toBe(false);
+    expect(await hasAddress(d2, VIP)).toBe(true);
+    expect(await hasAddress(d1, VIP)).toBe(false);
+    m.kill('SIGTERM');
+    expect(await m.exited).toBe(0);
+
     // Leave the segment clean for the next scenario.
     t0 = Date.now();
     b.kill('SIGTERM');
@@ -134,11 +146,13 @@ describe('VRRP interop between hakeep and keepalived 2.2.7 (netns)', () => {
   }
 
   it('keepalived master, hakeep backup', async () => {
-    await scenario(() => startKeepalived(d1, 'k-m', master), () => startHakeep(d2, 'h-b', backup), false);
+    await scenario(() => startKeepalived(d1, 'k-m', master), () => startHakeep(d2, 'h-b', backup),
+      () => startKeepalived(d1, 'k-m-np', masterNopreempt), false);
   });
 
   it('hakeep master, keepalived backup', async () => {
-    await scenario(() => startHakeep(d1, 'h-m', master), () => startKeepalived(d2, 'k-b', backup), true);
+    await scenario(() => startHakeep(d1, 'h-m', master), () => startKeepalived(d2, 'k-b', backup),
+      () => startHakeep(d1, 'h-m-np', masterNopreempt), true);
   });
 
   it('ignores and counts adverts with a wrong password, VRID or interval from keepalived peers', async () => {
