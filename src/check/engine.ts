@@ -20,6 +20,9 @@ import { TimerHeap } from './timer-heap.js';
 import type { TimerEntry } from './timer-heap.js';
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
+
+/** Longest wait for the first IPVS sync before the checks start anyway. */
+const FIRST_SYNC_WAIT_MS = 30_000;
 export type LogSink = (level: LogLevel, msg: string, fields: Record<string, unknown>) => void;
 
 export interface EngineDeps {
@@ -115,7 +118,6 @@ export class CheckEngine {
     this.reconciler = new Reconciler({
       backend: deps.backend,
       timers: deps.clock,
-      desired: () => this.desired(),
       log: deps.log,
       ...(deps.resyncMs !== undefined ? { resyncMs: deps.resyncMs } : {}),
       ...(deps.coalesceMs !== undefined ? { coalesceMs: deps.coalesceMs } : {}),
@@ -158,19 +160,34 @@ export class CheckEngine {
     return this.vss.flatMap((v) => desiredServices(v.vs, this.config.virtualServerGroups, v.pool));
   }
 
+  /**
+   * Program IPVS first, then start the checks (as keepalived does): the initial table does not
+   * compete with thousands of first checks, and a slow or failing ipvsadm delays them by at most
+   * FIRST_SYNC_WAIT_MS.
+   */
   start(): void {
     this.emit(this.initialEvents.splice(0));
+    this.reconciler.setDesired(this.desired());
     this.reconciler.start();
-    for (const v of this.vss) {
-      for (const r of v.rs) {
-        for (const c of r.checkers) {
-          // warmup: the first check comes at a random point within warmup (default delay_loop),
-          // so thousands of checks do not all fire at once.
-          const spread = c.check.warmup ?? c.check.delayLoop;
-          this.schedule(v, r, c, this.deps.clock.random() * spread * 1000);
+    let started = false;
+    let fallback: unknown = null;
+    const startChecks = (): void => {
+      if (fallback !== null) this.deps.clock.clearTimeout(fallback);
+      if (started || this.stopped) return;
+      started = true;
+      for (const v of this.vss) {
+        for (const r of v.rs) {
+          for (const c of r.checkers) {
+            // warmup: the first check comes at a random point within warmup (default delay_loop),
+            // so thousands of checks do not all fire at once.
+            const spread = c.check.warmup ?? c.check.delayLoop;
+            this.schedule(v, r, c, this.deps.clock.random() * spread * 1000);
+          }
         }
       }
-    }
+    };
+    fallback = this.deps.clock.setTimeout(startChecks, FIRST_SYNC_WAIT_MS);
+    void this.reconciler.firstSync.then(startChecks);
   }
 
   private schedule(v: VsRt, r: RsRt, c: CheckerRt, delayMs: number): void {
@@ -211,7 +228,7 @@ export class CheckEngine {
       const p = setRealServerAlive(v.vs, v.pool, r.index, alive);
       v.pool = p.state;
       this.emit(p.events);
-      if (p.events.length > 0) this.reconciler.changed();
+      if (p.events.length > 0) this.reconciler.update(desiredServices(v.vs, this.config.virtualServerGroups, v.pool));
       this.deps.onChange?.();
     }
     this.schedule(v, r, c, step.delay * 1000);
@@ -236,7 +253,7 @@ export class CheckEngine {
     this.heap.clear();
     for (const v of this.vss) for (const r of v.rs) for (const c of r.checkers) c.abort?.();
     for (const v of this.vss) this.emit(stopPool(v.vs, v.pool));
-    await this.reconciler.stop(this.desired());
+    await this.reconciler.stop();
   }
 
   /** Apply pending IPVS changes now (tests). */

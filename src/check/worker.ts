@@ -3,7 +3,7 @@
 // snapshots go to the main thread as messages.
 import { parentPort, workerData } from 'node:worker_threads';
 import type { Config } from '../config/model.js';
-import { ipvsadmBackend } from '../ipvs/ipvsadm.js';
+import { ipvsadmBackendPair } from '../ipvs/ipvsadm-session.js';
 import { realClock } from './clock.js';
 import { CheckEngine } from './engine.js';
 import type { LogSink } from './engine.js';
@@ -45,7 +45,10 @@ function statusChanged(): void {
 const engine = new CheckEngine(config, {
   clock: realClock,
   probe: tcpProbe,
-  backend: ipvsadmBackend({ path: init.ipvsadmPath }),
+  backend: ipvsadmBackendPair({
+    path: init.ipvsadmPath,
+    onFallback: (why) => log('warn', `IPVS: ${why}`, {}),
+  }),
   runScript,
   log,
   onChange: statusChanged,

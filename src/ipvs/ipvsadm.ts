@@ -8,6 +8,8 @@ export interface IpvsBackend {
   save(): Promise<string>;
   /** Apply command lines (ipvsadm -R syntax). Throws IpvsadmError. */
   restore(lines: readonly string[]): Promise<void>;
+  /** Release long-lived resources (a running ipvsadm) once the reconciler is done. */
+  close?(): void;
 }
 
 export class IpvsadmError extends Error {

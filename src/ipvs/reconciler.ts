@@ -1,12 +1,18 @@
-// Keeps the kernel's IPVS table equal to the desired one. Health changes arriving close together
-// are coalesced into one `ipvsadm -R` batch; between full re-reads the reconciler trusts its own
-// picture of the table (updated after each successful batch), and a periodic resync re-reads the
-// kernel so an entry deleted by hand comes back. Failures are logged with the command and its
-// stderr and retried with backoff; nothing here ever throws to the caller.
+// Keeps the kernel's IPVS table equal to the desired one.
+//
+// - Health changes arriving close together are coalesced into one `ipvsadm -R` batch. Only the
+//   services that changed are diffed, against the reconciler's own picture of the table (updated
+//   after each successful batch), so a change costs the same with 10 or 10,000 real servers.
+// - A periodic re-read, running alongside the batches, replaces that picture and triggers a full
+//   diff, so drift (an entry deleted by hand) is repaired. Services a batch touched while the
+//   table was being read keep their post-batch picture, since the snapshot may predate the batch.
+// - Failures are logged with the command and its stderr and retried with backoff: the picture is
+//   dropped and the table read again. Nothing here throws to the caller.
 import { applyToTable, diffTables, removalCommands } from './diff.js';
 import type { IpvsBackend } from './ipvsadm.js';
 import { IpvsadmError } from './ipvsadm.js';
 import { parseIpvsadmSave } from './ipvsadm-parse.js';
+import { serviceKey } from './model.js';
 import type { IpvsService, IpvsTable } from './model.js';
 
 export interface ReconcilerTimers {
@@ -18,18 +24,20 @@ export interface ReconcilerTimers {
 export type ReconcilerLog = (level: 'debug' | 'info' | 'warn' | 'error', msg: string, fields: Record<string, unknown>) => void;
 
 export interface ReconcilerOptions {
+  /** save() and restore() may run at the same time (a re-read next to a batch). */
   backend: IpvsBackend;
-  /** The full desired table for the configured services, computed on demand. */
-  desired: () => IpvsService[];
   timers: ReconcilerTimers;
   log: ReconcilerLog;
   /** Wait this long after a change for more changes before applying (ms). */
   coalesceMs?: number;
-  /** Re-read the kernel table this often (ms). */
+  /**
+   * Re-read the kernel table this often (ms). A large table on a slow host is re-read less often:
+   * at least READ_COST_FACTOR times the last read's duration apart.
+   */
   resyncMs?: number;
   /** First retry delay after a failure (ms); doubles up to resyncMs. */
   retryMs?: number;
-  /** Called after each successful batch and after each failure (status snapshots). */
+  /** Called after each sync and after each failure (status snapshots). */
   onSynced?: () => void;
 }
 
@@ -40,36 +48,74 @@ export interface ReconcilerStatus {
   failures: number;
   lastError: { message: string; command: string | null; stderr: string | null; at: number } | null;
   lastSyncAt: number | null;
+  lastRead: { at: number; durationMs: number } | null;
   lastBatch: { commands: number; at: number; durationMs: number } | null;
 }
 
+/** How long stop() waits for a batch in flight before removing the services anyway (ms). */
+const STOP_WAIT_MS = 5000;
+
+/** Re-reads take at most 1/READ_COST_FACTOR of the time. */
+const READ_COST_FACTOR = 20;
+
 export class Reconciler {
   private readonly o: Required<Omit<ReconcilerOptions, 'onSynced'>> & Pick<ReconcilerOptions, 'onSynced'>;
+  private readonly desired = new Map<string, IpvsService>();
+  /** Services whose desired state changed since the last batch; 'all' after a (re)read. */
+  private dirty: Set<string> | 'all' = 'all';
+  /** What we believe the kernel holds; null = unknown, read it before the next diff. */
   private cache: IpvsTable | null = null;
   private running: Promise<void> | null = null;
   private pending = false;
   private timer: unknown = null;
   private timerAt = Infinity;
   private resyncTimer: unknown = null;
+  /** Keys of the batch being applied, if any. */
+  private writingKeys: Set<string> | null = null;
+  /** While a background read runs: keys batches have touched since it started. */
+  private touchedDuringRead: Set<string> | null = null;
+  private reading: Promise<void> | null = null;
   private consecutiveFailures = 0;
   private stopped = false;
   private lastLoggedError = '';
   private lastLoggedErrorAt = -Infinity;
+  private firstSyncDone!: () => void;
+  /** Settles once the first sync has run, whether it worked or not. */
+  readonly firstSync: Promise<void> = new Promise((r) => { this.firstSyncDone = r; });
   private readonly stats: ReconcilerStatus = {
-    batchesApplied: 0, commandsApplied: 0, resyncs: 0, failures: 0, lastError: null, lastSyncAt: null, lastBatch: null,
+    batchesApplied: 0, commandsApplied: 0, resyncs: 0, failures: 0, lastError: null, lastSyncAt: null,
+    lastRead: null, lastBatch: null,
   };
 
   constructor(opts: ReconcilerOptions) {
     this.o = { coalesceMs: 20, resyncMs: 5000, retryMs: 500, ...opts };
   }
 
-  /** First sync right away (reads the kernel table), then periodic resyncs. */
-  start(): void {
-    this.schedule(0);
-    this.armResync();
+  /** The whole desired table (at start): every service hakeep manages. */
+  setDesired(services: readonly IpvsService[]): void {
+    this.desired.clear();
+    for (const s of services) this.desired.set(serviceKey(s.addr), s);
+    this.dirty = 'all';
+    this.changed();
   }
 
-  /** The desired table changed: apply soon, together with whatever else changes meanwhile. */
+  /** New desired state for some services (one virtual server's pool changed). */
+  update(services: readonly IpvsService[]): void {
+    for (const s of services) {
+      const key = serviceKey(s.addr);
+      this.desired.set(key, s);
+      if (this.dirty !== 'all') this.dirty.add(key);
+    }
+    this.changed();
+  }
+
+  /** First sync right away (reads the kernel table), then periodic re-reads. */
+  start(): void {
+    this.schedule(0);
+    this.armResync(this.o.resyncMs);
+  }
+
+  /** Something changed: apply soon, together with whatever else changes meanwhile. */
   changed(): void {
     if (this.stopped) return;
     if (this.running) {
@@ -79,32 +125,54 @@ export class Reconciler {
     this.schedule(this.o.coalesceMs);
   }
 
-  /** Re-read the kernel table at the next run instead of trusting the cached picture. */
-  invalidate(): void {
-    this.cache = null;
+  /** Re-read the kernel table now, next to any batch (what the periodic resync does). */
+  resync(): Promise<void> {
+    this.stats.resyncs++;
+    return this.backgroundRead();
   }
 
   status(): ReconcilerStatus {
     return { ...this.stats, lastError: this.stats.lastError && { ...this.stats.lastError } };
   }
 
-  /** Wait for any batch in flight, then run one more sync now (tests and shutdown paths). */
+  /** Wait for work in flight, then run one more sync now (tests). */
   async flush(): Promise<void> {
+    if (this.reading) await this.reading;
     if (this.running) await this.running;
     this.clearTimer();
     await this.runOnce();
   }
 
   /**
-   * Stop syncing and delete the given services from the kernel (keepalived's behaviour on stop),
+   * Stop syncing and delete hakeep's services from the kernel (keepalived's behaviour on stop),
    * leaving every other service alone.
    */
-  async stop(remove: readonly IpvsService[]): Promise<void> {
+  async stop(): Promise<void> {
     this.stopped = true;
+    this.firstSyncDone();
     this.clearTimer();
     if (this.resyncTimer !== null) this.o.timers.clearTimeout(this.resyncTimer);
     this.resyncTimer = null;
-    if (this.running) await this.running;
+    // A batch in flight finishes first, unless ipvsadm hangs: then removal goes ahead anyway.
+    if (this.running) await this.waitAtMost(this.running, STOP_WAIT_MS);
+    try {
+      await this.removeServices([...this.desired.values()]);
+    } finally {
+      this.o.backend.close?.();
+    }
+  }
+
+  private waitAtMost(p: Promise<void>, ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const t = this.o.timers.setTimeout(resolve, ms);
+      void p.finally(() => {
+        this.o.timers.clearTimeout(t);
+        resolve();
+      });
+    });
+  }
+
+  private async removeServices(remove: readonly IpvsService[]): Promise<void> {
     if (remove.length === 0) return;
     try {
       const observed = parseIpvsadmSave(await this.o.backend.save()).table;
@@ -137,16 +205,60 @@ export class Reconciler {
     this.timerAt = Infinity;
   }
 
-  private armResync(): void {
+  private armResync(delayMs: number): void {
     if (this.stopped) return;
     this.resyncTimer = this.o.timers.setTimeout(() => {
       this.resyncTimer = null;
-      this.cache = null;
-      this.stats.resyncs++;
-      this.armResync();
-      if (this.running) this.pending = true;
-      else this.schedule(0);
-    }, this.o.resyncMs);
+      void this.resync().finally(() => {
+        const cost = this.stats.lastRead?.durationMs ?? 0;
+        this.armResync(Math.max(this.o.resyncMs, cost * READ_COST_FACTOR));
+      });
+    }, delayMs);
+  }
+
+  private async readTable(): Promise<IpvsTable> {
+    const started = this.o.timers.now();
+    const { table, errors } = parseIpvsadmSave(await this.o.backend.save());
+    if (errors.length > 0) this.o.log('warn', `IPVS: could not read ${errors.length} line(s) of ipvsadm -S -n output`, { errors: errors.slice(0, 5) });
+    const now = this.o.timers.now();
+    this.stats.lastRead = { at: now, durationMs: now - started };
+    return table;
+  }
+
+  /** Take a fresh picture of the kernel table without holding up batches. */
+  private backgroundRead(): Promise<void> {
+    if (this.stopped) return Promise.resolve();
+    if (this.reading) return this.reading;
+    if (this.cache === null) {
+      // The next sync reads the table anyway.
+      this.changed();
+      return Promise.resolve();
+    }
+    this.touchedDuringRead = new Set(this.writingKeys ?? []);
+    this.reading = (async () => {
+      try {
+        const snapshot = await this.readTable();
+        if (this.stopped || this.cache === null) return;
+        // Services a batch touched meanwhile keep the picture the batch left (or will leave).
+        for (const key of this.touchedDuringRead!) {
+          const mine = this.cache.get(key);
+          if (mine) snapshot.set(key, mine);
+          else snapshot.delete(key);
+        }
+        this.cache = snapshot;
+        this.dirty = 'all';
+        this.o.log('debug', `IPVS: table re-read (${Math.round(this.stats.lastRead!.durationMs)} ms)`, {});
+        this.changed();
+      } catch {
+        // The regular path reads again, reports and backs off.
+        this.cache = null;
+        this.changed();
+      } finally {
+        this.touchedDuringRead = null;
+        this.reading = null;
+      }
+    })();
+    return this.reading;
   }
 
   private runOnce(): Promise<void> {
@@ -157,6 +269,7 @@ export class Reconciler {
     this.pending = false;
     const p = this.sync().finally(() => {
       this.running = null;
+      this.firstSyncDone();
       if (this.pending && !this.stopped) {
         this.pending = false;
         this.schedule(this.o.coalesceMs);
@@ -170,25 +283,34 @@ export class Reconciler {
     const started = this.o.timers.now();
     let cmds: string[] = [];
     try {
+      const fullRead = this.cache === null;
       if (this.cache === null) {
-        const { table, errors } = parseIpvsadmSave(await this.o.backend.save());
-        if (errors.length > 0) this.o.log('warn', `IPVS: could not read ${errors.length} line(s) of ipvsadm -S -n output`, { errors: errors.slice(0, 5) });
+        const table = await this.readTable();
+        if (this.stopped) return;
         this.cache = table;
+        this.dirty = 'all';
       }
-      if (this.stopped) return;
-      const desired = this.o.desired();
-      cmds = diffTables(desired, this.cache);
+      const dirty = this.dirty;
+      this.dirty = new Set();
+      const keys = dirty === 'all' ? [...this.desired.keys()] : [...dirty];
+      const want = keys.map((k) => this.desired.get(k)!);
+      cmds = diffTables(want, this.cache);
       if (cmds.length > 0) {
-        // Until ipvsadm answers, the kernel state is unknown: re-read next time if it fails.
-        const before = this.cache;
-        this.cache = null;
-        await this.o.backend.restore(cmds);
-        this.cache = applyToTable(before, desired);
+        const keySet = new Set(keys);
+        this.writingKeys = keySet;
+        if (this.touchedDuringRead) for (const k of keys) this.touchedDuringRead.add(k);
+        try {
+          await this.o.backend.restore(cmds);
+        } finally {
+          this.writingKeys = null;
+        }
+        // A re-read may have replaced the picture meanwhile; these services are ours either way.
+        if (this.cache !== null) this.cache = applyToTable(this.cache, want);
         const now = this.o.timers.now();
         this.stats.batchesApplied++;
         this.stats.commandsApplied += cmds.length;
         this.stats.lastBatch = { commands: cmds.length, at: now, durationMs: now - started };
-        this.o.log('debug', `IPVS: applied ${cmds.length} change(s) in one ipvsadm -R batch`, { commands: cmds.slice(0, 20) });
+        this.o.log('debug', `IPVS: applied ${cmds.length} change(s) in one ipvsadm -R batch (${Math.round(now - started)} ms${fullRead ? ', table read first' : ''})`, { commands: cmds.slice(0, 20) });
       }
       this.stats.lastSyncAt = this.o.timers.now();
       if (this.consecutiveFailures > 0) this.o.log('info', 'IPVS: ipvsadm works again; table in sync', {});
@@ -197,6 +319,7 @@ export class Reconciler {
       this.o.onSynced?.();
     } catch (e) {
       this.cache = null;
+      this.dirty = 'all';
       this.consecutiveFailures++;
       this.reportError(e, false, cmds);
       const delay = Math.min(this.o.retryMs * 2 ** (this.consecutiveFailures - 1), this.o.resyncMs);

@@ -25,12 +25,13 @@ function setup(kernel = new FakeIpvs(), backendOverride?: Partial<IpvsBackend>) 
     ...backendOverride,
   };
   const rec = new Reconciler({
-    backend, timers: clock, desired: () => desiredServices(vs, [], state),
+    backend, timers: clock,
     log: (level, msg, fields) => logs.push({ level, msg, fields }), coalesceMs: 20, resyncMs: 5000, retryMs: 500,
   });
+  rec.setDesired(desiredServices(vs, [], state));
   return {
     clock, kernel, rec, logs, saves: () => saves,
-    set(i: number, alive: boolean) { state = setRealServerAlive(vs, state, i, alive).state; rec.changed(); },
+    set(i: number, alive: boolean) { state = setRealServerAlive(vs, state, i, alive).state; rec.update(desiredServices(vs, [], state)); },
   };
 }
 
@@ -93,8 +94,61 @@ describe('Reconciler', () => {
     t.rec.start();
     await t.clock.advance(1);
     t.kernel.restore(['-d -t 10.0.0.100:80 -r 10.0.0.3:80']);
-    await t.clock.advance(5001);
+    await t.clock.advance(4998);
+    expect(t.kernel.restores.length).toBe(2); // start batch + the manual delete: no re-read yet
+    await t.clock.advance(25);
     expect(t.kernel.restores.at(-1)).toEqual(['-a -t 10.0.0.100:80 -r 10.0.0.3:80 -m -w 1']);
+  });
+
+  it('applies health changes while a slow re-read runs, and keeps their result over the older snapshot', async () => {
+    const kernel = new FakeIpvs();
+    let saves = 0;
+    let release: (() => void) | null = null;
+    const t = setup(kernel, {
+      save: async () => {
+        saves++;
+        const snapshot = kernel.save();
+        if (saves === 2) await new Promise<void>((r) => { release = r; });
+        return snapshot;
+      },
+    });
+    t.rec.start();
+    await t.clock.advance(1);
+    await t.clock.advance(4999); // the periodic re-read starts and hangs
+    expect(saves).toBe(2);
+    t.set(0, false);
+    await t.clock.advance(21);
+    expect(t.kernel.restores.at(-1)).toEqual(['-d -t 10.0.0.100:80 -r 10.0.0.2:80']);
+    release!();
+    await t.clock.advance(25);
+    // The snapshot still lists 10.0.0.2, but the batch's picture wins: no second -d, no error.
+    expect(t.kernel.restores).toHaveLength(2);
+    expect(t.rec.status()).toMatchObject({ lastError: null, batchesApplied: 2 });
+    expect(t.rec.status().lastRead!.at).toBeGreaterThan(5000);
+  });
+
+  it('re-reads large tables less often (at most 1/20 of the time)', async () => {
+    const kernel = new FakeIpvs();
+    let saves = 0;
+    let clockRef: FakeClock | null = null;
+    const t = setup(kernel, {
+      save: async () => {
+        saves++;
+        // Each read takes 400 ms of (fake) time.
+        await new Promise<void>((r) => clockRef!.setTimeout(r, 400));
+        return kernel.save();
+      },
+    });
+    clockRef = t.clock;
+    t.rec.start();
+    await t.clock.advance(500);
+    expect(saves).toBe(1);
+    await t.clock.advance(5000); // first periodic re-read at 5000
+    expect(saves).toBe(2);
+    await t.clock.advance(7000); // next one 400 ms x 20 = 8 s after that read ended, not 5 s
+    expect(saves).toBe(2);
+    await t.clock.advance(1000);
+    expect(saves).toBe(3);
   });
 
   it('logs a failure with command and stderr, re-reads the kernel and retries with backoff', async () => {
@@ -140,7 +194,7 @@ describe('Reconciler', () => {
     const t = setup(new FakeIpvs('-A -t 10.0.0.200:80 -s rr\n'));
     t.rec.start();
     await t.clock.advance(1);
-    await t.rec.stop(desiredServices(vs, [], startPool(vs, [true, true, true]).state));
+    await t.rec.stop();
     expect(t.kernel.save()).toBe('-A -t 10.0.0.200:80 -s rr\n');
     expect(t.clock.pendingTimers()).toBe(0);
   });

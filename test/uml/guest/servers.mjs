@@ -4,17 +4,20 @@
 //   close IP PORT       stop listening (new connections are refused)
 //   range IP FIRST COUNT NAME   open COUNT consecutive ports (benchmarks)
 //   closerange IP FIRST COUNT
+//   count               connections accepted so far (benchmarks count real checks this way)
 // Each command is answered with one line: "ok …" or "error …".
 import { createServer } from 'node:net';
 import { createInterface } from 'node:readline';
 
 const servers = new Map();
+let accepted = 0;
 
 function open(ip, port, name) {
   return new Promise((resolve) => {
     const key = `${ip}:${port}`;
     if (servers.has(key)) return resolve(`ok ${key} already open`);
     const srv = createServer((c) => {
+      accepted++;
       c.on('error', () => undefined);
       c.end(`${name}\n`);
     });
@@ -38,7 +41,8 @@ const rl = createInterface({ input: process.stdin });
 for await (const line of rl) {
   const [cmd, ip, a, b, c] = line.trim().split(/\s+/);
   let answer;
-  if (cmd === 'open') answer = await open(ip, Number(a), b ?? 'server');
+  if (cmd === 'count') answer = `ok ${accepted}`;
+  else if (cmd === 'open') answer = await open(ip, Number(a), b ?? 'server');
   else if (cmd === 'close') answer = await close(ip, Number(a));
   else if (cmd === 'range' || cmd === 'closerange') {
     const first = Number(a);

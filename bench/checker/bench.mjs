@@ -1,0 +1,153 @@
+// Checker benchmark, run inside a UML guest by bench/checker/guest.sh: hakeep and keepalived on the
+// same config in the same guest, 100 / 1,000 / 10,000 real servers with delay_loop 1.
+// Measures per daemon: time from start until every real server is in IPVS, time from a real
+// server's death (listener closed) until its removal from IPVS, CPU seconds per 1,000 checks in
+// steady state, and peak RSS. Writes $RESULT_DIR/bench.json; run.sh prints the table.
+import { spawn } from 'node:child_process';
+import { createWriteStream, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { controlled, log, sh, sleep, waitFor, RESULT_DIR } from '../../test/uml/guest/lib.mjs';
+
+const REPO = process.env.REPO;
+const SIZES = (process.env.BENCH_SIZES ?? '100,1000,10000').split(',').map(Number);
+const DAEMONS = (process.env.BENCH_DAEMONS ?? 'hakeep,keepalived').split(',');
+const STEADY_SEC = Number(process.env.BENCH_STEADY_SEC ?? 10);
+const KILLS = Number(process.env.BENCH_KILLS ?? 8);
+const RS_PER_VS = 100;
+const ADDRS = 10; // real servers on 10.78.1.11-20, ports 20000+
+const PORT0 = 20000;
+const DELAY_LOOP = 1;
+const CONNECT_TIMEOUT = 1;
+const HZ = 100;
+
+const rsAddr = (i) => ({ ip: `10.78.1.${11 + (i % ADDRS)}`, port: PORT0 + Math.floor(i / ADDRS) });
+
+function config(n) {
+  let out = 'global_defs {\n  router_id hku-bench\n}\n';
+  for (let v = 0; v * RS_PER_VS < n; v++) {
+    out += `virtual_server 10.78.${9 + Math.floor(v / 250)}.${1 + (v % 250)} 80 {\n  delay_loop ${DELAY_LOOP}\n  lb_algo rr\n  lb_kind NAT\n  protocol TCP\n`;
+    for (let i = v * RS_PER_VS; i < Math.min(n, (v + 1) * RS_PER_VS); i++) {
+      const { ip, port } = rsAddr(i);
+      out += `  real_server ${ip} ${port} {\n    weight 1\n    TCP_CHECK {\n      connect_timeout ${CONNECT_TIMEOUT}\n      retry 0\n    }\n  }\n`;
+    }
+    out += '}\n';
+  }
+  return out;
+}
+
+/** Count destinations in /proc/net/ip_vs and whether one given dest ("IPHEX:PORTHEX") is present. */
+function ipvsCount() {
+  const text = readFileSync('/proc/net/ip_vs', 'utf8');
+  let n = 0;
+  for (let i = text.indexOf('->'); i !== -1; i = text.indexOf('->', i + 2)) n++;
+  return n - 1; // the header line has one "->"
+}
+const hex = (ip, port) => `${ip.split('.').map((x) => Number(x).toString(16).padStart(2, '0').toUpperCase()).join('')}:${port.toString(16).padStart(4, '0').toUpperCase()}`;
+const present = (ip, port) => readFileSync('/proc/net/ip_vs', 'utf8').includes(`-> ${hex(ip, port)}`);
+
+/** utime+stime(+children) in seconds and VmHWM in MiB for a set of pids. */
+function usage(pids) {
+  let cpu = 0;
+  let hwm = 0;
+  for (const pid of pids) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      cpu += (Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14])) / HZ;
+      const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+      if (m) hwm += Number(m[1]) / 1024;
+    } catch { /* process gone */ }
+  }
+  return { cpu, hwm };
+}
+
+function median(xs) {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length ? s[Math.floor((s.length - 1) / 2)] : NaN;
+}
+
+async function runOne(daemon, n, servers) {
+  const conf = `/run/hku-bench-${n}.conf`;
+  writeFileSync(conf, config(n));
+  sh('ipvsadm', ['-C']); // the guest is ours alone: start every run from an empty table
+  const logFile = `${RESULT_DIR}/${daemon}-${n}.log`;
+  const out = createWriteStream(logFile);
+  const argv = daemon === 'hakeep'
+    ? ['node', `${REPO}/bin/hakeep.js`, '-n', '-f', conf, '-C', '--log-format', 'text', '-p', '/run/hku-hakeep.pid', ...(process.env.BENCH_DEBUG ? ['--log-level', 'debug'] : [])]
+    : ['keepalived', '-n', '-l', '-C', '-f', conf, '-p', '/run/hku-ka.pid', '-c', '/run/hku-ka-check.pid', '-r', '/run/hku-ka-vrrp.pid'];
+  const t0 = performance.now();
+  const child = spawn(argv[0], argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
+  child.stdout.pipe(out);
+  child.stderr.pipe(out);
+  const exited = new Promise((r) => child.on('exit', (code, signal) => r({ code, signal })));
+  const pids = () => {
+    const list = [child.pid];
+    if (daemon === 'keepalived' && existsSync('/run/hku-ka-check.pid')) list.push(Number(readFileSync('/run/hku-ka-check.pid', 'utf8')));
+    return list;
+  };
+
+  const up = await waitFor(() => ipvsCount() >= n, 120_000, 100);
+  const startMs = up.value ? Math.round(performance.now() - t0) : null;
+  log(`${daemon} n=${n}: all ${n} in IPVS after ${startMs} ms`);
+
+  // Steady state: let the warmup spread settle, then measure CPU over a window.
+  await sleep(3000);
+  const count = async () => Number((await servers.ask('count')).split(' ')[1]);
+  const c0 = await count();
+  const u0 = usage(pids());
+  const w0 = performance.now();
+  await sleep(STEADY_SEC * 1000);
+  const u1 = usage(pids());
+  const c1 = await count();
+  const windowSec = (performance.now() - w0) / 1000;
+  // Checks actually made (connections the servers accepted), not the nominal n per delay_loop:
+  // a daemon that cannot keep up makes fewer.
+  const checks = c1 - c0;
+  const checksPerSec = checks / windowSec;
+  const cpuPer1000 = ((u1.cpu - u0.cpu) / checks) * 1000;
+
+  // Removal latency: close one listener at a random phase, wait for its destination to go.
+  const lat = [];
+  for (let k = 0; k < KILLS; k++) {
+    const i = Math.floor(((k + 0.5) * n) / KILLS);
+    const { ip, port } = rsAddr(i);
+    await sleep(Math.random() * 1000);
+    await servers.ask(`close ${ip} ${port}`);
+    const t = performance.now();
+    if (process.env.BENCH_DEBUG) log(`closed ${ip}:${port} at ${new Date().toISOString()}`);
+    const r = await waitFor(() => !present(ip, port), 10_000, 20);
+    lat.push(r.value ? Math.round(performance.now() - t) : Infinity);
+    await servers.ask(`open ${ip} ${port} rs`);
+  }
+  const hwm = usage(pids()).hwm;
+
+  child.kill('SIGTERM');
+  const ex = await Promise.race([exited, sleep(60_000).then(() => ({ code: 'timeout' }))]);
+  if (ex.code === 'timeout') child.kill('SIGKILL');
+  const left = ipvsCount();
+  const res = {
+    daemon, n, startMs, cpuPer1000, cpuSec: u1.cpu - u0.cpu, windowSec, checksPerSec: Math.round(checksPerSec), nominalChecksPerSec: n / DELAY_LOOP,
+    peakRssMiB: Math.round(hwm),
+    removalMs: { median: median(lat), max: Math.max(...lat), samples: lat }, exit: ex, destsLeftAfterStop: left,
+  };
+  log(JSON.stringify(res));
+  await sleep(500);
+  return res;
+}
+
+async function main() {
+  const maxN = Math.max(...SIZES);
+  const servers = controlled(['ip', 'netns', 'exec', 'hkubs', 'node', `${REPO}/test/uml/guest/servers.mjs`], 'servers');
+  const perAddr = Math.ceil(maxN / ADDRS);
+  for (let a = 0; a < ADDRS; a++) log(await servers.ask(`range 10.78.1.${11 + a} ${PORT0} ${perAddr} rs`, 300_000));
+  const results = [];
+  try {
+    for (const n of SIZES) {
+      for (const d of DAEMONS) results.push(await runOne(d, n, servers));
+    }
+  } finally {
+    servers.stop();
+  }
+  writeFileSync(`${RESULT_DIR}/bench.json`, JSON.stringify({ delayLoop: DELAY_LOOP, connectTimeout: CONNECT_TIMEOUT, steadySec: STEADY_SEC, results }, null, 2));
+}
+
+main().then(() => process.exit(0), (e) => { log(String(e?.stack ?? e)); process.exit(1); });

@@ -1,0 +1,30 @@
+// Print bench.json (from bench/checker/bench.mjs) as a table with hakeep/keepalived ratios.
+import { readFileSync } from 'node:fs';
+
+const { delayLoop, connectTimeout, results } = JSON.parse(readFileSync(process.argv[2], 'utf8'));
+const target = (delayLoop + connectTimeout) * 1000 + 100;
+const fmt = (v, d = 0) => (v === null || v === undefined || !Number.isFinite(v) ? 'n/a' : v.toFixed(d));
+const ratio = (a, b) => (Number.isFinite(a) && Number.isFinite(b) && b > 0 ? `${(a / b).toFixed(2)}x` : 'n/a');
+
+console.log(`checker benchmark, in one UML guest (1 CPU): delay_loop ${delayLoop}s, connect_timeout ${connectTimeout}s, removal target < ${target} ms`);
+console.log('');
+const head = ['real servers', 'daemon', 'all in IPVS (ms)', 'removal median (ms)', 'removal max (ms)', 'checks/s', 'CPU s / 1,000 checks', 'peak RSS (MiB)', 'clean stop'];
+const rows = [head];
+for (const n of [...new Set(results.map((r) => r.n))]) {
+  const h = results.find((r) => r.n === n && r.daemon === 'hakeep');
+  const k = results.find((r) => r.n === n && r.daemon === 'keepalived');
+  for (const r of [h, k]) {
+    if (!r) continue;
+    rows.push([String(n), r.daemon, fmt(r.startMs), fmt(r.removalMs.median), fmt(r.removalMs.max), `${fmt(r.checksPerSec)}/${r.nominalChecksPerSec}`, fmt(r.cpuPer1000, 4), fmt(r.peakRssMiB), r.destsLeftAfterStop === 0 ? 'yes' : `no (${r.destsLeftAfterStop} left)`]);
+  }
+  if (h && k) {
+    rows.push([String(n), 'ratio h/k', ratio(h.startMs, k.startMs), ratio(h.removalMs.median, k.removalMs.median), ratio(h.removalMs.max, k.removalMs.max), ratio(h.checksPerSec, k.checksPerSec), ratio(h.cpuPer1000, k.cpuPer1000), ratio(h.peakRssMiB, k.peakRssMiB), '']);
+  }
+}
+const widths = head.map((_, i) => Math.max(...rows.map((r) => r[i].length)));
+for (const r of rows) console.log(r.map((c, i) => c.padStart(widths[i])).join('  '));
+console.log('');
+for (const r of results) {
+  const ok = r.removalMs.max < target;
+  console.log(`${r.daemon} n=${r.n}: removal samples ${r.removalMs.samples.join(', ')} ms -> ${ok ? 'within' : 'OVER'} target`);
+}
