@@ -7,6 +7,8 @@
 //       wire (RFC: Skew_Time after it), and from the signal
 //   (c) VIP added on the new master → its first gratuitous ARP on the wire
 //   idle CPU and RSS of a master daemon (keepalived: parent + VRRP child)
+// "its first advert" is the new master's first advert, sent before it adds the VIPs: the
+// takeover decision alone, without the cost of configuring the address.
 //
 // Usage (root; after npm run build): node bench/failover/run.mjs [--rounds N] [--json FILE]
 // Timestamps: tcpdump -tt (kernel capture time) and `ip -ts monitor` (netlink event), both
@@ -45,7 +47,7 @@ function preflight() {
   }
 }
 
-const samples = Object.fromEntries(IMPLS.map((k) => [k, { a: [], aKill: [], b: [], bSig: [], c: [], cpu: null, rss: null }]));
+const samples = Object.fromEntries(IMPLS.map((k) => [k, { a: [], aAdv: [], aKill: [], b: [], bAdv: [], bSig: [], c: [], cpu: null, rss: null }]));
 
 async function round(kind, lab, dir, i, measureIdle) {
   const { m: mh, b: bh } = lab.hosts;
@@ -90,6 +92,9 @@ async function round(kind, lab, dir, i, measureIdle) {
     s.aKill.push(upA.t - killAt);
     const garpA = await waitUntil('GARP', () => wire.events.find((e) => e.kind === 'garp' && e.mac === bh.mac && e.t >= upA.t - 50), 3000);
     s.c.push(garpA.t - upA.t);
+    // The new master's first advert marks its takeover decision (both send it before the VIPs).
+    const firstA = await waitUntil('the new master\'s advert', () => wire.events.find((e) => e.kind === 'advert' && e.src === bh.ip && e.t >= killAt), 3000);
+    s.aAdv.push(firstA.t - lastAdv.t);
     await master.exited;
 
     // The master returns and preempts back; then (b) graceful stop.
@@ -105,6 +110,8 @@ async function round(kind, lab, dir, i, measureIdle) {
     s.bSig.push(upB.t - termAt);
     const garpB = await waitUntil('GARP', () => wire.events.find((e) => e.kind === 'garp' && e.mac === bh.mac && e.t >= upB.t - 50), 3000);
     s.c.push(garpB.t - upB.t);
+    const firstB = await waitUntil('the new master\'s advert', () => wire.events.find((e) => e.kind === 'advert' && e.src === bh.ip && e.t >= prio0.t), 3000);
+    s.bAdv.push(firstB.t - prio0.t);
     await master.exited;
     backup.term();
     await backup.exited;
@@ -136,8 +143,10 @@ function report() {
   const k = samples.keepalived;
   const rows = [
     ['(a) last advert -> VIP on backup', 'a', 'ms', 1],
+    ['    last advert -> its first advert', 'aAdv', 'ms', 1],
     ['    kill -9 -> VIP on backup', 'aKill', 'ms', 1],
     ['(b) priority 0 -> VIP on backup', 'b', 'ms', 1],
+    ['    priority 0 -> its first advert', 'bAdv', 'ms', 1],
     ['    SIGTERM -> VIP on backup', 'bSig', 'ms', 1],
     ['(c) VIP added -> first GARP', 'c', 'ms', 2],
   ];
