@@ -73,7 +73,7 @@ export function globalSpec(r: Reporter): BlockSpec<GlobalDefs> {
       },
       vrrp_version: (st, g) => {
         const v = int(r, st, 2, 3);
-        if (v === 3) r.warn(loc(st), 'vrrp_version 3 is not implemented by hakeep yet; instances run VRRPv2');
+        if (v === 3) r.warn(loc(st), 'vrrp_version 3 is not implemented by hakeep yet; the daemon will refuse to start instances that use it (use 2)');
         if (v !== null) g.vrrpVersion = v as 2 | 3;
       },
       vrrp_skip_check_adv_addr: (st, g) => { g.vrrpSkipCheckAdvAddr = bool(r, st); },

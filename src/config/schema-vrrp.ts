@@ -159,7 +159,7 @@ export function instanceSpec(r: Reporter, meta: InstanceMeta): BlockSpec<VrrpIns
       },
       version: (st, v) => {
         const n = int(r, st, 2, 3);
-        if (n === 3) r.warn(loc(st), 'VRRP version 3 is not implemented by hakeep yet; this instance runs VRRPv2');
+        if (n === 3) r.warn(loc(st), 'VRRP version 3 is not implemented by hakeep yet; the daemon will refuse to start this instance (use version 2)');
         if (n !== null) v.version = n as 2 | 3;
       },
       authentication: (st, v) => {
@@ -168,7 +168,7 @@ export function instanceSpec(r: Reporter, meta: InstanceMeta): BlockSpec<VrrpIns
             const t = (s.args[0] ?? '').toUpperCase();
             if (t === 'PASS' || t === 'AH') v.authType = t;
             else r.error(loc(s), `auth_type '${s.args[0] ?? ''}' is not valid; use PASS or AH`);
-            if (t === 'AH') r.warn(loc(s), 'auth_type AH is not implemented by hakeep yet; adverts carry no authentication');
+            if (t === 'AH') r.warn(loc(s), 'auth_type AH is not implemented by hakeep yet; the daemon will refuse to start this instance (use PASS or no authentication)');
           } else if (s.keyword === 'auth_pass') {
             meta.authPassLoc = loc(s);
             v.authPass = s.args[0] ?? null;
