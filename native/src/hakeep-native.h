@@ -29,4 +29,46 @@ int hk_send_garp(const char *ifname, uint32_t ipv4, unsigned count, const char *
 /* Send `msg` as one datagram to the AF_UNIX socket `path` ('@' = abstract namespace). */
 int hk_sd_notify(const char *path, const char *msg, size_t len, const char **stage);
 
+/* Options of an address change, as `ip address add … [brd B] [scope S] [label L] [peer P]
+ * [nodad] [noprefixroute]`. NULL strings and scope -1 mean "not given". */
+struct hk_addr_opts {
+  const char *brd; /* dotted quad, or "+" / "-" for the computed broadcast / network address */
+  int scope;       /* RT_SCOPE_* 0-255, -1 = as ip: host for 127/8, else global */
+  const char *label;
+  const char *peer;
+  int nodad;
+  int noprefixroute;
+};
+
+/* One RTM_NEWADDR/RTM_DELADDR request and, after hk_addr_apply, its outcome. */
+struct hk_addr_req {
+  int del;
+  char ifname[16];
+  int ifindex;
+  uint8_t family; /* AF_INET / AF_INET6 */
+  uint8_t prefixlen;
+  int scope;
+  uint32_t flags; /* IFA_F_* */
+  uint8_t local[16];
+  uint8_t peer[16];
+  int has_peer;
+  uint8_t brd[4];
+  int has_brd;
+  char label[16];
+  uint32_t seq;
+  int err;        /* out: 0 or a positive errno (EEXIST on add / EADDRNOTAVAIL on del: already so) */
+  char msg[160];  /* out: the kernel's extended-ACK text for a failure, "" when it gave none */
+};
+
+/* Parse and check one request (family 4 or 6); on EINVAL `why` says what is wrong. */
+int hk_addr_req_init(struct hk_addr_req *r, int del, const char *ifname, int family, const char *address,
+                     int prefixlen, const struct hk_addr_opts *o, char *why, size_t why_size);
+
+/* Send all requests over one NETLINK_ROUTE socket (one sendmsg per 64) and read their ACKs;
+ * each request gets its own err. Returns non-zero only when no socket could be opened. */
+int hk_addr_apply(struct hk_addr_req *reqs, size_t n);
+
+/* Open the rtnetlink socket ahead of the first change. */
+void hk_netlink_prepare(void);
+
 #endif

@@ -12,12 +12,47 @@ export interface IfaceInfo {
   hwType: number;
 }
 
+/** Options of one address change, as `ip address add … brd B scope S label L peer P nodad noprefixroute`. */
+export interface AddrOptions {
+  /** Dotted quad, or '+' / '-' for the broadcast / network address computed as `ip` does (IPv4 only). */
+  brd?: string;
+  /** global, site, link, host, nowhere or 0-255; absent = as `ip` (host for 127/8, else global). */
+  scope?: number | 'global' | 'site' | 'link' | 'host' | 'nowhere';
+  /** IPv4 only; must start with the interface name (eth0:vip). */
+  label?: string;
+  /** The other end of a point-to-point address; the prefix length then belongs to the peer. */
+  peer?: string;
+  noDad?: boolean;
+  noPrefixRoute?: boolean;
+}
+
+export interface AddrRequest extends AddrOptions {
+  op: 'add' | 'del';
+  ifname: string;
+  family: 4 | 6;
+  address: string;
+  prefixLen: number;
+}
+
+/** errno 0 = done; EEXIST (add) / EADDRNOTAVAIL (del) = it already was so. */
+export interface AddrResult {
+  errno: number;
+  /** errno name, '' on success. */
+  code: string;
+  /** The kernel's own error text when it gave one, else strerror; '' on success. */
+  message: string;
+}
+
 export interface NativeAddon {
   /** Send `count` (default 1) gratuitous ARP requests; throws an Error with `code` (errno name). */
   sendGarp(ifname: string, ipv4: string, count?: number): void;
   /** One datagram to `socketPath` or $NOTIFY_SOCKET; false when there is no socket to notify. */
   sdNotify(state: string, socketPath?: string): boolean;
   ifaceInfo(ifname: string): IfaceInfo;
+  /** One RTM_NEWADDR/RTM_DELADDR with ACK: 0 or a positive errno. Wrong arguments throw a TypeError. */
+  addrChange(op: 'add' | 'del', ifname: string, family: 4 | 6, address: string, prefixLen: number, opts?: AddrOptions): number;
+  /** All requests in one netlink send, then all ACKs; one result per request, in order. */
+  addrChangeBatch(requests: AddrRequest[]): AddrResult[];
 }
 
 export const NATIVE_ADDON_PATH = fileURLToPath(
@@ -42,4 +77,32 @@ export function native(): NativeAddon {
     );
   }
   return addon;
+}
+
+let loadError: Error | null = null;
+/** undefined = not tried yet. */
+let checked: NativeAddon | null | undefined;
+
+/**
+ * The addon, or null when it cannot be loaded (not built) or predates `addrChangeBatch` (built
+ * from an older checkout): callers with an iproute2 fallback use this. `nativeLoadError` says why.
+ */
+export function tryNative(): NativeAddon | null {
+  if (checked !== undefined) return checked;
+  try {
+    const a = native();
+    if (typeof a.addrChangeBatch !== 'function') {
+      throw new Error(`hakeep's native addon ${NATIVE_ADDON_PATH} is out of date (no addrChangeBatch): run npm install again`);
+    }
+    checked = a;
+  } catch (e) {
+    loadError = e as Error;
+    checked = null;
+  }
+  return checked;
+}
+
+/** Why tryNative() returned null, or null when it did not. */
+export function nativeLoadError(): Error | null {
+  return loadError;
 }

@@ -1,11 +1,15 @@
-// Adding and removing virtual IPs with iproute2: ONE `ip -force -batch -` run for all VIPs, so a
-// failover costs one process spawn whatever the VIP count, and one bad line does not stop the rest.
-// Adding an address that is already there, or deleting one that is already gone, is the desired
-// state and not an error. Nothing here throws: failures are logged and returned.
+// Adding and removing virtual IPs. Normally in-process over rtnetlink (the native addon): all
+// VIPs go to the kernel in one netlink send and their ACKs are read back at once, so a failover
+// costs a syscall or two, as in keepalived. Without the addon (not built), or for another
+// namespace (`opts.netns`), ONE `ip -force -batch -` run does the same. Either way one bad VIP
+// does not stop the rest, and adding an address that is already there, or deleting one that is
+// already gone, is the desired state and not an error. Nothing here throws: failures are logged
+// and returned, with the equivalent `ip address …` command so operators can retry it by hand.
 import { execFile, spawn } from 'node:child_process';
 import { promisify } from 'node:util';
 import type { VirtualIp } from '../config/model.js';
 import type { Logger } from '../daemon/log.js';
+import { nativeLoadError, tryNative, type AddrRequest, type AddrResult } from './native.js';
 
 const execFileP = promisify(execFile);
 
@@ -16,19 +20,22 @@ export interface IpOptions {
   netns?: string;
   /** Kill `ip` after this long (default 10 s). */
   timeoutMs?: number;
+  /** Use `ip -batch` even when the native addon is there (tests, benchmarks). */
+  useIp?: boolean;
 }
 
 export interface VipFailure {
   vip: string;
   dev: string;
-  /** The iproute2 command line, e.g. `ip address add 10.0.0.100/32 dev eth0`. */
+  /** The iproute2 command line (also on the netlink path: what to run by hand to retry),
+   * e.g. `ip address add 10.0.0.100/32 dev eth0`. */
   command: string;
   error: string;
 }
 
 export interface VipResult {
   ok: boolean;
-  /** Lines sent to ip (one per VIP). */
+  /** Requests sent (netlink) or lines sent to ip: one per VIP that passed validation. */
   lines: number;
   failures: VipFailure[];
 }
@@ -137,9 +144,115 @@ export function parseBatchErrors(stderr: string): { byLine: Map<number, string>;
   return { byLine, trailing: pending.join('; ') };
 }
 
+/** Scope names of `ip address … scope` and their numbers (RT_SCOPE_*). */
+export const SCOPE_NUMBERS: Readonly<Record<string, number>> = { global: 0, site: 200, link: 253, host: 254, nowhere: 255 };
+
 /**
- * Add or delete `vips` (on their own `dev`, else `defaultDev`). Resolves when ip has finished;
- * never rejects. Failures other than "already there"/"already gone" are logged with the command.
+ * The rtnetlink request for `op` on `vip`, carrying what its `ip address` line would.
+ * Throws an Error saying what is wrong (unsafe token, label not named after the device, bad scope).
+ */
+export function addrRequestOf(op: VipOp, vip: VirtualIp, defaultDev: string): AddrRequest {
+  const ifname = token(vip.dev ?? defaultDev, 'device', vip);
+  const address = token(vip.address, 'address', vip);
+  const req: AddrRequest = { op, ifname, family: vip.family, address, prefixLen: vip.prefixLen };
+  if (vip.peer) {
+    // As `ip addr add A peer P/len`: the prefix length is the peer's (the VIP's own when P has none).
+    const [peer, len] = token(vip.peer, 'peer', vip).split('/');
+    req.peer = peer!;
+    if (len !== undefined) {
+      if (!/^\d{1,3}$/.test(len)) throw new Error(`VIP ${vip.address}: invalid peer prefix length ${JSON.stringify(len)}`);
+      req.prefixLen = Number(len);
+    }
+  }
+  if (op === 'add') {
+    if (vip.brd) req.brd = token(vip.brd, 'brd', vip);
+    if (vip.scope !== null) {
+      const n = SCOPE_NUMBERS[vip.scope] ?? (/^\d{1,3}$/.test(vip.scope) ? Number(vip.scope) : NaN);
+      if (!(n >= 0 && n <= 255)) {
+        throw new Error(`VIP ${vip.address}: scope ${JSON.stringify(vip.scope)} is not one of ${Object.keys(SCOPE_NUMBERS).join(', ')} or 0-255`);
+      }
+      req.scope = n;
+    }
+    if (vip.label) {
+      const label = token(vip.label, 'label', vip);
+      // The kernel reports an IPv4 label as the alias name, so it must be the device's (eth0:1).
+      if (!label.startsWith(ifname)) {
+        throw new Error(`VIP ${vip.address}: label '${label}' must start with the interface name '${ifname}' (e.g. ${ifname}:1)`);
+      }
+      if (label.length > 15) throw new Error(`VIP ${vip.address}: label '${label}' is longer than 15 characters`);
+      req.label = label;
+    }
+    if (vip.noPrefixRoute) req.noPrefixRoute = true;
+    if (vip.noDad && vip.family === 6) req.noDad = true;
+  }
+  return req;
+}
+
+/** Which way applyVips will change addresses with these options. */
+export function vipBackend(opts: IpOptions = {}): 'netlink' | 'ip' {
+  return opts.netns === undefined && !opts.useIp && tryNative() !== null ? 'netlink' : 'ip';
+}
+
+/** What the netlink path needs from the addon (a fake in unit tests). */
+export interface AddrBatcher {
+  addrChangeBatch(requests: AddrRequest[]): AddrResult[];
+}
+
+const BENIGN_ERRNO: Record<VipOp, string> = { add: 'EEXIST', del: 'EADDRNOTAVAIL' };
+
+/** A netlink failure worded for the operator. */
+function netlinkError(r: AddrResult, dev: string): string {
+  if (r.code === 'ENODEV') return `Cannot find device "${dev}"`;
+  const text = `${r.message || 'failed'} (${r.code || `errno ${r.errno}`})`;
+  return r.code === 'EPERM' || r.code === 'EACCES' ? `${text}: changing addresses needs root or CAP_NET_ADMIN` : text;
+}
+
+/**
+ * The netlink half of applyVips, synchronous: validate every VIP, send the valid ones in one
+ * batch, and turn each answer into success, "already so", or a failure entry.
+ */
+export function applyVipsNetlink(
+  addon: AddrBatcher,
+  op: VipOp,
+  vips: VirtualIp[],
+  defaultDev: string,
+): { lines: number; failures: VipFailure[] } {
+  const failures: VipFailure[] = [];
+  const sent: { line: BatchLine; req: AddrRequest }[] = [];
+  for (const v of vips) {
+    let line: BatchLine | null = null;
+    try {
+      line = lineFor(op, v, defaultDev);
+      sent.push({ line, req: addrRequestOf(op, v, defaultDev) });
+    } catch (e) {
+      failures.push({ vip: vipName(v), dev: v.dev ?? defaultDev, command: line ? `ip ${line.text}` : '', error: (e as Error).message });
+    }
+  }
+  if (sent.length > 0) {
+    let results: AddrResult[];
+    try {
+      results = addon.addrChangeBatch(sent.map((s) => s.req));
+    } catch (e) {
+      // Only a programming error gets here (the addon answers per request); report, never throw.
+      const err: AddrResult = { errno: 0, code: 'EUNKNOWN', message: (e as Error).message };
+      results = sent.map(() => err);
+    }
+    sent.forEach(({ line }, i) => {
+      const r = results[i] ?? { errno: 0, code: 'EUNKNOWN', message: 'no answer from the addon' };
+      if (r.errno === 0 && r.code === '') return;
+      if (r.code === BENIGN_ERRNO[op]) return;
+      failures.push({ vip: vipName(line.vip), dev: line.dev, command: `ip ${line.text}`, error: netlinkError(r, line.dev) });
+    });
+  }
+  return { lines: sent.length, failures };
+}
+
+let warnedFallback = false;
+
+/**
+ * Add or delete `vips` (on their own `dev`, else `defaultDev`). Over rtnetlink when the addon
+ * is there and no `opts.netns` is given (the change is done when this returns its promise), else
+ * with one `ip -batch` run. Never rejects. Failures other than "already there"/"already gone" are logged with the command.
  */
 export async function applyVips(
   op: VipOp,
@@ -148,6 +261,18 @@ export async function applyVips(
   log: Logger,
   opts: IpOptions = {},
 ): Promise<VipResult> {
+  if (vipBackend(opts) === 'netlink') {
+    const r = applyVipsNetlink(tryNative()!, op, vips, defaultDev);
+    logFailures(log, op, r.failures);
+    return { ok: r.failures.length === 0, lines: r.lines, failures: r.failures };
+  }
+  if (!opts.netns && !opts.useIp && !warnedFallback) {
+    warnedFallback = true;
+    log.warn(
+      { err: nativeLoadError()?.message },
+      `VIPs are changed with ip -batch (a process per change) because the native addon is unavailable: ${nativeLoadError()?.message ?? 'unknown reason'}`,
+    );
+  }
   const failures: VipFailure[] = [];
   const lines: BatchLine[] = [];
   for (const v of vips) {
@@ -184,17 +309,21 @@ export async function applyVips(
     }
   }
 
+  logFailures(log, op, failures);
+  return { ok: failures.length === 0, lines: lines.length, failures };
+
+  function failureOf(l: BatchLine, error: string): VipFailure {
+    return { vip: vipName(l.vip), dev: l.dev, command: `ip ${base.join(' ')}${base.length ? ' ' : ''}${l.text}`, error };
+  }
+}
+
+function logFailures(log: Logger, op: VipOp, failures: VipFailure[]): void {
   for (const f of failures) {
     log.error(
       { op, vip: f.vip, dev: f.dev, command: f.command, stderr: f.error },
       `Cannot ${op === 'add' ? 'add' : 'delete'} VIP ${f.vip} on ${f.dev}: ${f.error}` +
         (f.command ? ` (command: ${f.command})` : ''),
     );
-  }
-  return { ok: failures.length === 0, lines: lines.length, failures };
-
-  function failureOf(l: BatchLine, error: string): VipFailure {
-    return { vip: vipName(l.vip), dev: l.dev, command: `ip ${base.join(' ')}${base.length ? ' ' : ''}${l.text}`, error };
   }
 }
 

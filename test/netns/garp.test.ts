@@ -7,7 +7,7 @@ import { applyVips } from '../../src/net/vip.js';
 import type { VirtualIp } from '../../src/config/model.js';
 import { ArpCapture, buildDist, netRun, requireTcpdump } from './fixtures/net-helpers.js';
 
-const SUBNET = '10.232.1';
+const SUBNET = '10.234.1';
 const VIP = `${SUBNET}.100`;
 const VIP2 = `${SUBNET}.101`;
 
@@ -27,7 +27,7 @@ describe('gratuitous ARP (netns)', () => {
   beforeAll(async () => {
     await requireTcpdump();
     await buildDist();
-    lab = await createLab('hkng', ['dir', 'dir2', 'client'], SUBNET);
+    lab = await createLab('hklg', ['dir', 'dir2', 'client'], SUBNET);
     cap = await ArpCapture.start(lab.hosts.client!);
   });
 
@@ -53,10 +53,10 @@ describe('gratuitous ARP (netns)', () => {
   });
 
   it('reports a missing interface as an error naming it', async () => {
-    const r = await netRun<{ ok: boolean; error: string; code: string }>(lab.hosts.dir!, ['garp', 'hkn-nope0', VIP, '1']);
+    const r = await netRun<{ ok: boolean; error: string; code: string }>(lab.hosts.dir!, ['garp', 'hkl-nope0', VIP, '1']);
     expect(r).toEqual({
       ok: false, code: 'ENODEV',
-      error: `cannot send gratuitous ARP for ${VIP}: interface hkn-nope0 does not exist: No such device (ENODEV)`,
+      error: `cannot send gratuitous ARP for ${VIP}: interface hkl-nope0 does not exist: No such device (ENODEV)`,
     });
   });
 
@@ -77,10 +77,11 @@ describe('gratuitous ARP (netns)', () => {
     // failover happens long after the last update, so wait that out instead of lowering it.
     await new Promise((r) => setTimeout(r, Math.max(0, 1100 - (performance.now() - learnedAt))));
     expect((await applyVips('del', [vip(VIP2)], 'eth0', silentLogger(), { netns: dir!.ns })).ok).toBe(true);
-    const t = await netRun<{ ok: boolean; applyMs: number; resolvedEpochMs: number; toFirstSendMs: number; toFirstSentMs: number }>(
+    const t = await netRun<{ ok: boolean; backend: string; applyMs: number; resolvedEpochMs: number; toFirstSendMs: number; toFirstSentMs: number }>(
       dir2!, ['takeover', 'eth0', VIP2],
     );
     expect(t.ok).toBe(true);
+    expect(t.backend).toBe('netlink'); // as in the daemon: in-process, no ip process
     await waitFor('client ARP entry to follow the VIP to dir2', async () => (await neigh())?.lladdr === dir2!.mac, 3000);
 
     const fromDir2Now = () => cap.garps(VIP2).filter((f) => f.sha === dir2!.mac);
@@ -90,7 +91,7 @@ describe('gratuitous ARP (netns)', () => {
     expect(fromDir2.every((f) => f.ethSrc === dir2!.mac && f.tha === '00:00:00:00:00:00')).toBe(true);
     const wireMs = fromDir2[0]!.timeMs - t.resolvedEpochMs;
     console.log(
-      `[hkn measure] applyVips add (1 VIP, one ip -batch): ${t.applyMs.toFixed(2)} ms; ` +
+      `[hkl measure] applyVips add (1 VIP, over ${t.backend}): ${t.applyMs.toFixed(3)} ms; ` +
         `applyVips resolved -> first GARP send call: ${(t.toFirstSendMs * 1000).toFixed(0)} us, ` +
         `-> sent: ${(t.toFirstSentMs * 1000).toFixed(0)} us, -> captured at client: ${(wireMs * 1000).toFixed(0)} us`,
     );
@@ -101,6 +102,6 @@ describe('gratuitous ARP (netns)', () => {
   it('measures the cost of one GARP send (median of 1000, bounded to 5 s)', async () => {
     const r = await netRun<{ n: number; medianUs: number; p99Us: number }>(lab.hosts.dir2!, ['bench', 'eth0', VIP2, '1000']);
     expect(r.n).toBeGreaterThan(0);
-    console.log(`[hkn measure] sendGratuitousArp: median ${r.medianUs.toFixed(1)} us, p99 ${r.p99Us.toFixed(1)} us over ${r.n} sends`);
+    console.log(`[hkl measure] sendGratuitousArp: median ${r.medianUs.toFixed(1)} us, p99 ${r.p99Us.toFixed(1)} us over ${r.n} sends`);
   });
 });

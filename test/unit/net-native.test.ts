@@ -52,11 +52,67 @@ describe('native addon', () => {
   const dir = mkdtempSync(join(tmpdir(), 'hkn-sd-'));
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-  it('loads and exposes sendGarp, sdNotify, ifaceInfo', () => {
+  it('loads and exposes sendGarp, sdNotify, ifaceInfo, addrChange, addrChangeBatch', () => {
     const n = native();
     expect(typeof n.sendGarp).toBe('function');
     expect(typeof n.sdNotify).toBe('function');
     expect(typeof n.ifaceInfo).toBe('function');
+    expect(typeof n.addrChange).toBe('function');
+    expect(typeof n.addrChangeBatch).toBe('function');
+  });
+
+  // Only calls that fail before reaching the kernel, or name a device that does not exist:
+  // nothing here changes the host's addresses (test/netns/vip.test.ts does that in a namespace).
+  it('addrChange checks its arguments before talking to the kernel', () => {
+    const n = native();
+    const call = (...a: unknown[]) => () => (n.addrChange as (...x: unknown[]) => number)(...a);
+    expect(call('add', 'lo', 4, '10.0.0.1')).toThrow(/needs 5 arguments/);
+    expect(call('replace', 'lo', 4, '10.0.0.1', 32)).toThrow("addrChange: op must be 'add' or 'del'");
+    expect(call('add', 7, 4, '10.0.0.1', 32)).toThrow('addrChange: interface name must be a string');
+    expect(call('add', 'a-very-long-interface', 4, '10.0.0.1', 32)).toThrow(/interface name is longer than 15/);
+    expect(call('add', 'lo', 5, '10.0.0.1', 32)).toThrow('addrChange: family must be 4 or 6');
+    expect(call('add', 'lo', 4, '2001:db8::1', 32)).toThrow("addrChange: '2001:db8::1' is not an IPv4 address");
+    expect(call('add', 'lo', 6, '10.0.0.1', 64)).toThrow("addrChange: '10.0.0.1' is not an IPv6 address");
+    expect(call('add', 'lo', 4, '10.0.0.1', 33)).toThrow('addrChange: prefix length 33 of 10.0.0.1 is not 0-32');
+    expect(call('add', 'lo', 4, '10.0.0.1', 1.5)).toThrow(/must be an integer/);
+    expect(call('add', 'lo', 4, '10.0.0.1', 32, 'x')).toThrow('addrChange: options must be an object');
+    expect(call('add', 'lo', 4, '10.0.0.1', 32, { brd: 'nope' })).toThrow("addrChange: brd 'nope' is not an IPv4 address (nor + or -)");
+    expect(call('add', 'lo', 6, '2001:db8::1', 64, { brd: '+' })).toThrow(/broadcast address exists only for IPv4/);
+    expect(call('add', 'lo', 4, '10.0.0.1', 32, { scope: 'galaxy' })).toThrow(/scope must be global, site, link, host, nowhere or a number 0-255/);
+    expect(call('add', 'lo', 4, '10.0.0.1', 32, { scope: 256 })).toThrow(/scope must be/);
+    expect(call('add', 'lo', 4, '10.0.0.1', 32, { label: 'vip1' })).toThrow(
+      "addrChange: label 'vip1' must start with the interface name 'lo' (e.g. lo:1)",
+    );
+    expect(call('add', 'lo', 4, '10.0.0.1', 32, { label: 'lo:0123456789abcdef' })).toThrow(/longer than 15 characters/);
+    expect(call('add', 'lo', 4, '10.0.0.1', 32, { peer: '2001:db8::2' })).toThrow("addrChange: peer '2001:db8::2' is not an IPv4 address");
+    expect(call('add', 'lo', 4, '10.0.0.1', 32, { noDad: 'yes' })).toThrow(/must be booleans/);
+    let err: (Error & { code?: string }) | null = null;
+    try { call('add', 'lo', 4, 'x', 32)(); } catch (e) { err = e as Error; }
+    expect(err).toBeInstanceOf(TypeError);
+    expect(err?.code).toBe('EINVAL');
+  });
+
+  it('addrChange returns ENODEV (not a throw) for a device that does not exist', () => {
+    expect(native().addrChange('add', 'hkl-missing0', 4, '10.234.1.1', 32, { scope: 'link', brd: '+' })).toBe(19);
+    expect(native().addrChange('del', 'hkl-missing0', 6, 'fd00:234::1', 128)).toBe(19);
+  });
+
+  it('addrChangeBatch answers each request in order; a wrong one does not stop the rest', () => {
+    const n = native();
+    const r = n.addrChangeBatch([
+      { op: 'add', ifname: 'hkl-missing0', family: 4, address: '10.234.1.1', prefixLen: 32 },
+      { op: 'add', ifname: 'hkl-missing0', family: 4, address: '10.234.1.2', prefixLen: 32, label: 'eth0:x' },
+      { op: 'del', ifname: 'hkl-missing1', family: 6, address: 'fd00:234::1', prefixLen: 128, noDad: true },
+      7 as unknown as Parameters<typeof n.addrChangeBatch>[0][number],
+    ]);
+    expect(r).toEqual([
+      { errno: 19, code: 'ENODEV', message: 'No such device' },
+      { errno: 22, code: 'EINVAL', message: "label 'eth0:x' must start with the interface name 'hkl-missing0' (e.g. hkl-missing0:1)" },
+      { errno: 19, code: 'ENODEV', message: 'No such device' },
+      { errno: 22, code: 'EINVAL', message: 'request 3 is not an object' },
+    ]);
+    expect(n.addrChangeBatch([])).toEqual([]);
+    expect(() => (n.addrChangeBatch as (x: unknown) => unknown)('nope')).toThrow(/needs an array/);
   });
 
   it('ifaceInfo reports loopback, and throws ENODEV naming a missing interface', () => {
