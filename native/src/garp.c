@@ -29,6 +29,18 @@ static int ensure_ioctl_fd(void) {
   return 0;
 }
 
+int hk_ifindex(const char *ifname, int *index) {
+  struct ifreq ifr;
+  int err;
+  if (strlen(ifname) >= IFNAMSIZ) return ENAMETOOLONG;
+  if ((err = ensure_ioctl_fd()) != 0) return err;
+  memset(&ifr, 0, sizeof ifr);
+  strncpy(ifr.ifr_name, ifname, IFNAMSIZ - 1);
+  if (ioctl(ioctl_fd, SIOCGIFINDEX, &ifr) < 0) return errno;
+  *index = ifr.ifr_ifindex;
+  return 0;
+}
+
 int hk_iface_info(const char *ifname, struct hk_iface *out) {
   struct ifreq ifr;
   int err;

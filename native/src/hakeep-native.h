@@ -18,6 +18,9 @@ struct hk_iface {
 /* Index, hardware type and MAC of an interface in the current network namespace. */
 int hk_iface_info(const char *ifname, struct hk_iface *out);
 
+/* Index of an interface in the current network namespace (ENODEV when there is none). */
+int hk_ifindex(const char *ifname, int *index);
+
 /* Open the shared AF_PACKET socket ahead of the first send; failures (no CAP_NET_RAW) are left
  * for hk_send_garp to report. */
 void hk_garp_prepare(void);

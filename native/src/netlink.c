@@ -222,7 +222,8 @@ static void ext_ack_text(const struct nlmsghdr *h, char *out, size_t size) {
   }
 }
 
-/* Send requests [0, n) (n <= CHUNK) in one datagram and collect one ACK per request. */
+/* Send requests [0, n) (n <= CHUNK) in one datagram and collect one ACK per request. The
+ * static buffers are fine: Node calls the addon from its main thread only. */
 static void run_chunk(struct hk_addr_req *reqs, size_t n) {
   static char sbuf[CHUNK * REQ_SPACE];
   static char rbuf[65536];
@@ -297,10 +298,8 @@ int hk_addr_apply(struct hk_addr_req *reqs, size_t n) {
       }
     }
     if (reqs[i].ifindex == 0) {
-      struct hk_iface info;
-      int e = hk_iface_info(reqs[i].ifname, &info);
-      reqs[i].err = e;
-      if (e == 0) reqs[i].ifindex = info.index;
+      reqs[i].err = hk_ifindex(reqs[i].ifname, &reqs[i].ifindex);
+      if (reqs[i].err != 0) reqs[i].ifindex = 0;
     } else {
       reqs[i].err = 0;
     }
