@@ -4,7 +4,7 @@
 // server's death (listener closed) until its removal from IPVS, CPU seconds per 1,000 checks in
 // steady state, and peak RSS. Writes $RESULT_DIR/bench.json; run.sh prints the table.
 import { spawn } from 'node:child_process';
-import { createWriteStream, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { createWriteStream, existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { controlled, log, sh, sleep, waitFor, RESULT_DIR } from '../../test/uml/guest/lib.mjs';
 
 const REPO = process.env.REPO;
@@ -44,6 +44,19 @@ function ipvsCount() {
 const hex = (ip, port) => `${ip.split('.').map((x) => Number(x).toString(16).padStart(2, '0').toUpperCase()).join('')}:${port.toString(16).padStart(4, '0').toUpperCase()}`;
 const present = (ip, port) => readFileSync('/proc/net/ip_vs', 'utf8').includes(`-> ${hex(ip, port)}`);
 
+/** Per-thread CPU ticks (utime+stime) of a process, for BENCH_DEBUG breakdowns. */
+function threadTicks(pid) {
+  const out = {};
+  try {
+    for (const t of readdirSync(`/proc/${pid}/task`)) {
+      const s = readFileSync(`/proc/${pid}/task/${t}/stat`, 'utf8');
+      const f = s.slice(s.lastIndexOf(')') + 2).split(' ');
+      out[`${t}:${s.slice(s.indexOf('(') + 1, s.lastIndexOf(')'))}`] = Number(f[11]) + Number(f[12]);
+    }
+  } catch { /* gone */ }
+  return out;
+}
+
 /** utime+stime(+children) in seconds and VmHWM in MiB for a set of pids. */
 function usage(pids) {
   let cpu = 0;
@@ -72,7 +85,7 @@ async function runOne(daemon, n, servers) {
   const logFile = `${RESULT_DIR}/${daemon}-${n}.log`;
   const out = createWriteStream(logFile);
   const argv = daemon === 'hakeep'
-    ? ['node', `${REPO}/bin/hakeep.js`, '-n', '-f', conf, '-C', '--log-format', 'text', '-p', '/run/hku-hakeep.pid', ...(process.env.BENCH_DEBUG ? ['--log-level', 'debug'] : [])]
+    ? ['node', ...(process.env.BENCH_NODE_ARGS ? process.env.BENCH_NODE_ARGS.split(' ') : []), `${REPO}/bin/hakeep.js`, '-n', '-f', conf, '-C', '--log-format', 'text', '-p', '/run/hku-hakeep.pid', ...(process.env.BENCH_DEBUG ? ['--log-level', 'debug'] : [])]
     : ['keepalived', '-n', '-l', '-C', '-f', conf, '-p', '/run/hku-ka.pid', '-c', '/run/hku-ka-check.pid', '-r', '/run/hku-ka-vrrp.pid'];
   const t0 = performance.now();
   const child = spawn(argv[0], argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -94,9 +107,14 @@ async function runOne(daemon, n, servers) {
   const count = async () => Number((await servers.ask('count')).split(' ')[1]);
   const c0 = await count();
   const u0 = usage(pids());
+  const th0 = pids().map(threadTicks);
   const w0 = performance.now();
   await sleep(STEADY_SEC * 1000);
   const u1 = usage(pids());
+  if (process.env.BENCH_DEBUG) {
+    const th1 = pids().map(threadTicks);
+    th1.forEach((m, i) => log(`${daemon} n=${n} pid ${pids()[i]} thread ticks in window: ${JSON.stringify(Object.fromEntries(Object.entries(m).map(([k, v]) => [k, v - (th0[i]?.[k] ?? 0)]).filter(([, v]) => v > 0)))}; cpu ${(u1.cpu - u0.cpu).toFixed(2)} s incl. children`));
+  }
   const c1 = await count();
   const windowSec = (performance.now() - w0) / 1000;
   // Checks actually made (connections the servers accepted), not the nominal n per delay_loop:
@@ -127,6 +145,7 @@ async function runOne(daemon, n, servers) {
   const res = {
     daemon, n, startMs, cpuPer1000, cpuSec: u1.cpu - u0.cpu, windowSec, checksPerSec: Math.round(checksPerSec), nominalChecksPerSec: n / DELAY_LOOP,
     peakRssMiB: Math.round(hwm),
+    // Infinity (not removed within 10 s) becomes null in JSON.
     removalMs: { median: median(lat), max: Math.max(...lat), samples: lat }, exit: ex, destsLeftAfterStop: left,
   };
   log(JSON.stringify(res));

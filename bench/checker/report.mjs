@@ -25,6 +25,8 @@ const widths = head.map((_, i) => Math.max(...rows.map((r) => r[i].length)));
 for (const r of rows) console.log(r.map((c, i) => c.padStart(widths[i])).join('  '));
 console.log('');
 for (const r of results) {
-  const ok = r.removalMs.max < target;
-  console.log(`${r.daemon} n=${r.n}: removal samples ${r.removalMs.samples.join(', ')} ms -> ${ok ? 'within' : 'OVER'} target`);
+  // A sample of null was not removed within the 10 s the driver waits.
+  const samples = r.removalMs.samples.map((s) => (s === null ? Infinity : s));
+  const ok = samples.every((s) => s < target);
+  console.log(`${r.daemon} n=${r.n}: removal samples ${samples.map((s) => (Number.isFinite(s) ? s : '>10000')).join(', ')} ms -> ${ok ? 'all within' : 'some OVER'} target`);
 }

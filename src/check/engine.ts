@@ -35,6 +35,8 @@ export interface EngineDeps {
   onChange?: () => void;
   resyncMs?: number;
   coalesceMs?: number;
+  /** Checks due within this many ms share one wake-up (0 = exact timers). */
+  timerSlackMs?: number;
 }
 
 interface CheckerRt {
@@ -113,7 +115,7 @@ export class CheckEngine {
   private totalFailures = 0;
 
   constructor(private readonly config: Config, private readonly deps: EngineDeps) {
-    this.heap = new TimerHeap(deps.clock);
+    this.heap = new TimerHeap(deps.clock, deps.timerSlackMs ?? 0);
     this.vss = config.virtualServers.map((vs) => this.buildVs(vs));
     this.reconciler = new Reconciler({
       backend: deps.backend,
@@ -197,21 +199,28 @@ export class CheckEngine {
     });
   }
 
+  /** One check: the probe, and its connect_timeout on the shared heap. */
   private runCheck(v: VsRt, r: RsRt, c: CheckerRt): void {
     if (this.stopped) return;
-    c.abort = this.deps.probe(c.target, c.check.connectTimeout * 1000, (outcome, detail) => {
+    const timeoutMs = c.check.connectTimeout * 1000;
+    const timeout = this.heap.add(timeoutMs, () => {
+      c.abort?.();
       c.abort = null;
-      if (this.stopped) return;
-      this.onResult(v, r, c, outcome, detail);
+      if (!this.stopped) this.onResult(v, r, c, 'timeout', `no answer within ${timeoutMs} ms`, this.heap.now());
+    });
+    c.abort = this.deps.probe(c.target, (outcome, detail) => {
+      this.heap.cancel(timeout);
+      c.abort = null;
+      if (!this.stopped) this.onResult(v, r, c, outcome, detail, this.heap.now());
     });
   }
 
-  private onResult(v: VsRt, r: RsRt, c: CheckerRt, outcome: ProbeOutcome, detail: string): void {
+  private onResult(v: VsRt, r: RsRt, c: CheckerRt, outcome: ProbeOutcome, detail: string, now: number): void {
     this.totalChecks++;
     c.checks++;
     c.lastOutcome = outcome;
     c.lastDetail = detail;
-    c.lastCheckAt = this.deps.clock.now();
+    c.lastCheckAt = now;
     if (outcome !== 'success') {
       this.totalFailures++;
       c.failures++;
@@ -231,7 +240,10 @@ export class CheckEngine {
       if (p.events.length > 0) this.reconciler.update(desiredServices(v.vs, this.config.virtualServerGroups, v.pool));
       this.deps.onChange?.();
     }
-    this.schedule(v, r, c, step.delay * 1000);
+    c.timer = this.heap.addAt(now + step.delay * 1000, () => {
+      c.timer = null;
+      this.runCheck(v, r, c);
+    });
   }
 
   private emit(events: PoolEvent[]): void {

@@ -1,6 +1,8 @@
 // Many per-checker timers on one clock timer: a binary heap ordered by due time. Thousands of
 // real servers cost one armed timer, and a burst of due checks runs in bounded slices so the
-// thread never stalls on one giant batch.
+// thread never stalls on one giant batch. Wake-ups are aligned to a grid of `slackMs`, so checks
+// due within the same few milliseconds share one wake-up: on a VM where every system call is
+// dear, the number of event-loop turns, not the checks themselves, dominates the CPU at low rates.
 import type { Clock } from './clock.js';
 
 export interface TimerEntry {
@@ -18,22 +20,36 @@ export class TimerHeap {
   private seq = 0;
   private armed: unknown = null;
   private armedAt = Infinity;
+  /** The time of the current fire(), so timers added from callbacks need no clock read. */
+  private firingNow: number | null = null;
 
-  constructor(private readonly clock: Clock) {}
+  constructor(private readonly clock: Clock, private readonly slackMs = 0) {}
 
   get size(): number {
     return this.heap.length;
   }
 
+  /** The current time: cached while timers run (reading the clock is a system call on some VMs). */
+  now(): number {
+    return this.firingNow ?? this.clock.now();
+  }
+
   add(delayMs: number, fn: () => void): TimerEntry {
-    const e: TimerEntry = { at: this.clock.now() + Math.max(0, delayMs), seq: ++this.seq, cancelled: false, fn };
+    return this.addAt(this.now() + Math.max(0, delayMs), fn);
+  }
+
+  addAt(at: number, fn: () => void): TimerEntry {
+    const e: TimerEntry = { at, seq: ++this.seq, cancelled: false, fn };
     this.push(e);
-    this.arm();
+    if (this.firingNow === null && this.heap[0] === e) this.arm();
     return e;
   }
 
   cancel(e: TimerEntry | null): void {
-    if (e) e.cancelled = true;
+    if (!e || e.cancelled) return;
+    e.cancelled = true;
+    // A cancelled head (a probe's timeout, typically) must not cost a wake-up of its own.
+    if (this.heap[0] === e && this.firingNow === null) this.arm();
   }
 
   clear(): void {
@@ -44,14 +60,17 @@ export class TimerHeap {
     this.armedAt = Infinity;
   }
 
-  private arm(): void {
+  private arm(now?: number): void {
     while (this.heap.length > 0 && this.heap[0]!.cancelled) this.pop();
     const top = this.heap[0];
-    if (!top) return;
-    if (this.armed !== null && this.armedAt <= top.at) return;
+    const at = top === undefined ? Infinity : this.slackMs > 0 ? Math.ceil(top.at / this.slackMs) * this.slackMs : top.at;
+    if (this.armed !== null && this.armedAt === at) return;
     if (this.armed !== null) this.clock.clearTimeout(this.armed);
-    this.armedAt = top.at;
-    this.armed = this.clock.setTimeout(() => this.fire(), top.at - this.clock.now());
+    this.armed = null;
+    this.armedAt = Infinity;
+    if (top === undefined) return;
+    this.armedAt = at;
+    this.armed = this.clock.setTimeout(() => this.fire(), at - (now ?? this.clock.now()));
   }
 
   private fire(): void {
@@ -59,18 +78,23 @@ export class TimerHeap {
     this.armedAt = Infinity;
     const now = this.clock.now();
     let ran = 0;
-    while (this.heap.length > 0 && this.heap[0]!.at <= now && ran < SLICE) {
-      const e = this.pop()!;
-      if (e.cancelled) continue;
-      ran++;
-      e.fn();
+    this.firingNow = now;
+    try {
+      while (this.heap.length > 0 && this.heap[0]!.at <= now && ran < SLICE) {
+        const e = this.pop()!;
+        if (e.cancelled) continue;
+        ran++;
+        e.fn();
+      }
+    } finally {
+      this.firingNow = null;
     }
     if (ran >= SLICE && this.heap.length > 0 && this.heap[0]!.at <= now) {
       this.armedAt = now;
       this.armed = this.clock.setTimeout(() => this.fire(), 0);
       return;
     }
-    this.arm();
+    this.arm(now);
   }
 
   private less(a: TimerEntry, b: TimerEntry): boolean {

@@ -8,7 +8,7 @@ import { realClock } from './clock.js';
 import { CheckEngine } from './engine.js';
 import type { LogSink } from './engine.js';
 import { runScript } from './notify.js';
-import { tcpProbe } from './tcp-probe.js';
+import { tcpProbe, tcpProbeKind } from './tcp-probe.js';
 import type { LogRecord, ToMain, ToWorker, WorkerInit } from './worker-protocol.js';
 
 const port = parentPort;
@@ -53,6 +53,7 @@ const engine = new CheckEngine(config, {
   log,
   onChange: statusChanged,
   resyncMs: init.resyncMs,
+  timerSlackMs: 20,
 });
 
 port.on('message', (m: ToWorker) => {
@@ -65,6 +66,7 @@ port.on('message', (m: ToWorker) => {
   });
 });
 
+log('debug', `TCP checks use ${tcpProbeKind}`, { probe: tcpProbeKind });
 engine.start();
 flushLogs();
 post({ type: 'status', status: engine.status() });

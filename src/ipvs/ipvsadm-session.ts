@@ -11,6 +11,7 @@
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import type { IpvsBackend, IpvsadmOptions } from './ipvsadm.js';
 import { IpvsadmError, ipvsadmBackend } from './ipvsadm.js';
+import { procIpvsFingerprint } from './proc-fingerprint.js';
 
 const SENTINEL_TEXT = 'Timeout (tcp tcpfin udp):';
 
@@ -143,7 +144,8 @@ export function ipvsadmSessionBackend(opts: IpvsadmOptions & { onFallback?: (why
 /**
  * Batches go through the long-lived session (latency matters there); table reads run a separate
  * `ipvsadm -S -n`, whose fully buffered output is far cheaper for a large table than the session's
- * line-by-line output, and which never holds up a batch.
+ * line-by-line output, and which never holds up a batch. /proc/net/ip_vs tells whether a re-read
+ * is needed at all.
  */
 export function ipvsadmBackendPair(opts: IpvsadmOptions & { onFallback?: (why: string) => void } = {}): IpvsBackend {
   const reader = ipvsadmBackend(opts);
@@ -152,5 +154,6 @@ export function ipvsadmBackendPair(opts: IpvsadmOptions & { onFallback?: (why: s
     save: () => reader.save(),
     restore: (lines) => writer.restore(lines),
     close: () => writer.close(),
+    fingerprint: () => procIpvsFingerprint(),
   };
 }

@@ -10,6 +10,11 @@ export interface IpvsBackend {
   restore(lines: readonly string[]): Promise<void>;
   /** Release long-lived resources (a running ipvsadm) once the reconciler is done. */
   close?(): void;
+  /**
+   * A cheap value that changes whenever the table changes (null = cannot tell). Lets the periodic
+   * re-read skip `ipvsadm -S -n` while nothing changed.
+   */
+  fingerprint?(): Promise<string | null>;
 }
 
 export class IpvsadmError extends Error {

@@ -45,6 +45,8 @@ export interface ReconcilerStatus {
   batchesApplied: number;
   commandsApplied: number;
   resyncs: number;
+  /** Periodic re-reads skipped because the table's fingerprint had not changed. */
+  resyncsSkipped: number;
   failures: number;
   lastError: { message: string; command: string | null; stderr: string | null; at: number } | null;
   lastSyncAt: number | null;
@@ -75,6 +77,8 @@ export class Reconciler {
   /** While a background read runs: keys batches have touched since it started. */
   private touchedDuringRead: Set<string> | null = null;
   private reading: Promise<void> | null = null;
+  /** backend.fingerprint() of the table our picture was read from; null = unknown. */
+  private fingerprint: string | null = null;
   private consecutiveFailures = 0;
   private stopped = false;
   private lastLoggedError = '';
@@ -83,7 +87,7 @@ export class Reconciler {
   /** Settles once the first sync has run, whether it worked or not. */
   readonly firstSync: Promise<void> = new Promise((r) => { this.firstSyncDone = r; });
   private readonly stats: ReconcilerStatus = {
-    batchesApplied: 0, commandsApplied: 0, resyncs: 0, failures: 0, lastError: null, lastSyncAt: null,
+    batchesApplied: 0, commandsApplied: 0, resyncs: 0, resyncsSkipped: 0, failures: 0, lastError: null, lastSyncAt: null,
     lastRead: null, lastBatch: null,
   };
 
@@ -237,8 +241,15 @@ export class Reconciler {
     this.touchedDuringRead = new Set(this.writingKeys ?? []);
     this.reading = (async () => {
       try {
+        const fp = (await this.o.backend.fingerprint?.()) ?? null;
+        if (fp !== null && fp === this.fingerprint && this.touchedDuringRead!.size === 0 && this.writingKeys === null) {
+          this.stats.resyncsSkipped++;
+          return;
+        }
         const snapshot = await this.readTable();
         if (this.stopped || this.cache === null) return;
+        // Our own batches change the table too: trust the fingerprint only for an undisturbed read.
+        this.fingerprint = this.touchedDuringRead!.size === 0 && this.writingKeys === null ? fp : null;
         // Services a batch touched meanwhile keep the picture the batch left (or will leave).
         for (const key of this.touchedDuringRead!) {
           const mine = this.cache.get(key);
@@ -285,9 +296,11 @@ export class Reconciler {
     try {
       const fullRead = this.cache === null;
       if (this.cache === null) {
+        const fp = (await this.o.backend.fingerprint?.()) ?? null;
         const table = await this.readTable();
         if (this.stopped) return;
         this.cache = table;
+        this.fingerprint = fp;
         this.dirty = 'all';
       }
       const dirty = this.dirty;
@@ -299,6 +312,8 @@ export class Reconciler {
         const keySet = new Set(keys);
         this.writingKeys = keySet;
         if (this.touchedDuringRead) for (const k of keys) this.touchedDuringRead.add(k);
+        // The table changes now: the next periodic re-read must really read it.
+        this.fingerprint = null;
         try {
           await this.o.backend.restore(cmds);
         } finally {

@@ -8,18 +8,20 @@ import type { IpvsBackend } from '../../src/ipvs/ipvsadm.js';
 import { IpvsadmError } from '../../src/ipvs/ipvsadm.js';
 import { FakeClock, FakeIpvs, config, realServer, tcpCheck, virtualServer } from './ipvs-fixtures.js';
 
-/** Servers answer per "host:port": success/failed come back after 1 ms, a timeout after connect_timeout. */
+/** Servers answer per "host:port": success/failed come back after 1 ms; 'timeout' never answers. */
 function fakeNetwork(clock: FakeClock) {
   const state = new Map<string, ProbeOutcome>();
   const probes: string[] = [];
-  const probe: Probe = (t, timeoutMs, done) => {
+  let aborted = 0;
+  const probe: Probe = (t, done) => {
     const key = `${t.host}:${t.port}`;
     probes.push(key);
     const outcome = state.get(key) ?? 'success';
-    const h = clock.setTimeout(() => done(outcome, outcome), outcome === 'timeout' ? timeoutMs : 1);
+    if (outcome === 'timeout') return () => { aborted++; };
+    const h = clock.setTimeout(() => done(outcome, outcome), 1);
     return () => clock.clearTimeout(h);
   };
-  return { state, probe, probes };
+  return { state, probe, probes, aborted: () => aborted };
 }
 
 function setup(vss: VirtualServer[], kernelText = '') {
@@ -78,6 +80,9 @@ describe('CheckEngine', () => {
     expect(t.info()).toContain('Removing service [10.0.0.2]:tcp:80 from VS [10.0.0.100]:tcp:80');
     expect(t.info()).toContain('Disabling service [10.0.0.3]:tcp:80 of VS [10.0.0.100]:tcp:80');
     expect(t.scripts).toEqual(['notify_down:down.sh']);
+    // The hung connect was given up after connect_timeout (2 s) and counted as a timeout.
+    expect(t.net.aborted()).toBeGreaterThanOrEqual(1);
+    expect(t.engine.status().virtualServers[0]!.realServers[1]!.checkers[0]).toMatchObject({ lastOutcome: 'timeout', lastDetail: 'no answer within 2000 ms' });
 
     t.net.state.clear();
     await t.clock.advance(1100);
@@ -203,7 +208,7 @@ describe('CheckEngine start order', () => {
     let hang = false;
     const kernel = new FakeIpvs();
     const engine = new CheckEngine(config([vs]), {
-      clock, probe: (t, ms, done) => { order.push('probe'); return net.probe(t, ms, done); },
+      clock, probe: (t, done) => { order.push('probe'); return net.probe(t, done); },
       backend: {
         save: () => (hang ? new Promise<string>(() => undefined) : Promise.resolve(kernel.save())),
         restore: async (lines) => { order.push('restore'); kernel.restore([...lines]); },

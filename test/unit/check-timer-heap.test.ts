@@ -36,6 +36,34 @@ describe('TimerHeap', () => {
     expect(ran).toBe(1200);
   });
 
+  it('with slack, timers due close together share one wake-up on the grid', async () => {
+    const clock = new FakeClock();
+    const wakeups: number[] = [];
+    const orig = clock.setTimeout;
+    clock.setTimeout = (fn, ms) => orig(() => { wakeups.push(clock.now()); fn(); }, ms);
+    const heap = new TimerHeap(clock, 20);
+    const ran: number[] = [];
+    for (const d of [3, 7, 19, 21, 39]) heap.add(d, () => ran.push(clock.now()));
+    await clock.advance(100);
+    expect(ran).toEqual([20, 20, 20, 40, 40]);
+    expect(wakeups).toEqual([20, 40]);
+  });
+
+  it('cancelling the head re-arms for the next timer instead of waking up for nothing', async () => {
+    const clock = new FakeClock();
+    const wakeups: number[] = [];
+    const orig = clock.setTimeout;
+    clock.setTimeout = (fn, ms) => orig(() => { wakeups.push(clock.now()); fn(); }, ms);
+    const heap = new TimerHeap(clock, 20);
+    const timeout = heap.add(1000, () => { throw new Error('cancelled timer ran'); });
+    heap.add(1500, () => undefined);
+    await clock.advance(5);
+    heap.cancel(timeout);
+    await clock.advance(2000);
+    expect(wakeups).toEqual([1500]);
+    expect(clock.pendingTimers()).toBe(0);
+  });
+
   it('clear() drops everything', async () => {
     const clock = new FakeClock();
     const heap = new TimerHeap(clock);

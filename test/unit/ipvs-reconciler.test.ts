@@ -151,6 +151,33 @@ describe('Reconciler', () => {
     expect(saves).toBe(3);
   });
 
+  it('skips the periodic re-read while the table fingerprint is unchanged', async () => {
+    const kernel = new FakeIpvs();
+    let saves = 0;
+    const t = setup(kernel, {
+      save: async () => { saves++; return kernel.save(); },
+      fingerprint: async () => kernel.save(),
+    });
+    t.rec.start();
+    await t.clock.advance(1);
+    expect(saves).toBe(1);
+    // The first batch changed the table: the first resync reads it, the next ones skip.
+    await t.clock.advance(15_000);
+    expect(saves).toBe(2);
+    expect(t.rec.status()).toMatchObject({ resyncs: 3, resyncsSkipped: 2 });
+    // Our own batch: the next resync reads for real once, then skips again.
+    t.set(0, false);
+    await t.clock.advance(5000);
+    expect(saves).toBe(3);
+    await t.clock.advance(5000);
+    expect(saves).toBe(3);
+    // A change by hand shows in the fingerprint: read, and repaired.
+    t.kernel.restore(['-d -t 10.0.0.100:80 -r 10.0.0.3:80']);
+    await t.clock.advance(5030);
+    expect(saves).toBe(4);
+    expect(t.kernel.restores.at(-1)).toEqual(['-a -t 10.0.0.100:80 -r 10.0.0.3:80 -m -w 1']);
+  });
+
   it('logs a failure with command and stderr, re-reads the kernel and retries with backoff', async () => {
     let failing = true;
     const kernel = new FakeIpvs();
