@@ -11,6 +11,9 @@ import { runScript } from './notify.js';
 import { tcpProbe, tcpProbeKind } from './tcp-probe.js';
 import type { LogRecord, ToMain, ToWorker, WorkerInit } from './worker-protocol.js';
 
+/** The status snapshot is refreshed at least this often (ms). */
+const STATUS_REFRESH_MS = 5000;
+
 const port = parentPort;
 if (!port) throw new Error('src/check/worker.js must run as a worker thread');
 const init = workerData as WorkerInit;
@@ -41,6 +44,9 @@ function postStatus(): void {
 function statusChanged(): void {
   statusTimer ??= setTimeout(postStatus, init.statusIntervalMs);
 }
+// Counters (checks made, last results) move without state changes: refresh now and then too.
+const statusRefresh = setInterval(statusChanged, STATUS_REFRESH_MS);
+statusRefresh.unref();
 
 const engine = new CheckEngine(config, {
   clock: realClock,
@@ -59,6 +65,7 @@ const engine = new CheckEngine(config, {
 port.on('message', (m: ToWorker) => {
   if (m.type !== 'stop') return;
   void engine.stop().then(() => {
+    clearInterval(statusRefresh);
     if (statusTimer) clearTimeout(statusTimer);
     flushLogs();
     post({ type: 'status', status: engine.status() });
