@@ -79,7 +79,11 @@ async function main() {
     log(await open(2));
     await expectDests('rs1 and rs2 restarted: back with their weights', NAT, ['10.77.1.11:8080/3', '10.77.1.12:8080/2', '10.77.1.13:8080/1']);
     await expectDests('rs2 restarted: back in the DR service', DR, ['10.77.1.12:80/5', '10.77.1.13:80/4']);
-    const notes = existsSync('/run/hku-notify.log') ? readFileSync('/run/hku-notify.log', 'utf8') : '';
+    // Notify scripts run asynchronously (as in keepalived) and a process start costs ~90 ms in
+    // the guest, so the up script may still be starting when the IPVS entry is back: wait for it.
+    const readNotes = () => (existsSync('/run/hku-notify.log') ? readFileSync('/run/hku-notify.log', 'utf8') : '');
+    await waitFor(() => readNotes() === 'down-rs1\nup-rs1\n', 5000);
+    const notes = readNotes();
     record('notify_down and notify_up scripts ran for rs1', notes === 'down-rs1\nup-rs1\n', notes);
 
     // 4. All failed: the sorry server stands in.
