@@ -31,6 +31,7 @@ export function reportUnimplemented(r: Reporter, config: Config): void {
     }
   }
   for (const vs of config.virtualServers) {
+    if (vs.haSuspend) r.warn(vs.loc, 'ha_suspend is parsed but not implemented by hakeep yet; checks always run');
     for (const rs of vs.realServers) {
       for (const c of rs.checkers) {
         if (!IMPLEMENTED_CHECKERS.has(c.type)) {
