@@ -9,6 +9,14 @@ cd "$(dirname "$0")/../.."
 npm run build >/dev/null
 RESULT_DIR=${RESULT_DIR:-$(mktemp -d /tmp/hku-bench-checker.XXXXXX)}
 envs=()
+# The real servers: a tiny C accept-and-close loop, so the guest's single CPU goes to the checkers.
+server_bin=/tmp/hku-bench-accept-server.$$
+if command -v cc >/dev/null 2>&1 && cc -O2 -o "$server_bin" bench/checker/accept-server.c; then
+  envs+=(--env "BENCH_SERVER=$server_bin")
+else
+  echo "no C compiler: the real servers run on node (test/uml/guest/servers.mjs), which costs more guest CPU" >&2
+fi
+trap 'rm -f "$server_bin"' EXIT
 for v in BENCH_SIZES BENCH_DAEMONS BENCH_STEADY_SEC BENCH_KILLS BENCH_DEBUG; do
   if [ -n "${!v:-}" ]; then envs+=(--env "$v=${!v}"); fi
 done

@@ -92,7 +92,7 @@ export class Reconciler {
   };
 
   constructor(opts: ReconcilerOptions) {
-    this.o = { coalesceMs: 20, resyncMs: 5000, retryMs: 500, ...opts };
+    this.o = { coalesceMs: 5, resyncMs: 5000, retryMs: 500, ...opts };
   }
 
   /** The whole desired table (at start): every service hakeep manages. */
