@@ -4,7 +4,8 @@
  * Speaks the same stdin protocol as test/uml/guest/servers.mjs (one answer line per command):
  *   range IP FIRST COUNT NAME   listen on COUNT consecutive ports
  *   open IP PORT NAME           listen on one port
- *   close IP PORT               stop listening (new connections are refused)
+ *   close IP PORT               stop listening (new connections are refused); the answer says
+ *                               how long ago a checker last connected ("idle MS")
  *   count                       connections accepted so far
  * Build: cc -O2 -o accept-server accept-server.c
  */
@@ -17,6 +18,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #define MAX_LISTENERS 65536
@@ -25,7 +27,15 @@ struct listener {
 	int fd;
 	struct in_addr addr;
 	int port;
+	long long last_accept_ms; /* when a checker last connected (monotonic), 0 = never */
 };
+
+static long long now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
+}
 
 static struct listener listeners[MAX_LISTENERS];
 static int nlisteners;
@@ -93,12 +103,16 @@ static void command(char *line)
 	} else if (n >= 3 && strcmp(cmd, "close") == 0) {
 		struct in_addr addr;
 		int i = inet_pton(AF_INET, ip, &addr) == 1 ? find(addr, a) : -1;
+		long long idle = -1;
 		if (i >= 0) {
 			epoll_ctl(ep, EPOLL_CTL_DEL, listeners[i].fd, NULL);
 			close(listeners[i].fd);
 			listeners[i].fd = -1;
+			if (listeners[i].last_accept_ms)
+				idle = now_ms() - listeners[i].last_accept_ms;
 		}
-		printf("ok %s:%d closed\n", ip, a);
+		/* idle: ms since the last check connected, so the driver can tell detection from phase */
+		printf("ok %s:%d closed idle %lld\n", ip, a, idle);
 	} else {
 		printf("error unknown command\n");
 	}
@@ -142,6 +156,7 @@ int main(void)
 				if (c < 0)
 					break;
 				accepted++;
+				listeners[slot].last_accept_ms = now_ms();
 				close(c);
 			}
 		}

@@ -138,12 +138,16 @@ async function runOne(daemon, n, servers) {
 
   // Removal latency: close one listener at a random phase, wait for its destination to go.
   const lat = [];
+  /** How long before each close the daemon had last checked that server (C servers only). */
+  const idles = [];
   for (let k = 0; k < KILLS; k++) {
     const i = Math.floor(((k + 0.5) * n) / KILLS);
     const { ip, port } = rsAddr(i);
     await sleep(Math.random() * 1000);
-    await servers.ask(`close ${ip} ${port}`);
+    const closed = await servers.ask(`close ${ip} ${port}`);
     const t = performance.now();
+    const idle = /idle (-?\d+)/.exec(closed);
+    if (idle) idles.push(Number(idle[1]));
     if (process.env.BENCH_DEBUG) log(`closed ${ip}:${port} at ${new Date().toISOString()}`);
     const r = await waitFor(() => !present(ip, port), 10_000, pollMs);
     lat.push(r.value ? Math.round(performance.now() - t) : Infinity);
@@ -161,7 +165,7 @@ async function runOne(daemon, n, servers) {
     // Real servers in IPVS at the start and end of the window: fewer than n means false failures.
     inIpvs: [inIpvs0, inIpvs1],
     // Infinity (not removed within 10 s) becomes null in JSON.
-    removalMs: { median: median(lat), max: Math.max(...lat), samples: lat }, exit: ex, destsLeftAfterStop: left,
+    removalMs: { median: median(lat), max: Math.max(...lat), samples: lat, idleBeforeClose: idles }, exit: ex, destsLeftAfterStop: left,
   };
   log(JSON.stringify(res));
   await sleep(500);

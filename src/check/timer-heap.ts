@@ -1,7 +1,7 @@
 // Many per-checker timers on one clock timer: a binary heap ordered by due time. Thousands of
 // real servers cost one armed timer, and a burst of due checks runs in bounded slices so the
-// thread never stalls on one giant batch. Wake-ups are aligned to a grid of `slackMs`, so checks
-// due within the same few milliseconds share one wake-up: on a VM where every system call is
+// thread never stalls on one giant batch. Wake-ups are aligned to a grid of `slackMs` (each timer
+// runs at the nearest grid point), so checks due within the same few milliseconds share one wake-up: on a VM where every system call is
 // dear, the number of event-loop turns, not the checks themselves, dominates the CPU at low rates.
 import type { Clock } from './clock.js';
 
@@ -63,7 +63,8 @@ export class TimerHeap {
   private arm(now?: number): void {
     while (this.heap.length > 0 && this.heap[0]!.cancelled) this.pop();
     const top = this.heap[0];
-    const at = top === undefined ? Infinity : this.slackMs > 0 ? Math.ceil(top.at / this.slackMs) * this.slackMs : top.at;
+    // Nearest grid point, so timers run on time on average (a few ms early or late at most).
+    const at = top === undefined ? Infinity : this.slackMs > 0 ? Math.round(top.at / this.slackMs) * this.slackMs : top.at;
     if (this.armed !== null && this.armedAt === at) return;
     if (this.armed !== null) this.clock.clearTimeout(this.armed);
     this.armed = null;
@@ -80,7 +81,9 @@ export class TimerHeap {
     let ran = 0;
     this.firingNow = now;
     try {
-      while (this.heap.length > 0 && this.heap[0]!.at <= now && ran < SLICE) {
+      // Entries up to half a grid step ahead belong to this wake-up.
+      const due = now + this.slackMs / 2;
+      while (this.heap.length > 0 && this.heap[0]!.at <= due && ran < SLICE) {
         const e = this.pop()!;
         if (e.cancelled) continue;
         ran++;
@@ -89,7 +92,7 @@ export class TimerHeap {
     } finally {
       this.firingNow = null;
     }
-    if (ran >= SLICE && this.heap.length > 0 && this.heap[0]!.at <= now) {
+    if (ran >= SLICE && this.heap.length > 0 && this.heap[0]!.at <= now + this.slackMs / 2) {
       this.armedAt = now;
       this.armed = this.clock.setTimeout(() => this.fire(), 0);
       return;

@@ -43,10 +43,11 @@ describe('TimerHeap', () => {
     clock.setTimeout = (fn, ms) => orig(() => { wakeups.push(clock.now()); fn(); }, ms);
     const heap = new TimerHeap(clock, 20);
     const ran: number[] = [];
-    for (const d of [3, 7, 19, 21, 39]) heap.add(d, () => ran.push(clock.now()));
+    for (const d of [3, 7, 19, 21, 39, 45]) heap.add(d, () => ran.push(clock.now()));
     await clock.advance(100);
-    expect(ran).toEqual([20, 20, 20, 40, 40]);
-    expect(wakeups).toEqual([20, 40]);
+    // Nearest grid point: 3 and 7 → 0 (run at once), 19 and 21 → 20, 39 and 45 → 40.
+    expect(ran).toEqual([0, 0, 20, 20, 40, 40]);
+    expect(wakeups).toEqual([0, 20, 40]);
   });
 
   it('cancelling the head re-arms for the next timer instead of waking up for nothing', async () => {
