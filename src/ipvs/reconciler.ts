@@ -350,11 +350,15 @@ export class Reconciler {
     this.stats.failures++;
     this.stats.lastError = { message, command: err?.command ?? null, stderr: err?.stderr ?? null, at: now };
     // Repeat an unchanged error at most once a minute; retries continue silently meanwhile.
-    if (!stopping && message === this.lastLoggedError && now - this.lastLoggedErrorAt < 60_000) return;
-    this.lastLoggedError = message;
+    // A single failure is usually the table changing under us (an entry edited by hand between our
+    // read and our batch); the retry re-reads and repairs it. A failure that persists is an error.
+    const level = stopping || this.consecutiveFailures > 1 ? 'error' : 'warn';
+    const key = `${level}:${message}`;
+    if (!stopping && key === this.lastLoggedError && now - this.lastLoggedErrorAt < 60_000) return;
+    this.lastLoggedError = key;
     this.lastLoggedErrorAt = now;
     const what = stopping ? 'could not remove IPVS services on stop' : 'could not update the IPVS table; will retry';
-    this.o.log('error', `IPVS: ${what}: ${message}`, {
+    this.o.log(level, `IPVS: ${what}: ${message}`, {
       command: err?.command ?? null, stderr: err?.stderr ?? null, batch: cmds.slice(0, 20), batchSize: cmds.length,
     });
   }
