@@ -1,5 +1,6 @@
-/* Node-API wrappers (plain C, node_api.h only): argument checking and JS error objects around
- * the plain helpers in garp.c, sd-notify.c and netlink.c. */
+/* Node-API wrappers (plain C, node_api.h, and uv.h for the two handles that call back into JS):
+ * argument checking and JS error objects around the plain helpers in garp.c, sd-notify.c,
+ * netlink.c and rtnl-monitor.c, plus libuv signal watching. */
 #define _GNU_SOURCE
 #include "hakeep-native.h"
 
@@ -7,9 +8,13 @@
 #include <errno.h>
 #include <net/if.h>
 #include <node_api.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+#include <uv.h>
 
 #define CHECK(call)                                  \
   do {                                               \
@@ -33,21 +38,29 @@ static const char *errno_name(int err) {
     case EADDRNOTAVAIL: return "EADDRNOTAVAIL";
     case EINVAL: return "EINVAL";
     case ETIMEDOUT: return "ETIMEDOUT";
+    case ENOBUFS: return "ENOBUFS";
+    case EMSGSIZE: return "EMSGSIZE";
+    case EINTR: return "EINTR";
     default: return "EUNKNOWN";
   }
 }
 
-/* Throw `Error(message)` with `code` = errno name and `errno` = the number, like Node's own
- * system errors, so callers can branch on err.code. */
-static void throw_errno(napi_env env, int err, const char *message) {
+/* `Error(message)` with `code` = errno name and `errno` = the number, like Node's own system
+ * errors, so callers can branch on err.code; NULL when it could not be built. */
+static napi_value errno_error(napi_env env, int err, const char *message) {
   napi_value msg, code, num, error;
   char full[512];
   snprintf(full, sizeof full, "%s: %s (%s)", message, strerror(err), errno_name(err));
-  if (napi_create_string_utf8(env, full, NAPI_AUTO_LENGTH, &msg) != napi_ok) return;
-  if (napi_create_string_utf8(env, errno_name(err), NAPI_AUTO_LENGTH, &code) != napi_ok) return;
-  if (napi_create_error(env, code, msg, &error) != napi_ok) return;
+  if (napi_create_string_utf8(env, full, NAPI_AUTO_LENGTH, &msg) != napi_ok) return NULL;
+  if (napi_create_string_utf8(env, errno_name(err), NAPI_AUTO_LENGTH, &code) != napi_ok) return NULL;
+  if (napi_create_error(env, code, msg, &error) != napi_ok) return NULL;
   if (napi_create_int32(env, err, &num) == napi_ok) napi_set_named_property(env, error, "errno", num);
-  napi_throw(env, error);
+  return error;
+}
+
+static void throw_errno(napi_env env, int err, const char *message) {
+  napi_value error = errno_error(env, err, message);
+  if (error != NULL) napi_throw(env, error);
 }
 
 /* Copy a JS string argument into `buf`; throws a TypeError and returns 0 when it is not one. */
@@ -426,6 +439,406 @@ fail:
   return NULL;
 }
 
+/* ---- libuv handles that call into JS: the rtnetlink monitor and signal watchers ----
+ *
+ * Each watch is a libuv handle on the loop of this environment plus references to its JS
+ * callbacks. JS gets `{ close }`; the struct is freed when both of its owners are done with it:
+ * the close function (its GC finalizer) and the libuv handle (its uv_close callback). Calls into
+ * JS follow the Node-API rule for callbacks from libuv: a handle scope, then napi_make_callback
+ * with an async context (so async hooks, nextTick and microtasks behave as for any Node
+ * callback). An exception the callback throws goes to napi_fatal_exception, i.e. Node's normal
+ * 'uncaughtException' path, exactly as if a timer callback had thrown. When the environment
+ * goes away (worker exit) an async cleanup hook closes the handle. */
+
+enum { W_MONITOR, W_SIGNAL };
+
+#define MONITOR_BUF 65536  /* rtnetlink notifications are at most a page or two */
+#define MONITOR_BURST 1024 /* datagrams per wake-up before yielding to the loop (it is level-triggered) */
+#define DRAIN_MAX 100000   /* datagrams dropped after an overrun, at most */
+
+struct watch {
+  napi_env env;
+  int kind;
+  union {
+    uv_poll_t poll;
+    uv_signal_t sig;
+  } h;
+  int fd;           /* monitor: the netlink socket; -1 once closed */
+  int signum;       /* signal */
+  int was_ignored;  /* signal: SIG_IGN before the watch started */
+  napi_ref on_data; /* monitor: onData; signal: the callback */
+  napi_ref on_error;
+  napi_async_context actx;
+  napi_async_cleanup_hook_handle cleanup;
+  int closed;   /* close() or teardown has started: no more calls into JS */
+  int teardown; /* the environment is going away: no more N-API calls at all */
+  int refs;
+  char *buf;
+};
+
+static void watch_unref(struct watch *w) {
+  if (--w->refs > 0) return;
+  free(w->buf);
+  free(w);
+}
+
+static void watch_closed(uv_handle_t *h) {
+  struct watch *w = h->data;
+  if (w->fd >= 0) close(w->fd); /* only now: libuv must not poll a closed descriptor */
+  w->fd = -1;
+  if (!w->teardown) { /* at teardown the environment frees references itself */
+    if (w->on_data != NULL) napi_delete_reference(w->env, w->on_data);
+    if (w->on_error != NULL) napi_delete_reference(w->env, w->on_error);
+    if (w->actx != NULL) napi_async_destroy(w->env, w->actx);
+  }
+  w->on_data = w->on_error = NULL;
+  w->actx = NULL;
+  if (w->cleanup != NULL) napi_remove_async_cleanup_hook(w->cleanup); /* also: teardown may go on */
+  w->cleanup = NULL;
+  watch_unref(w);
+}
+
+static void watch_close(struct watch *w) {
+  if (w->closed) return;
+  w->closed = 1;
+  if (w->kind == W_MONITOR) {
+    uv_poll_stop(&w->h.poll);
+  } else {
+    struct sigaction now;
+    uv_signal_stop(&w->h.sig);
+    /* libuv puts SIG_DFL back when the last watcher of a signal stops; for an ignored realtime
+     * signal that would turn the next one into a kill. Restore the ignore (only when no other
+     * libuv watcher still holds the signal: then the disposition is not SIG_DFL). */
+    if (w->was_ignored && sigaction(w->signum, NULL, &now) == 0 && now.sa_handler == SIG_DFL) {
+      signal(w->signum, SIG_IGN);
+    }
+  }
+  uv_close((uv_handle_t *)&w->h, watch_closed);
+}
+
+static void watch_teardown(napi_async_cleanup_hook_handle handle, void *arg) {
+  struct watch *w = arg;
+  w->teardown = 1;
+  w->cleanup = handle; /* watch_closed reports the end of the cleanup with it */
+  watch_close(w);
+}
+
+/* close(): stop the handle; later calls do nothing. */
+static napi_value watch_close_js(napi_env env, napi_callback_info info) {
+  void *data;
+  CHECK(napi_get_cb_info(env, info, NULL, NULL, NULL, &data));
+  watch_close(data);
+  return NULL;
+}
+
+static void watch_finalize(napi_env env, void *data, void *hint) {
+  watch_unref(data);
+}
+
+/* Call `fn_ref` with argv from a libuv callback (the caller holds a handle scope). */
+static void watch_call(struct watch *w, napi_ref fn_ref, size_t argc, napi_value *argv) {
+  napi_env env = w->env;
+  napi_value fn, global, result, exc;
+  bool pending = false;
+  if (w->closed || fn_ref == NULL) return;
+  if (napi_get_reference_value(env, fn_ref, &fn) != napi_ok || fn == NULL) return;
+  if (napi_get_global(env, &global) != napi_ok) return;
+  if (napi_make_callback(env, w->actx, global, fn, argc, argv, &result) != napi_ok) {
+    napi_is_exception_pending(env, &pending);
+    if (pending && napi_get_and_clear_last_exception(env, &exc) == napi_ok) napi_fatal_exception(env, exc);
+  }
+}
+
+static void monitor_error(struct watch *w, int err, const char *what) {
+  napi_handle_scope scope;
+  napi_value e;
+  if (w->closed || napi_open_handle_scope(w->env, &scope) != napi_ok) return;
+  e = errno_error(w->env, err, what);
+  if (e != NULL) watch_call(w, w->on_error, 1, &e);
+  napi_close_handle_scope(w->env, scope);
+}
+
+static void monitor_data(struct watch *w, size_t len) {
+  napi_handle_scope scope;
+  napi_value b;
+  void *copy;
+  if (w->closed || napi_open_handle_scope(w->env, &scope) != napi_ok) return;
+  if (napi_create_buffer_copy(w->env, len, w->buf, &copy, &b) == napi_ok) watch_call(w, w->on_data, 1, &b);
+  napi_close_handle_scope(w->env, scope);
+}
+
+/* The kernel dropped notifications. What is still queued predates the re-dump the listener is
+ * about to do; applied after that dump it could bring back an address that is gone: drop it. */
+static void monitor_overrun(struct watch *w) {
+  hk_rtnl_drain(w->fd, w->buf, MONITOR_BUF, DRAIN_MAX);
+  monitor_error(w, ENOBUFS, "rtnetlink monitor: the kernel dropped messages (receive buffer overrun)");
+}
+
+static void monitor_readable(uv_poll_t *h, int status, int events) {
+  struct watch *w = h->data;
+  if (w->closed) return; /* a wake-up that raced close(): nothing to do */
+  if (status < 0) {
+    /* libuv reports EPOLLERR as UV_EBADF and stops the handle. On this socket EPOLLERR is the
+     * pending socket error of an overrun (sk_err = ENOBUFS): fetch (and so clear) it with
+     * SO_ERROR and poll again. Only a descriptor that is really bad stays stopped. */
+    int soerr = 0, r;
+    socklen_t sl = sizeof soerr;
+    if (status != UV_EBADF || getsockopt(w->fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) < 0) {
+      monitor_error(w, status != UV_EBADF ? -status : errno, "rtnetlink monitor: poll failed (stopped)");
+      return;
+    }
+    if ((r = uv_poll_start(&w->h.poll, UV_READABLE, monitor_readable)) != 0) {
+      monitor_error(w, -r, "rtnetlink monitor: cannot resume polling (stopped)");
+      return;
+    }
+    if (soerr == ENOBUFS) monitor_overrun(w);
+    else if (soerr != 0) monitor_error(w, soerr, "rtnetlink monitor: socket error");
+  }
+  for (int i = 0; i < MONITOR_BURST && !w->closed; i++) {
+    size_t len = 0;
+    int err = hk_rtnl_recv(w->fd, w->buf, MONITOR_BUF, &len);
+    if (err == EAGAIN) break;
+    if (err == EINTR) continue;
+    if (err == ENOBUFS) {
+      monitor_overrun(w);
+      continue;
+    }
+    if (err != 0) {
+      monitor_error(w, err, err == EMSGSIZE ? "rtnetlink monitor: a message did not fit the buffer"
+                                            : "rtnetlink monitor: read failed");
+      break; /* the poll fires again if the socket is still readable */
+    }
+    monitor_data(w, len);
+  }
+}
+
+/* A new watch with its `{ close }` object; NULL (with a JS exception) on failure. */
+static struct watch *watch_new(napi_env env, int kind, const char *resource, napi_value *handle) {
+  struct watch *w = calloc(1, sizeof *w);
+  napi_value name, res, fn;
+  if (w == NULL) {
+    napi_throw_error(env, "ENOMEM", "out of memory");
+    return NULL;
+  }
+  w->env = env;
+  w->kind = kind;
+  w->fd = -1;
+  w->refs = 1; /* the close function, until the handle is initialised */
+  if (napi_create_object(env, handle) != napi_ok || napi_create_string_utf8(env, resource, NAPI_AUTO_LENGTH, &name) != napi_ok ||
+      napi_create_object(env, &res) != napi_ok || napi_async_init(env, res, name, &w->actx) != napi_ok ||
+      napi_create_function(env, "close", NAPI_AUTO_LENGTH, watch_close_js, w, &fn) != napi_ok) {
+    if (w->actx != NULL) napi_async_destroy(env, w->actx);
+    free(w);
+    return NULL;
+  }
+  if (napi_add_finalizer(env, fn, w, watch_finalize, NULL, NULL) != napi_ok) {
+    napi_async_destroy(env, w->actx);
+    free(w);
+    return NULL;
+  }
+  /* From here on the finalizer owns the struct. */
+  if (napi_set_named_property(env, *handle, "close", fn) != napi_ok) return NULL;
+  return w;
+}
+
+/* The libuv handle is initialised: it becomes the second owner, and teardown closes it. */
+static void watch_started(struct watch *w) {
+  w->h.poll.data = w; /* both union members start with the uv_handle_t fields */
+  w->refs++;
+  napi_add_async_cleanup_hook(w->env, watch_teardown, w, &w->cleanup);
+}
+
+static int is_function(napi_env env, napi_value v) {
+  napi_valuetype t;
+  return napi_typeof(env, v, &t) == napi_ok && t == napi_function;
+}
+
+/* rtnlMonitor(onData(buf), onError(err), opts?: { rcvbuf?: number }): { close() } */
+static napi_value rtnl_monitor(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3], handle;
+  uv_loop_t *loop;
+  struct watch *w;
+  int rcvbuf = 0, fd = -1, err;
+
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < 2 || !is_function(env, argv[0]) || !is_function(env, argv[1])) {
+    napi_throw_type_error(env, NULL, "rtnlMonitor(onData, onError, opts?) needs two callback functions");
+    return NULL;
+  }
+  if (argc > 2 && !is_absent(env, argv[2])) {
+    napi_value v;
+    napi_valuetype t;
+    double d;
+    if (napi_typeof(env, argv[2], &t) != napi_ok || t != napi_object) {
+      napi_throw_type_error(env, NULL, "rtnlMonitor: opts must be an object");
+      return NULL;
+    }
+    CHECK(napi_get_named_property(env, argv[2], "rcvbuf", &v));
+    if (!is_absent(env, v)) {
+      if (napi_get_value_double(env, v, &d) != napi_ok || d < 1 || d > 1073741824 || d != (int)d) {
+        napi_throw_range_error(env, NULL, "rtnlMonitor: rcvbuf must be an integer from 1 to 1073741824 (bytes)");
+        return NULL;
+      }
+      rcvbuf = (int)d;
+    }
+  }
+  CHECK(napi_get_uv_event_loop(env, &loop));
+  err = hk_rtnl_monitor_open(rcvbuf, &fd);
+  if (err != 0) {
+    throw_errno(env, err, "rtnlMonitor: cannot open the rtnetlink socket");
+    return NULL;
+  }
+  w = watch_new(env, W_MONITOR, "hakeep:rtnlMonitor", &handle);
+  if (w == NULL) {
+    close(fd);
+    return NULL;
+  }
+  w->buf = malloc(MONITOR_BUF);
+  if (w->buf == NULL) {
+    close(fd);
+    napi_throw_error(env, "ENOMEM", "rtnlMonitor: out of memory");
+    return NULL; /* the finalizer frees the struct */
+  }
+  if (napi_create_reference(env, argv[0], 1, &w->on_data) != napi_ok ||
+      napi_create_reference(env, argv[1], 1, &w->on_error) != napi_ok) {
+    close(fd);
+    return NULL;
+  }
+  if ((err = uv_poll_init(loop, &w->h.poll, fd)) != 0) {
+    close(fd);
+    throw_errno(env, -err, "rtnlMonitor: uv_poll_init");
+    return NULL;
+  }
+  w->fd = fd;
+  watch_started(w);
+  if ((err = uv_poll_start(&w->h.poll, UV_READABLE, monitor_readable)) != 0) {
+    watch_close(w);
+    throw_errno(env, -err, "rtnlMonitor: uv_poll_start");
+    return NULL;
+  }
+  return handle;
+}
+
+/* rtnlDump(): Buffer[] — every link, then every address, as the kernel's raw datagrams. */
+static napi_value rtnl_dump(napi_env env, napi_callback_info info) {
+  struct hk_dgrams d;
+  const char *stage = "";
+  char msg[160];
+  napi_value out = NULL, b;
+  void *copy;
+  int err = hk_rtnl_dump(&d, &stage);
+  if (err != 0) {
+    snprintf(msg, sizeof msg, "rtnlDump: %s failed", stage);
+    throw_errno(env, err, msg);
+    return NULL;
+  }
+  if (napi_create_array_with_length(env, d.n, &out) != napi_ok) goto done;
+  for (size_t i = 0; i < d.n; i++) {
+    if (napi_create_buffer_copy(env, d.v[i].len, d.v[i].data, &copy, &b) != napi_ok ||
+        napi_set_element(env, out, (uint32_t)i, b) != napi_ok) {
+      out = NULL;
+      break;
+    }
+  }
+done:
+  hk_dgrams_free(&d);
+  return out;
+}
+
+static void signal_delivered(uv_signal_t *h, int signum) {
+  struct watch *w = h->data;
+  napi_handle_scope scope;
+  napi_value n;
+  if (w->closed || napi_open_handle_scope(w->env, &scope) != napi_ok) return;
+  if (napi_create_int32(w->env, signum, &n) == napi_ok) watch_call(w, w->on_data, 1, &n);
+  napi_close_handle_scope(w->env, scope);
+}
+
+/* Signal number argument: an integer 1..NSIG-1; throws a RangeError otherwise. */
+static int get_signum(napi_env env, napi_value v, const char *fn, int *out) {
+  double d;
+  char msg[128];
+  if (napi_get_value_double(env, v, &d) != napi_ok || d < 1 || d >= NSIG || d != (int)d) {
+    snprintf(msg, sizeof msg, "%s: the signal must be a number from 1 to %d", fn, NSIG - 1);
+    napi_throw_range_error(env, NULL, msg);
+    return 0;
+  }
+  *out = (int)d;
+  return 1;
+}
+
+/* signalWatch(signum, cb(signum)): { close() } — any signal, realtime ones included. Like
+ * process.on('SIG…'), the watch does not keep the process alive on its own. */
+static napi_value signal_watch(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2], handle;
+  uv_loop_t *loop;
+  struct watch *w;
+  struct sigaction old;
+  int signum, err;
+  char msg[96];
+
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < 2 || !is_function(env, argv[1])) {
+    napi_throw_type_error(env, NULL, "signalWatch(signum, cb) needs a signal number and a callback");
+    return NULL;
+  }
+  if (!get_signum(env, argv[0], "signalWatch", &signum)) return NULL;
+  CHECK(napi_get_uv_event_loop(env, &loop));
+  w = watch_new(env, W_SIGNAL, "hakeep:signalWatch", &handle);
+  if (w == NULL) return NULL;
+  w->signum = signum;
+  if (sigaction(signum, NULL, &old) == 0) w->was_ignored = old.sa_handler == SIG_IGN;
+  CHECK(napi_create_reference(env, argv[1], 1, &w->on_data));
+  if ((err = uv_signal_init(loop, &w->h.sig)) != 0) {
+    throw_errno(env, -err, "signalWatch: uv_signal_init");
+    return NULL;
+  }
+  watch_started(w);
+  if ((err = uv_signal_start(&w->h.sig, signal_delivered, signum)) != 0) {
+    watch_close(w);
+    snprintf(msg, sizeof msg, "signalWatch: cannot watch signal %d", signum);
+    throw_errno(env, -err, msg);
+    return NULL;
+  }
+  uv_unref((uv_handle_t *)&w->h.sig);
+  return handle;
+}
+
+/* signalIgnore(signum): sigaction(SIG_IGN). */
+static napi_value signal_ignore(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  struct sigaction sa;
+  int signum;
+  char msg[96];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < 1 || !get_signum(env, argv[0], "signalIgnore", &signum)) {
+    if (argc < 1) napi_throw_type_error(env, NULL, "signalIgnore(signum) needs a signal number");
+    return NULL;
+  }
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = SIG_IGN;
+  sigemptyset(&sa.sa_mask);
+  if (sigaction(signum, &sa, NULL) != 0) {
+    snprintf(msg, sizeof msg, "signalIgnore: cannot ignore signal %d", signum);
+    throw_errno(env, errno, msg);
+  }
+  return NULL;
+}
+
+/* signalNumbers(): { SIGRTMIN, SIGRTMAX } as the C library reports them at run time. */
+static napi_value signal_numbers(napi_env env, napi_callback_info info) {
+  napi_value obj, v;
+  CHECK(napi_create_object(env, &obj));
+  CHECK(napi_create_int32(env, SIGRTMIN, &v));
+  CHECK(napi_set_named_property(env, obj, "SIGRTMIN", v));
+  CHECK(napi_create_int32(env, SIGRTMAX, &v));
+  CHECK(napi_set_named_property(env, obj, "SIGRTMAX", v));
+  return obj;
+}
+
 NAPI_MODULE_INIT() {
   hk_garp_prepare(); /* open the packet socket now so the first GARP does not pay for it */
   hk_netlink_prepare(); /* likewise the rtnetlink socket for the first VIP change */
@@ -435,6 +848,11 @@ NAPI_MODULE_INIT() {
     {"ifaceInfo", NULL, iface_info, NULL, NULL, NULL, napi_enumerable, NULL},
     {"addrChange", NULL, addr_change, NULL, NULL, NULL, napi_enumerable, NULL},
     {"addrChangeBatch", NULL, addr_change_batch, NULL, NULL, NULL, napi_enumerable, NULL},
+    {"rtnlMonitor", NULL, rtnl_monitor, NULL, NULL, NULL, napi_enumerable, NULL},
+    {"rtnlDump", NULL, rtnl_dump, NULL, NULL, NULL, napi_enumerable, NULL},
+    {"signalWatch", NULL, signal_watch, NULL, NULL, NULL, napi_enumerable, NULL},
+    {"signalIgnore", NULL, signal_ignore, NULL, NULL, NULL, napi_enumerable, NULL},
+    {"signalNumbers", NULL, signal_numbers, NULL, NULL, NULL, napi_enumerable, NULL},
   };
   if (napi_define_properties(env, exports, sizeof props / sizeof props[0], props) != napi_ok) return NULL;
   return exports;

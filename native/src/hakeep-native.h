@@ -74,4 +74,35 @@ int hk_addr_apply(struct hk_addr_req *reqs, size_t n);
 /* Open the rtnetlink socket ahead of the first change. */
 void hk_netlink_prepare(void);
 
+/* ---- kernel event feed (rtnl-monitor.c) ---- */
+
+/* Open the event socket: NETLINK_ROUTE, non-blocking, bound to RTMGRP_LINK | RTMGRP_IPV4_IFADDR |
+ * RTMGRP_IPV6_IFADDR. rcvbuf > 0 sets its receive buffer (SO_RCVBUFFORCE, else SO_RCVBUF). */
+int hk_rtnl_monitor_open(int rcvbuf, int *fd);
+
+/* Read one datagram sent by the kernel into buf: 0 with *len, EAGAIN when none is queued,
+ * ENOBUFS when the kernel dropped messages for lack of room (the socket stays usable),
+ * EMSGSIZE when one did not fit (it is consumed), or another errno. */
+int hk_rtnl_recv(int fd, void *buf, size_t size, size_t *len);
+
+/* Read and discard queued datagrams (at most `max`) until none is left; returns how many. */
+size_t hk_rtnl_drain(int fd, void *buf, size_t size, size_t max);
+
+struct hk_dgram {
+  char *data;
+  size_t len;
+};
+
+struct hk_dgrams {
+  struct hk_dgram *v;
+  size_t n, cap;
+};
+
+/* On a short-lived socket: dump every link (RTM_GETLINK), then every address (RTM_GETADDR,
+ * IPv4 and IPv6), each up to its NLMSG_DONE, and hand back the raw datagrams in order. A dump
+ * the kernel flags NLM_F_DUMP_INTR is repeated (5 tries, then EINTR); 2 s without an answer is
+ * ETIMEDOUT. On error `out` is empty and `stage` names the step. Free with hk_dgrams_free. */
+int hk_rtnl_dump(struct hk_dgrams *out, const char **stage);
+void hk_dgrams_free(struct hk_dgrams *d);
+
 #endif

@@ -53,6 +53,45 @@ export interface NativeAddon {
   addrChange(op: 'add' | 'del', ifname: string, family: 4 | 6, address: string, prefixLen: number, opts?: AddrOptions): number;
   /** All requests in one netlink send, then all ACKs; one result per request, in order. */
   addrChangeBatch(requests: AddrRequest[]): AddrResult[];
+  /**
+   * Listen to link and IPv4/IPv6 address changes (one NETLINK_ROUTE socket, RTMGRP_LINK |
+   * RTMGRP_IPV4_IFADDR | RTMGRP_IPV6_IFADDR, watched by the event loop). `onData` gets each
+   * datagram as the kernel sent it (decode with rtnl-codec.ts). `onError` gets Errors with `code`:
+   * 'ENOBUFS' means the kernel dropped messages (the socket's queue was full): what was still
+   * queued has been discarded, so re-dump with rtnlDump(); the socket stays open. Keeps the
+   * process alive until closed. Throws (with `code`) when the socket cannot be opened.
+   */
+  rtnlMonitor(onData: (datagram: Buffer) => void, onError: (err: RtnlMonitorError) => void, opts?: RtnlMonitorOptions): NativeHandle;
+  /** Every link, then every address (IPv4 and IPv6), as raw datagrams, each dump up to its
+   * NLMSG_DONE; synchronous, on its own socket. Throws an Error with `code` on failure. */
+  rtnlDump(): Buffer[];
+  /**
+   * Call `cb` on the event loop when `signum` arrives (realtime signals included; deliveries that
+   * arrive together may be coalesced). Like process.on('SIG…') it does not keep the process alive.
+   * After close() libuv resets the signal to SIG_DFL, unless it was ignored before the watch (then
+   * it is ignored again).
+   */
+  signalWatch(signum: number, cb: (signum: number) => void): NativeHandle;
+  /** sigaction(signum, SIG_IGN). */
+  signalIgnore(signum: number): void;
+  /** The C library's run-time values (glibc: 34 and 64). */
+  signalNumbers(): { SIGRTMIN: number; SIGRTMAX: number };
+}
+
+export interface NativeHandle {
+  /** Stop; later calls do nothing. */
+  close(): void;
+}
+
+export interface RtnlMonitorOptions {
+  /** SO_RCVBUF(FORCE) in bytes; the kernel doubles it and applies its minimum (about 2.3 KiB). */
+  rcvbuf?: number;
+}
+
+export interface RtnlMonitorError extends Error {
+  /** errno name: 'ENOBUFS' (overrun), 'EMSGSIZE' (a message did not fit), … */
+  code: string;
+  errno: number;
 }
 
 export const NATIVE_ADDON_PATH = fileURLToPath(
