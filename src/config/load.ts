@@ -5,7 +5,9 @@ import { lexFile, lexString, type LexOptions } from './lexer.js';
 import type { Config, Diagnostic, VrrpInstance, VrrpScript, VrrpSyncGroup } from './model.js';
 import { parseTree, type Statement } from './parser.js';
 import { readGlobalDefs } from './schema-global.js';
-import { checkRuleAddresses, instanceSpec, newInstance, scriptSpec, syncGroupSpec, parseVip, type InstanceMeta } from './schema-vrrp.js';
+import {
+  checkRuleAddresses, instanceSpec, newInstance, newInstanceMeta, scriptSpec, syncGroupSpec, parseVip, type InstanceMeta,
+} from './schema-vrrp.js';
 import { readVirtualServer, readVsGroup } from './schema-lvs.js';
 import { blockOf, walkBlock } from './block.js';
 import { loc, nearest, Reporter } from './values.js';
@@ -69,7 +71,7 @@ function build(file: string, lines: Parameters<typeof parseTree>[0], lexDiags: D
         const name = st.args[0];
         if (!name) r.error(loc(st), 'vrrp_instance needs a name, e.g. vrrp_instance VI_1 { … }');
         const inst = newInstance(name ?? '', st, globalDefs);
-        const meta: InstanceMeta = { stateLoc: null, nopreemptLoc: null, authPassLoc: null, hasVrid: false, hasInterface: false };
+        const meta: InstanceMeta = newInstanceMeta();
         walkBlock(r, instanceSpec(r, meta), blockOf(r, st), inst, inst.extra);
         config.vrrpInstances.push(inst);
         metas.set(inst, meta);

@@ -21,15 +21,36 @@ export interface GlobalDefs {
   vrrpGarpMasterRefresh: number; // 0 = off
   vrrpGarpMasterRefreshRepeat: number; // 1
   vrrpGarpInterval: number; // 0 (seconds between GARPs of one burst)
-  vrrpGarpLowerPrioDelay: number | null;
-  vrrpGarpLowerPrioRepeat: number | null;
+  /** Seconds. Resolved: when not written it is vrrp_garp_master_delay (keepalived fills it in
+   * after parsing, so it follows that keyword wherever it is written). Instances that do not set
+   * garp_lower_prio_delay inherit this value (0 under strict mode). */
+  vrrpGarpLowerPrioDelay: number;
+  /** Resolved like vrrpGarpLowerPrioDelay, from vrrp_garp_master_repeat. */
+  vrrpGarpLowerPrioRepeat: number;
+  /** vrrp_min_garp. Its effect is already applied to the vrrp_garp_* values above, as keepalived
+   * does when it reads the keyword: each one still at its default at that point becomes
+   * delay 0, repeat 1, refresh 0, refresh repeat 0; values written after it win. */
   vrrpMinGarp: boolean;
+  /** vrrp_strict. keepalived ignores any value after the keyword (`vrrp_strict off` turns it on). */
   vrrpStrict: boolean;
   vrrpVersion: 2 | 3;
+  /** keepalived ignores any value after the keyword (`vrrp_skip_check_adv_addr off` turns it on). */
   vrrpSkipCheckAdvAddr: boolean;
+  /** keepalived ignores any value after the keyword. Per instance see VrrpInstance.checkUnicastSrc. */
   vrrpCheckUnicastSrc: boolean;
   vrrpLowerPrioNoAdvert: boolean;
   vrrpHigherPrioSendAdvert: boolean;
+  /**
+   * vrrp_startup_delay, seconds (0 = none). keepalived semantics (vrrp_daemon.c:593,
+   * vrrp_scheduler.c:320): only on the first start of the VRRP process, never on a reload (and not
+   * under -t), it logs "Delaying startup for N seconds" and sets a deadline of now + delay. Until
+   * that deadline every instance in BACKUP computes its master-down expiry as
+   * deadline + master-down interval instead of now + master-down interval, so no instance can
+   * become master before the delay has passed, not even an address owner (priority 255, whose
+   * down interval is ~0). Sockets are open and adverts are received and processed meanwhile:
+   * a higher-priority master's adverts keep the instance in BACKUP as usual. Instances in FAULT
+   * are unaffected (no timer). Once the deadline has passed the normal rule applies again.
+   */
   vrrpStartupDelay: number;
   enableScriptSecurity: boolean;
   scriptUser: string | null;
@@ -83,20 +104,36 @@ export interface NotifyCmd {
 
 export interface UnicastPeer {
   address: string;
-  minTtl: number | null;
-  maxTtl: number | null;
+  /** TTL bounds for adverts received from this peer; keepalived's defaults are 0 and 255, so a
+   * peer with only one bound written is limited on that side only. Writing either turns on
+   * check_unicast_src for the instance (see VrrpInstance.checkUnicastSrc). The range is checked
+   * only when the unicast source check runs, after the source matched this peer. */
+  minTtl: number;
+  maxTtl: number;
 }
 
 export interface VrrpInstance {
   name: string;
   loc: SourceLoc;
-  /** The `state` wish. Every instance enters BACKUP first regardless (keepalived behaviour). */
+  /** The `state` wish. Every instance enters BACKUP first regardless (keepalived behaviour).
+   * Without a state line keepalived derives it from the priority: MASTER for 255, else BACKUP. */
   initialState: 'MASTER' | 'BACKUP';
   interface: string;
   virtualRouterId: number;
-  priority: number; // 1-255, default 100
+  /** 1-255. Without a priority line keepalived derives it from the state line: 255 (address
+   * owner) for `state MASTER`, else 100. */
+  priority: number;
   advertInt: number; // seconds, default 1
+  /** 2 or 3. An IPv6 instance that does not say `version 2` is version 3 (keepalived). */
   version: 2 | 3;
+  /**
+   * The instance's address family, as keepalived decides it: the family of the first address
+   * written among mcast_src_ip/unicast_src_ip, mcast_dst_ip, unicast_peer entries and
+   * virtual_ipaddress entries (in file order); IPv4 when there is none. Addresses of the other
+   * family in those keywords are dropped at parse time with a warning (virtual_ipaddress_excluded
+   * may hold either family).
+   */
+  family: 4 | 6;
   authType: 'PASS' | 'AH' | null;
   /** PASS password, at most 8 bytes (longer values are truncated with an error). */
   authPass: string | null;
@@ -108,26 +145,67 @@ export interface VrrpInstance {
   trackScript: TrackScriptRef[];
   nopreempt: boolean;
   preemptDelay: number; // seconds, 0 = none
+  /** mcast_src_ip and unicast_src_ip set one and the same source address in keepalived (the last
+   * one written wins, whatever the instance's mode), so both fields always hold that address. */
   mcastSrcIp: string | null;
+  /** null = the group of the instance's family (vrrp_mcast_group4/6). Cleared, with a warning,
+   * when not multicast, of the other family, or when the instance uses unicast (keepalived). */
   mcastDstIp: string | null;
+  /** Same value as mcastSrcIp (see there). */
   unicastSrcIp: string | null;
   unicastPeers: UnicastPeer[];
   unicastTtl: number; // 255
+  /**
+   * Drop unicast adverts whose source is not a unicast_peer (and, for a matching peer, whose TTL
+   * is outside that peer's min_ttl-max_ttl). On when the global vrrp_check_unicast_src is set, when
+   * the instance says check_unicast_src, or when any unicast_peer has min_ttl or max_ttl
+   * (keepalived). Applies to unicast instances only, and like keepalived only when the advert's
+   * address list is checked (skip_check_adv_addr skips both for the current master).
+   */
+  checkUnicastSrc: boolean;
   garpMasterDelay: number;
   garpMasterRepeat: number;
   garpMasterRefresh: number;
   garpMasterRefreshRepeat: number;
   garpInterval: number;
-  garpLowerPrioDelay: number | null;
-  garpLowerPrioRepeat: number | null;
+  /** Seconds: when a master that received a lower-priority advert sent its GARP burst
+   * (garpLowerPrioRepeat > 0), a second burst follows after this delay (0 = no second burst).
+   * Resolved: garp_lower_prio_delay, else the global vrrpGarpLowerPrioDelay (which defaults to
+   * vrrp_garp_master_delay, not to this instance's garp_master_delay); 0 in strict mode. */
+  garpLowerPrioDelay: number;
+  /** GARPs per VIP sent by a master that receives a lower-priority advert (0 = none). Resolved:
+   * garp_lower_prio_repeat, else the global vrrpGarpLowerPrioRepeat (default
+   * vrrp_garp_master_repeat, 5); 0 in strict mode. */
+  garpLowerPrioRepeat: number;
   notifyMaster: NotifyCmd | null;
   notifyBackup: NotifyCmd | null;
   notifyFault: NotifyCmd | null;
   notifyStop: NotifyCmd | null;
   notify: NotifyCmd | null;
   smtpAlert: boolean;
+  /** strict_mode, else the global vrrp_strict. Its corrections are already applied to this
+   * model (see validate.ts); hakeep never installs the firewall rules that come with it. */
   strictMode: boolean;
-  accept: boolean | null;
+  /**
+   * keepalived's effective accept mode: `accept`/`no_accept` when written, else true for an
+   * address owner (priority 255) and !strictMode otherwise; strict mode also turns an explicit
+   * `accept` off for a VRRPv2 non-owner. When false keepalived installs nftables/iptables rules
+   * that drop traffic addressed to the VIPs of a non-owner. hakeep installs no firewall rules and
+   * therefore ALWAYS behaves as accept = true; `-t` warns where this field is false.
+   */
+  accept: boolean;
+  /**
+   * dont_track_primary (keepalived, vrrp.c:3541 and 3783, vrrp_track.c:729,
+   * keepalived_netlink.c:1552): the instance's own interface going down (or being down at start)
+   * does not put it in FAULT, and VIPs/eVIPs on that interface do not make it tracked either.
+   * It does NOT cover the interface's address: when the instance takes its source address from
+   * the interface (no mcast_src_ip/unicast_src_ip) and the interface has no IPv4 address at
+   * start, keepalived logs "entering FAULT state (no IPv4 address for interface)"
+   * (vrrp_track.c:823); when that address is removed later it still downs the instance to FAULT
+   * until an address returns (keepalived_netlink.c:1115-1175). The same happens with a configured
+   * source address when track_src_ip is set and that address goes.
+   * track_interface entries and VIPs on other interfaces are unaffected.
+   */
   dontTrackPrimary: boolean;
   skipCheckAdvAddr: boolean;
   lowerPrioNoAdvert: boolean;

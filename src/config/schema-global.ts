@@ -2,7 +2,7 @@
 import type { GlobalDefs } from './model.js';
 import type { Statement } from './parser.js';
 import { walkBlock, type BlockSpec } from './block.js';
-import { arg, bool, int, ip, loc, seconds, type Reporter } from './values.js';
+import { arg, bool, int, ip, loc, presentFlag, seconds, type Reporter } from './values.js';
 
 export function defaultGlobalDefs(): GlobalDefs {
   return {
@@ -18,8 +18,9 @@ export function defaultGlobalDefs(): GlobalDefs {
     vrrpGarpMasterRefresh: 0,
     vrrpGarpMasterRefreshRepeat: 1,
     vrrpGarpInterval: 0,
-    vrrpGarpLowerPrioDelay: null,
-    vrrpGarpLowerPrioRepeat: null,
+    // Resolved by readGlobalDefs from vrrp_garp_master_delay/repeat when not written.
+    vrrpGarpLowerPrioDelay: 5,
+    vrrpGarpLowerPrioRepeat: 5,
     vrrpMinGarp: false,
     vrrpStrict: false,
     vrrpVersion: 2,
@@ -37,7 +38,13 @@ export function defaultGlobalDefs(): GlobalDefs {
   };
 }
 
-export function globalSpec(r: Reporter): BlockSpec<GlobalDefs> {
+/** Which global keywords were written with a valid value (for defaults resolved after parsing). */
+export interface GlobalsSeen {
+  garpLowerPrioDelay: boolean;
+  garpLowerPrioRepeat: boolean;
+}
+
+export function globalSpec(r: Reporter, seen: GlobalsSeen = { garpLowerPrioDelay: false, garpLowerPrioRepeat: false }): BlockSpec<GlobalDefs> {
   return {
     name: 'global_defs',
     handlers: {
@@ -64,23 +71,41 @@ export function globalSpec(r: Reporter): BlockSpec<GlobalDefs> {
       vrrp_garp_master_refresh_repeat: (st, g) => { g.vrrpGarpMasterRefreshRepeat = int(r, st, 0, 255) ?? g.vrrpGarpMasterRefreshRepeat; },
       vrrp_garp_interval: (st, g) => { g.vrrpGarpInterval = seconds(r, st, 0, 1) ?? g.vrrpGarpInterval; },
       vrrp_gna_interval: () => { /* IPv6 neighbour adverts: same spacing knob, kept for compatibility */ },
-      vrrp_garp_lower_prio_delay: (st, g) => { g.vrrpGarpLowerPrioDelay = int(r, st, 0, 86400); },
-      vrrp_garp_lower_prio_repeat: (st, g) => { g.vrrpGarpLowerPrioRepeat = int(r, st, 0, 255); },
-      vrrp_min_garp: (st, g) => { g.vrrpMinGarp = bool(r, st); },
+      vrrp_garp_lower_prio_delay: (st, g) => {
+        const n = int(r, st, 0, 86400);
+        if (n !== null) { g.vrrpGarpLowerPrioDelay = n; seen.garpLowerPrioDelay = true; }
+      },
+      vrrp_garp_lower_prio_repeat: (st, g) => {
+        const n = int(r, st, 0, 255);
+        if (n !== null) { g.vrrpGarpLowerPrioRepeat = n; seen.garpLowerPrioRepeat = true; }
+      },
+      vrrp_min_garp: (st, g) => {
+        g.vrrpMinGarp = bool(r, st);
+        if (!g.vrrpMinGarp) return;
+        // keepalived applies it when it reads the keyword, to the values still at their defaults
+        // at that point; a vrrp_garp_* line written after it wins. (Refresh stays 0, its default.)
+        if (g.vrrpGarpMasterRepeat === 5) g.vrrpGarpMasterRepeat = 1;
+        if (g.vrrpGarpMasterRefreshRepeat === 1) g.vrrpGarpMasterRefreshRepeat = 0;
+        if (g.vrrpGarpMasterDelay === 5) g.vrrpGarpMasterDelay = 0;
+      },
       vrrp_strict: (st, g) => {
-        g.vrrpStrict = bool(r, st);
-        r.warn(loc(st), 'vrrp_strict: hakeep never installs firewall DROP rules for VIPs (a frequent keepalived blackhole); the other strict-mode checks apply');
+        g.vrrpStrict = presentFlag(r, st);
+        r.warn(loc(st), 'vrrp_strict: hakeep applies keepalived\'s strict-mode checks and corrections (reported per instance) but never installs the firewall rules keepalived adds with it: under strict mode a non-owner instance defaults to no_accept and keepalived drops traffic to its VIPs with nftables/iptables (a frequent blackhole). hakeep always accepts VIP traffic; filter it with your own firewall if you rely on that');
       },
       vrrp_version: (st, g) => {
         const v = int(r, st, 2, 3);
         if (v === 3) r.warn(loc(st), 'vrrp_version 3 is not implemented by hakeep yet; the daemon will refuse to start instances that use it (use 2)');
         if (v !== null) g.vrrpVersion = v as 2 | 3;
       },
-      vrrp_skip_check_adv_addr: (st, g) => { g.vrrpSkipCheckAdvAddr = bool(r, st); },
-      vrrp_check_unicast_src: (st, g) => { g.vrrpCheckUnicastSrc = bool(r, st); },
+      vrrp_skip_check_adv_addr: (st, g) => { g.vrrpSkipCheckAdvAddr = presentFlag(r, st); },
+      vrrp_check_unicast_src: (st, g) => { g.vrrpCheckUnicastSrc = presentFlag(r, st); },
       vrrp_lower_prio_no_advert: (st, g) => { g.vrrpLowerPrioNoAdvert = bool(r, st); },
       vrrp_higher_prio_send_advert: (st, g) => { g.vrrpHigherPrioSendAdvert = bool(r, st); },
-      vrrp_startup_delay: (st, g) => { g.vrrpStartupDelay = seconds(r, st, 0, 600) ?? 0; },
+      vrrp_startup_delay: (st, g) => {
+        // keepalived: 0.001 s up to what a 32-bit microsecond count holds; "very large" from 60 s.
+        g.vrrpStartupDelay = seconds(r, st, 0, 4294) ?? 0;
+        if (g.vrrpStartupDelay >= 60) r.note(loc(st), `vrrp_startup_delay ${st.args[0]} is very large: no instance can become master during the first ${g.vrrpStartupDelay} seconds after start`);
+      },
       enable_script_security: (st, g) => { g.enableScriptSecurity = bool(r, st); },
       script_user: (st, g) => { g.scriptUser = arg(r, st, 'a user name'); },
       lvs_flush: (st, g) => {
@@ -150,7 +175,11 @@ function isMulticast4(a: string): boolean {
 
 export function readGlobalDefs(r: Reporter, blocks: Statement[]): GlobalDefs {
   const g = defaultGlobalDefs();
-  const spec = globalSpec(r);
+  const seen: GlobalsSeen = { garpLowerPrioDelay: false, garpLowerPrioRepeat: false };
+  const spec = globalSpec(r, seen);
   for (const st of blocks) walkBlock(r, spec, st.block ?? [], g, g.extra);
+  // keepalived (vrrp_complete_init): unset lower-priority GARP values follow the master ones.
+  if (!seen.garpLowerPrioDelay) g.vrrpGarpLowerPrioDelay = g.vrrpGarpMasterDelay;
+  if (!seen.garpLowerPrioRepeat) g.vrrpGarpLowerPrioRepeat = g.vrrpGarpMasterRepeat;
   return g;
 }

@@ -22,9 +22,9 @@ export function reportUnimplemented(r: Reporter, config: Config): void {
     if (notifies.length > 0) {
       r.warn(inst.loc, `(${inst.name}) notify scripts are parsed but hakeep does not run VRRP notify scripts yet`);
     }
-    const v6 = inst.virtualIpaddress.find((v) => v.family === 6);
-    if (v6 && inst.virtualIpaddress[0]!.family === 6) {
-      r.warn(v6.loc, `(${inst.name}) IPv6 VRRP is not implemented by hakeep yet; the daemon will refuse to start this instance`);
+    if (inst.family === 6) {
+      const v6 = inst.virtualIpaddress[0];
+      r.warn(v6?.loc ?? inst.loc, `(${inst.name}) IPv6 VRRP is not implemented by hakeep yet; the daemon will refuse to start this instance`);
     }
     if (inst.virtualRoutes.length > 0 || inst.virtualRules.length > 0) {
       r.warn(inst.loc, `(${inst.name}) virtual_routes/virtual_rules are parsed but not applied by hakeep yet`);

@@ -27,6 +27,20 @@ export function ipFamily(s: string): 4 | 6 | null {
   return null;
 }
 
+/** What keepalived accepts as a VRRP multicast destination: IPv4 224.0.0.0/4, IPv6 link-local
+ * multicast (ffX2::/16). */
+export function isVrrpMulticast(addr: string, family: 4 | 6): boolean {
+  if (family === 4) {
+    const first = Number(addr.split('.')[0]);
+    return first >= 224 && first <= 239;
+  }
+  const g = (addr.split(':')[0] ?? '').padStart(4, '0').toLowerCase();
+  return g.startsWith('ff') && g[3] === '2';
+}
+
+/** `file:line` of a location, for messages that point elsewhere. */
+export const at = (l: SourceLoc): string => `${l.file}:${l.line}`;
+
 /** The first argument, or an error naming what is missing. */
 export function arg(r: Reporter, st: Statement, what = 'a value'): string | null {
   const v = st.args[0];
@@ -37,8 +51,10 @@ export function arg(r: Reporter, st: Statement, what = 'a value'): string | null
   return v;
 }
 
-/** An integer in [min, max]; null (with an error) when absent or out of range. */
-export function int(r: Reporter, st: Statement, min: number, max: number, value = st.args[0]): number | null {
+/** An integer in [min, max]; null (with an error) when absent or out of range. `value` defaults
+ * to the first argument; passing it explicitly as undefined means "missing" (e.g. `weight` last). */
+export function int(r: Reporter, st: Statement, min: number, max: number, ...given: [value?: string]): number | null {
+  const value = given.length > 0 ? given[0] : st.args[0];
   if (value === undefined) {
     r.error(loc(st), `${st.keyword} needs a number between ${min} and ${max}`);
     return null;
@@ -56,7 +72,8 @@ export function int(r: Reporter, st: Statement, min: number, max: number, value 
 }
 
 /** A timer in seconds (fractions allowed, as keepalived's <TIMER>). */
-export function seconds(r: Reporter, st: Statement, min: number, max: number, value = st.args[0]): number | null {
+export function seconds(r: Reporter, st: Statement, min: number, max: number, ...given: [value?: string]): number | null {
+  const value = given.length > 0 ? given[0] : st.args[0];
   if (value === undefined) {
     r.error(loc(st), `${st.keyword} needs a time in seconds`);
     return null;
@@ -84,6 +101,18 @@ export function bool(r: Reporter, st: Statement): boolean {
   if (TRUE.has(l)) return true;
   if (FALSE.has(l)) return false;
   r.error(loc(st), `${st.keyword}: '${v}' is not a boolean; use on/off, true/false or yes/no`);
+  return true;
+}
+
+/**
+ * A keyword keepalived treats as a bare flag: writing it turns the option on, and keepalived
+ * ignores whatever follows (so `vrrp_strict off` turns strict mode ON). hakeep does the same, and
+ * says so when a value was written.
+ */
+export function presentFlag(r: Reporter, st: Statement): true {
+  if (st.args.length > 0) {
+    r.warn(loc(st), `${st.keyword} takes no value: keepalived ignores '${st.args.join(' ')}' and turns ${st.keyword} ON; hakeep does the same. Remove the line to leave it off`);
+  }
   return true;
 }
 

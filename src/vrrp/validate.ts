@@ -25,6 +25,7 @@ export const REJECT_REASONS = [
   'cast_mismatch', // multicast received by a unicast instance or the reverse
   'vip_missing',
   'not_unicast_peer',
+  'peer_ttl_out_of_range', // unicast_peer min_ttl/max_ttl
 ] as const;
 export type RejectReason = (typeof REJECT_REASONS)[number];
 
@@ -46,6 +47,22 @@ export interface ReceiveExpectation {
   checkVipAddresses: boolean;
   /** When set (check_unicast_src), a unicast source must be one of these peers. */
   allowedSources: readonly string[] | null;
+  /**
+   * Per unicast peer address, the TTL range its adverts must arrive with (unicast_peer
+   * min_ttl/max_ttl; keepalived's defaults 0 and 255 when only one bound is written). As in
+   * keepalived it is checked only together with allowedSources, after the source matched a peer;
+   * a peer missing from the map is not TTL-checked. null (or absent) = no TTL check.
+   * Build it from VrrpInstance.unicastPeers (minTtl/maxTtl are already resolved there).
+   */
+  peerTtl?: ReadonlyMap<string, { min: number; max: number }> | null;
+}
+
+/** The peerTtl map for unicast peers with resolved bounds; null when no peer narrows 0-255. */
+export function peerTtlMap(
+  peers: ReadonlyArray<{ address: string; minTtl: number; maxTtl: number }>,
+): ReadonlyMap<string, { min: number; max: number }> | null {
+  if (peers.every((p) => p.minTtl <= 0 && p.maxTtl >= 255)) return null;
+  return new Map(peers.map((p) => [p.address, { min: p.minTtl, max: p.maxTtl }]));
 }
 
 export interface AcceptedAdvert {
@@ -142,8 +159,14 @@ export function checkAdvert(packet: Buffer, exp: ReceiveExpectation): ReceiveVer
     if (missing !== undefined) {
       return reject('vip_missing', `ip address associated with VRID ${exp.vrid} not present in MASTER advert: ${missing}`);
     }
-    if (exp.unicast && exp.allowedSources && !exp.allowedSources.includes(ip.src)) {
-      return reject('not_unicast_peer', `unicast source address ${ip.src} not a unicast peer`);
+    if (exp.unicast && exp.allowedSources) {
+      if (!exp.allowedSources.includes(ip.src)) {
+        return reject('not_unicast_peer', `unicast source address ${ip.src} not a unicast peer`);
+      }
+      const range = exp.peerTtl?.get(ip.src);
+      if (range && (ip.ttl < range.min || ip.ttl > range.max)) {
+        return reject('peer_ttl_out_of_range', `TTL/HL ${ip.ttl} not in range ${range.min} - ${range.max} for unicast peer ${ip.src}`);
+      }
     }
   }
   return { ok: true, src: ip.src, dst: ip.dst, ttl: ip.ttl, advert: a };

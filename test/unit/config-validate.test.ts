@@ -38,8 +38,10 @@ describe('validation rules', () => {
   test('advert_int must be a positive time up to 255 s; fractions round for VRRPv2', () => {
     expectDiag(vi('  advert_int 0\n  virtual_ipaddress { 10.0.0.1 }'), 'error', 4, 'advert_int 0 is out of range');
     expectDiag(vi('  advert_int abc\n  virtual_ipaddress { 10.0.0.1 }'), 'error', 4, "'abc' is not a time in seconds");
-    const d = expectDiag(vi('  advert_int 1.6\n  virtual_ipaddress { 10.0.0.1 }'), 'warning', 1, 'VRRPv2 advert_int is whole seconds: 1.6 becomes 2');
-    expect(d.severity).toBe('warning');
+    // Reported at the advert_int line; the model holds the rounded value.
+    const text = vi('  advert_int 1.6\n  virtual_ipaddress { 10.0.0.1 }');
+    expectDiag(text, 'warning', 4, 'VRRPv2 advert_int is whole seconds: 1.6 becomes 2, as keepalived does');
+    expect(check(text).r.config.vrrpInstances[0]!.advertInt).toBe(2);
   });
 
   test('required keys: interface and virtual_router_id', () => {
@@ -75,7 +77,7 @@ describe('validation rules', () => {
   });
 
   test('nopreempt without state BACKUP is reported at the nopreempt line and cleared, as keepalived does', () => {
-    const text = vi('  state MASTER\n  nopreempt\n  virtual_ipaddress { 10.0.0.1 }');
+    const text = vi('  state MASTER\n  nopreempt\n  priority 150\n  virtual_ipaddress { 10.0.0.1 }');
     expectDiag(text, 'warning', 5, '(VI_1) nopreempt needs state BACKUP');
     expect(check(text).r.config.vrrpInstances[0]!.nopreempt).toBe(false);
     expect(check(vi('  state BACKUP\n  nopreempt\n  virtual_ipaddress { 10.0.0.1 }')).r.config.vrrpInstances[0]!.nopreempt).toBe(true);
@@ -86,8 +88,13 @@ describe('validation rules', () => {
     expectDiag(text, 'error', 6, "(VI_1) auth_pass is longer than 8 characters; VRRP carries only 8, so keepalived truncates it to '12345678'");
   });
 
-  test('IPv4 and IPv6 mixed in one virtual_ipaddress block', () => {
-    expectDiag(vi('  virtual_ipaddress {\n    10.0.0.1/24\n    2001:db8::1/64\n  }'), 'error', 6, '(VI_1) virtual_ipaddress mixes IPv4 and IPv6 (2001:db8::1)');
+  test('IPv4 and IPv6 mixed in one virtual_ipaddress block: the other family is dropped, as keepalived does', () => {
+    const text = vi('  virtual_ipaddress {\n    10.0.0.1/24\n    2001:db8::1/64\n  }');
+    expectDiag(text, 'warning', 6, '(VI_1) virtual_ipaddress 2001:db8::1 is IPv6 but the instance is IPv4 (decided by virtual_ipaddress 10.0.0.1 at v.conf:5');
+    expectDiag(text, 'warning', 6, 'keepalived ignores it ("address family must match VRRP instance")');
+    const { r } = check(text);
+    expect(r.errorCount).toBe(0);
+    expect(r.config.vrrpInstances[0]!.virtualIpaddress.map((v) => v.address)).toEqual(['10.0.0.1']);
   });
 
   test('full virtual_ipaddress syntax is parsed; a bad option is an error at its line', () => {

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { AUTH_AH, AUTH_NONE, AUTH_PASS, encodeAdvert, passwordBytes, type AdvertInput } from '../../src/vrrp/packet.js';
 import { encodeIpv4Header, type Ipv4HeaderFields } from '../../src/vrrp/ipv4.js';
-import { REJECT_REASONS, checkAdvert, peekVrid, type ReceiveExpectation, type RejectReason } from '../../src/vrrp/validate.js';
+import { REJECT_REASONS, checkAdvert, peekVrid, peerTtlMap, type ReceiveExpectation, type RejectReason } from '../../src/vrrp/validate.js';
 
 const expectation: ReceiveExpectation = {
   instance: 'VI_1',
@@ -14,7 +14,16 @@ const expectation: ReceiveExpectation = {
   unicast: false,
   checkVipAddresses: true,
   allowedSources: null,
+  peerTtl: null,
 };
+
+/** A unicast instance that checks its peers, one of which (10.233.1.11) must arrive with TTL 100-200. */
+const ttlChecked: Partial<ReceiveExpectation> = {
+  unicast: true,
+  allowedSources: ['10.233.1.11', '10.233.1.12'],
+  peerTtl: new Map([['10.233.1.11', { min: 100, max: 200 }]]),
+};
+const unicastFrom11 = (ttl: number): Buffer => packet({}, { dst: '10.233.1.10', ttl });
 
 const goodAdvert: AdvertInput = {
   vrid: 51, priority: 150, authType: AUTH_PASS, advertInt: 1,
@@ -62,6 +71,7 @@ describe('VRRPv2 receive checks', () => {
       ['vip_missing', packet({ addresses: ['10.233.1.99'] }), {}, '(VI_1) ip address associated with VRID 51 not present in MASTER advert: 10.233.1.100'],
       ['not_unicast_peer', packet({}, { dst: '10.233.1.10', ttl: 64 }), { unicast: true, allowedSources: ['10.233.1.12'] },
         '(VI_1) unicast source address 10.233.1.11 not a unicast peer'],
+      ['peer_ttl_out_of_range', unicastFrom11(64), ttlChecked, '(VI_1) TTL/HL 64 not in range 100 - 200 for unicast peer 10.233.1.11'],
     ];
     for (const [reason, buf, exp, message] of cases) {
       expect(rejected(buf, exp), reason).toEqual(expect.objectContaining({ reason, message }));
@@ -74,6 +84,28 @@ describe('VRRPv2 receive checks', () => {
     expect(checkAdvert(packet({}, { dst: '10.233.1.10', ttl: 62 }), { ...expectation, unicast: true }).ok).toBe(true);
     expect(checkAdvert(packet({ addresses: [] }), { ...expectation, checkVipAddresses: false }).ok).toBe(true);
     expect(checkAdvert(packet({ addresses: ['10.233.1.99'] }), { ...expectation, checkVipAddresses: false }).ok).toBe(true);
+  });
+
+  it('checks a unicast peer\'s min_ttl/max_ttl (bounds inclusive) after its source, as keepalived does', () => {
+    for (const ttl of [100, 150, 200]) expect(checkAdvert(unicastFrom11(ttl), { ...expectation, ...ttlChecked }).ok, `ttl ${ttl}`).toBe(true);
+    expect(rejected(unicastFrom11(99), ttlChecked)).toMatchObject({ reason: 'peer_ttl_out_of_range', message: '(VI_1) TTL/HL 99 not in range 100 - 200 for unicast peer 10.233.1.11' });
+    expect(rejected(unicastFrom11(201), ttlChecked).reason).toBe('peer_ttl_out_of_range');
+    // A peer without bounds in the map is not TTL-checked.
+    expect(checkAdvert(packet({}, { src: '10.233.1.12', dst: '10.233.1.10', ttl: 1 }), { ...expectation, ...ttlChecked }).ok).toBe(true);
+    // The source check comes first: a stranger is "not a unicast peer", whatever its TTL.
+    expect(rejected(packet({}, { src: '10.233.1.99', dst: '10.233.1.10', ttl: 1 }), ttlChecked).reason).toBe('not_unicast_peer');
+    // Like the source check, the TTL check runs only with the source check on, and only when
+    // the address list is checked (skip_check_adv_addr skips both for the known master).
+    expect(checkAdvert(unicastFrom11(64), { ...expectation, ...ttlChecked, allowedSources: null }).ok).toBe(true);
+    expect(checkAdvert(unicastFrom11(64), { ...expectation, ...ttlChecked, checkVipAddresses: false }).ok).toBe(true);
+    // Without peerTtl (or with null) nothing changes.
+    expect(checkAdvert(unicastFrom11(64), { ...expectation, ...ttlChecked, peerTtl: undefined }).ok).toBe(true);
+  });
+
+  it('builds the peer TTL map from resolved unicast peers (null when no peer narrows 0-255)', () => {
+    expect(peerTtlMap([{ address: '10.0.0.2', minTtl: 0, maxTtl: 255 }])).toBeNull();
+    expect(peerTtlMap([{ address: '10.0.0.2', minTtl: 0, maxTtl: 255 }, { address: '10.0.0.3', minTtl: 250, maxTtl: 255 }]))
+      .toEqual(new Map([['10.0.0.2', { min: 0, max: 255 }], ['10.0.0.3', { min: 250, max: 255 }]]));
   });
 
   it('accepts adverts without authentication when none is configured', () => {
