@@ -16,6 +16,10 @@ export interface CliOptions {
   statusSocket: string | null;
   /** `hakeep status`: print the running daemon's status JSON. */
   statusCommand: boolean;
+  /** `hakeep cleanup`: remove the VIPs of the config's instances (ExecStopPost after a crash). */
+  cleanupCommand: boolean;
+  /** --signum=NAME: print keepalived's signal number for NAME and exit. */
+  signum: string | null;
   logFormat: LogFormat | null;
   logLevel: LogLevel | null;
   logDetail: boolean;
@@ -60,6 +64,7 @@ const FLAGS: FlagDef[] = [
   } },
   { long: 'settings', value: 'required', apply: (o, v) => { o.settingsFile = v!; } },
   { long: 'status-socket', value: 'required', apply: (o, v) => { o.statusSocket = v!; } },
+  { long: 'signum', value: 'required', apply: (o, v) => { o.signum = v!; } },
   // Accepted keepalived flags whose behaviour hakeep does not have (or does not need).
   { short: 'S', long: 'log-facility', value: 'required', apply: ignore('-S') },
   { short: 'G', long: 'no-syslog', value: 'none', apply: ignore('-G') },
@@ -77,7 +82,7 @@ const FLAGS: FlagDef[] = [
 export function parseArgs(argv: string[]): CliOptions {
   const o: CliOptions = {
     configFile: null, configTest: false, dumpConf: false, version: false, help: false, vrrpOnly: false,
-    checkOnly: false, configId: null, pidFile: null, settingsFile: null, statusSocket: null, statusCommand: false, logFormat: null, logLevel: null,
+    checkOnly: false, configId: null, pidFile: null, settingsFile: null, statusSocket: null, statusCommand: false, cleanupCommand: false, signum: null, logFormat: null, logLevel: null,
     logDetail: false, ignored: [],
   };
   for (let i = 0; i < argv.length; i++) {
@@ -120,6 +125,10 @@ export function parseArgs(argv: string[]): CliOptions {
       o.statusCommand = true;
       continue;
     }
+    if (a === 'cleanup' && i === 0) {
+      o.cleanupCommand = true;
+      continue;
+    }
     throw new UsageError(`unexpected argument '${a}' (use -f FILE for the configuration file)`);
   }
   if (o.vrrpOnly && o.checkOnly) throw new UsageError('-P/--vrrp and -C/--check exclude each other; give neither to run both');
@@ -128,6 +137,7 @@ export function parseArgs(argv: string[]): CliOptions {
 
 export const HELP = `Usage: hakeep [options]
        hakeep status [--status-socket=PATH]
+       hakeep cleanup [-f FILE]   remove the VIPs a killed hakeep left (the unit's ExecStopPost)
 
 hakeep is a keepalived-compatible VRRP and LVS health-checking daemon. It reads keepalived.conf.
 
@@ -150,9 +160,16 @@ Running (always in the foreground; run it under systemd):
       --log-format=FMT     json (default) or text
       --log-level=LEVEL    trace, debug, info, warn, error, fatal
 
+      --signum=NAME        print the signal number for STOP, RELOAD, DATA, STATS,
+                           STATS_CLEAR or JSON (as keepalived --signum), e.g.
+                           kill -$(hakeep --signum=JSON) $(cat /run/hakeep.pid)
   -v, --version            print the version
   -h, --help               this text
 
 Also accepted from keepalived and ignored: -S -G -g -r -c -X -V -I -R -s -B.
-Signals: TERM/INT stop gracefully (priority 0 advert, VIPs and IPVS services removed).
+Signals (keepalived's): TERM/INT stop gracefully (priority 0 advert, VIPs and IPVS services
+removed); HUP reload (not implemented yet: ignored, logged); USR1 writes the data dump,
+USR2 the stats dump, SIGRTMIN+2 (JSON) the JSON dump, to $TMPDIR (else /tmp)/keepalived.data,
+.stats, .json; SIGRTMAX-1 (STATS_CLEAR) clears the statistics. Other catchable signals are
+logged and ignored; none opens Node's inspector.
 `;

@@ -5,6 +5,7 @@ import { HELP, parseArgs, UsageError, type CliOptions } from './cli-args.js';
 import { createLogger } from './daemon/log.js';
 import { runDaemon } from './daemon/run.js';
 import { DEFAULT_SETTINGS_FILE, readSettings, SettingsError, type Settings } from './daemon/settings.js';
+import type { SignalAddon } from './daemon/signals.js';
 import { readStatus } from './daemon/status.js';
 
 /** keepalived's -t exit codes: 0 valid, 3 cannot run, 4 configuration errors. */
@@ -48,6 +49,18 @@ export async function main(argv: string[]): Promise<number> {
     return EXIT_OK;
   }
 
+  if (o.signum !== null) {
+    const { signalNumber } = await import('./daemon/signals.js');
+    await loadSignalAddon();
+    const n = signalNumber(o.signum, realtimeSignals());
+    if (n === null) {
+      process.stderr.write(`Unknown sigfunc ${o.signum}\n`);
+      return 1;
+    }
+    process.stdout.write(`${n}\n`);
+    return EXIT_OK;
+  }
+
   if (o.statusCommand) {
     let path = o.statusSocket;
     if (path === null) {
@@ -77,6 +90,22 @@ export async function main(argv: string[]): Promise<number> {
       return o.configTest ? EXIT_CONFIG_ERRORS : EXIT_CANNOT_RUN;
     }
     throw e;
+  }
+
+  if (o.cleanupCommand) {
+    if (res.errorCount > 0) {
+      printDiagnostics(res);
+      return EXIT_CONFIG_ERRORS;
+    }
+    let pidFile: string;
+    try {
+      pidFile = o.pidFile ?? readSettings(o.settingsFile ?? DEFAULT_SETTINGS_FILE, o.settingsFile !== null).pidFile;
+    } catch (e) {
+      process.stderr.write(`hakeep: ${(e as Error).message}\n`);
+      return EXIT_CANNOT_RUN;
+    }
+    const { releaseConfiguredVips } = await import('./net/cleanup.js');
+    return releaseConfiguredVips(res.config, pidFile, (line) => process.stderr.write(`${line}\n`));
   }
 
   if (o.configTest || o.dumpConf) {
@@ -134,7 +163,30 @@ export async function main(argv: string[]): Promise<number> {
     startVrrp: startVrrpService,
     startCheck: startCheckerService,
     onReady: () => { void notifyReady(); },
+    signalAddon: await loadSignalAddon(),
   });
+}
+
+/** SIGRTMIN/SIGRTMAX as the C library defines them (glibc: 34/64), from the addon when built. */
+function realtimeSignals(): { SIGRTMIN: number; SIGRTMAX: number } {
+  try {
+    return loadedAddon?.signalNumbers() ?? { SIGRTMIN: 34, SIGRTMAX: 64 };
+  } catch {
+    return { SIGRTMIN: 34, SIGRTMAX: 64 };
+  }
+}
+
+let loadedAddon: SignalAddon | null = null;
+
+async function loadSignalAddon(): Promise<SignalAddon | null> {
+  try {
+    const { native } = await import('./net/native.js');
+    const a = native();
+    loadedAddon = typeof a.signalWatch === 'function' ? a : null;
+  } catch {
+    loadedAddon = null;
+  }
+  return loadedAddon;
 }
 
 async function notifyReady(): Promise<void> {

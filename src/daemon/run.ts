@@ -1,11 +1,22 @@
 // The composition root: start the VRRP and checker halves from a validated Config, write the pid
-// file, tell systemd we are ready, and stop everything in order on TERM/INT.
+// file, tell systemd we are ready, answer every signal, and stop everything in order. Two rules:
+//   - on SIGTERM/SIGINT the VRRP side's stop() runs before anything else (logging included): it
+//     puts every master's priority-0 advert on the wire synchronously;
+//   - on any uncaught exception or unhandled rejection, the last resort sends priority 0 from
+//     every master, removes the VIPs (synchronous netlink), logs the stack and exits non-zero so
+//     the supervisor restarts hakeep. A half-dead daemon holding VIPs is the worst outcome.
 import { mkdirSync, unlinkSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Config } from '../config/model.js';
+import type { InstanceStatus } from '../vrrp/instance.js';
+import { dumpDir, DUMP_FILES, renderDump, writeDumpFile, type DumpKind, type DumpSource } from './dumps.js';
 import type { Logger } from './log.js';
 import type { RunningService, StartService } from './service.js';
+import { installSignalHandlers, type SignalAddon } from './signals.js';
 import { closeStatus, serveStatus } from './status.js';
+
+/** Exit code after a fatal internal error (EX_SOFTWARE): non-zero, so systemd restarts hakeep. */
+export const EXIT_FATAL = 70;
 
 export interface RunOptions {
   config: Config;
@@ -20,6 +31,10 @@ export interface RunOptions {
   startCheck: StartService;
   /** Called once the services run (sd_notify READY=1 in production). */
   onReady?: () => void;
+  /** For realtime signals (keepalived's JSON and STATS_CLEAR); null = not available. */
+  signalAddon: SignalAddon | null;
+  /** Where the signal dumps go (keepalived's rule: $TMPDIR if absolute, else /tmp). */
+  dumpDir?: string;
 }
 
 /** Resolves with the exit code once the daemon has stopped. */
@@ -35,13 +50,29 @@ export async function runDaemon(o: RunOptions): Promise<number> {
   let resolveDone!: (code: number) => void;
   const done = new Promise<number>((r) => { resolveDone = r; });
 
+  installLastResort(() => services, log, () => {
+    removePid(o.pidFile);
+    if (o.statusSocket) {
+      try { unlinkSync(o.statusSocket); } catch { /* gone */ }
+    }
+  });
+
   const stop = (why: string): Promise<number> => {
     if (stopping) return stopping;
+    // First, before any log line: the VRRP side (first in `services`) resigns on the wire
+    // synchronously inside stop(). Both halves stop at once: VRRP hands over to the backup
+    // while IPVS is cleaned up.
+    const stops = services.map((s) => {
+      try {
+        return s.stop();
+      } catch (e) {
+        return Promise.reject(e);
+      }
+    });
     log.info({ event: 'stop', reason: why }, 'Stopping');
     stopping = (async () => {
       let code = 0;
-      // Both halves stop at once: VRRP hands over to the backup while IPVS is cleaned up.
-      const results = await Promise.allSettled(services.map((s) => s.stop()));
+      const results = await Promise.allSettled(stops);
       for (const [i, r] of results.entries()) {
         if (r.status === 'rejected') {
           code = 1;
@@ -61,18 +92,35 @@ export async function runDaemon(o: RunOptions): Promise<number> {
   const keepAlive = setInterval(() => {}, 1 << 30);
   void done.then(() => clearInterval(keepAlive));
 
-  const onSignal = (sig: NodeJS.Signals): void => { void stop(sig); };
-  process.on('SIGTERM', onSignal);
-  process.on('SIGINT', onSignal);
-  process.on('SIGHUP', () => {
-    log.warn({ event: 'reload' }, 'Reloading is not implemented yet: SIGHUP ignored, the running configuration stays');
+  const statusDoc = (): Record<string, unknown> => ({
+    version: o.version, pid: process.pid, startedAt, configFile: o.config.file,
+    services: Object.fromEntries(services.map((s) => [s.name, s.status()])),
   });
+  const dumper = new DumpWriter(o.dumpDir ?? dumpDir(), log, () => {
+    const vrrp = services.find((s) => s.name === 'vrrp')?.status() as { instances?: InstanceStatus[] } | undefined;
+    const check = services.find((s) => s.name === 'check')?.status() ?? null;
+    return {
+      version: o.version, pid: process.pid, startedAt, configFile: o.config.file,
+      vrrp: vrrp?.instances ?? [], check, now: new Date().toISOString(), monoNow: performance.now(),
+    };
+  });
+  // Handlers stay installed until the process exits: a late SIGUSR1 must never reach Node's
+  // default (the inspector), nor a realtime signal its default (terminate).
+  installSignalHandlers({
+    stop: (sig) => { void stop(sig); },
+    reload: () => {
+      log.warn({ event: 'reload' }, 'Reloading is not implemented yet: SIGHUP ignored, the running configuration stays');
+    },
+    dump: (kind) => dumper.request(kind),
+    clearStats: () => { for (const s of services) s.clearStats?.(); },
+  }, log, o.signalAddon);
 
   try {
     if (o.vrrp) {
       if (o.config.vrrpInstances.length === 0) log.info('no vrrp_instance in the configuration: VRRP side idle');
       else services.push(await o.startVrrp(o.config, { log: log.child({ proc: 'vrrp' }) }));
     }
+    if (stopping) return done;
     if (o.check) {
       if (o.config.virtualServers.length === 0) log.info('no virtual_server in the configuration: checker side idle');
       else services.push(await o.startCheck(o.config, { log: log.child({ proc: 'check' }) }));
@@ -83,17 +131,73 @@ export async function runDaemon(o: RunOptions): Promise<number> {
     return 3;
   }
   if (stopping) return done;
-  if (o.statusSocket) {
-    statusServer = await serveStatus(o.statusSocket, () => ({
-      version: o.version, pid: process.pid, startedAt, configFile: o.config.file,
-      services: Object.fromEntries(services.map((s) => [s.name, s.status()])),
-    }), log);
-  }
+  if (o.statusSocket) statusServer = await serveStatus(o.statusSocket, statusDoc, log);
   o.onReady?.();
-  const code = await done;
-  process.off('SIGTERM', onSignal);
-  process.off('SIGINT', onSignal);
-  return code;
+  armTestCrashHook(log);
+  return done;
+}
+
+/**
+ * Uncaught exceptions and unhandled rejections: resign and release synchronously, log, exit.
+ * Runs at most once; anything that throws inside is swallowed so the exit always happens.
+ */
+function installLastResort(services: () => RunningService[], log: Logger, cleanup: () => void): void {
+  let dying = false;
+  const die = (what: string, err: unknown): void => {
+    if (dying) return;
+    dying = true;
+    for (const s of services()) {
+      try { s.emergencyStop?.(); } catch { /* keep going: the exit must happen */ }
+    }
+    try {
+      const e = err instanceof Error ? err : new Error(String(err));
+      log.fatal({ err: e.stack ?? e.message, event: 'fatal' },
+        `${what}: ${e.message}; sent priority 0 and removed the VIPs; exiting (status ${EXIT_FATAL}) so the supervisor restarts hakeep`);
+    } catch { /* logging must not stop the exit */ }
+    try { cleanup(); } catch { /* ignore */ }
+    process.exit(EXIT_FATAL);
+  };
+  process.on('uncaughtException', (err) => die('uncaught exception', err));
+  process.on('unhandledRejection', (reason) => die('unhandled promise rejection', reason));
+}
+
+/** Test hook: HAKEEP_TEST_CRASH_AFTER_MS=N throws an uncaught exception from a timer N ms after
+ * the daemon is ready, to prove the last resort on the wire. Never set it in production. */
+function armTestCrashHook(log: Logger): void {
+  const ms = Number(process.env.HAKEEP_TEST_CRASH_AFTER_MS);
+  if (!(ms > 0)) return;
+  log.warn({ ms }, `HAKEEP_TEST_CRASH_AFTER_MS is set: an uncaught exception will be thrown in ${ms} ms (test hook)`);
+  setTimeout(() => { throw new Error('HAKEEP_TEST_CRASH_AFTER_MS: injected crash (test hook)'); }, ms);
+}
+
+/** Writes the signal dumps off the timing path (async I/O), one write per kind at a time; a
+ * burst of signals collapses into at most one more write. */
+class DumpWriter {
+  private readonly busy = new Set<DumpKind>();
+  private readonly again = new Set<DumpKind>();
+
+  constructor(private readonly dir: string, private readonly log: Logger, private readonly source: () => DumpSource) {}
+
+  request(kind: DumpKind): void {
+    if (this.busy.has(kind)) {
+      this.again.add(kind);
+      return;
+    }
+    this.busy.add(kind);
+    void this.write(kind);
+  }
+
+  private async write(kind: DumpKind): Promise<void> {
+    try {
+      const path = await writeDumpFile(this.dir, DUMP_FILES[kind], renderDump(kind, this.source()));
+      this.log.debug({ dump: kind, path }, `${kind} dump written to ${path}`);
+    } catch (e) {
+      this.log.warn({ dump: kind, dir: this.dir }, `cannot write the ${kind} dump in ${this.dir}: ${(e as Error).message}`);
+    } finally {
+      this.busy.delete(kind);
+      if (this.again.delete(kind)) this.request(kind);
+    }
+  }
 }
 
 function writePid(path: string | null, log: Logger): void {

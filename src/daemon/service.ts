@@ -13,6 +13,11 @@ export interface RunningService {
   stop(): Promise<void>;
   /** A JSON-serializable snapshot for status output and tests. */
   status(): unknown;
+  /** The last resort on a fatal error, synchronous and never throwing: the VRRP side sends
+   * priority 0 from every master and removes its VIPs. */
+  emergencyStop?(): void;
+  /** keepalived's STATS_CLEAR signal. */
+  clearStats?(): void;
 }
 
 export type StartService = (config: Config, ctx: ServiceContext) => Promise<RunningService>;

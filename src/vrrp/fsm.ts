@@ -3,7 +3,7 @@
 // the returned actions in order. Every state change carries a typed reason for logs and status.
 import { ipv4ToInt } from './ipv4.js';
 import { PRIORITY_OWNER, PRIORITY_STOP } from './packet.js';
-import { initialMasterWaitMs, masterDownIntervalMs, skewTimeMs } from './timing.js';
+import { masterDownIntervalMs, skewTimeMs } from './timing.js';
 
 export type VrrpState = 'INIT' | 'BACKUP' | 'MASTER' | 'FAULT';
 
@@ -34,10 +34,15 @@ export interface FsmParams {
   downTimerAdverts: number;
   lowerPrioNoAdvert: boolean;
   higherPrioSendAdvert: boolean;
-  /** GARPs to send when a lower-priority master is told off; 0 = none. */
+  /** GARPs per VIP sent when a lower-priority master is told off (garp_lower_prio_repeat); 0 = none. */
   garpLowerPrioRepeat: number;
+  /** A second such burst this long after the first (garp_lower_prio_delay); 0 = none. */
+  garpLowerPrioDelayMs: number;
   /** Our source address: what peers see and what equal priorities are compared against. */
   ownIp: string;
+  /** vrrp_startup_delay: until this monotonic time a backup's down timer counts from it, not
+   * from now (keepalived: adverts are processed, but nobody takes over before it + the timer). */
+  startupHoldUntil?: number;
 }
 
 export interface FsmState {
@@ -56,7 +61,8 @@ export interface FsmState {
 }
 
 export type FsmEvent =
-  | { type: 'start' }
+  /** `fault`: the instance already has a fault reason (interface missing or down, no address). */
+  | { type: 'start'; fault?: boolean }
   | { type: 'advert'; from: string; priority: number }
   | { type: 'timer' }
   | { type: 'shutdown' }
@@ -72,9 +78,10 @@ export type FsmAction =
   /** First GARP burst now, the second after garp_master_delay, refreshes if configured. */
   | { type: 'start_garp' }
   | { type: 'stop_garp' }
-  /** One extra burst (lower-priority master seen). */
-  | { type: 'send_garp'; repeat: number }
-  | { type: 'log'; level: LogLevel; msg: string; fields: Record<string, unknown> };
+  /** One extra burst now (lower-priority master seen) and, when delayMs > 0, another after it. */
+  | { type: 'send_garp'; repeat: number; delayMs: number }
+  /** `rateKey`: a line that can repeat every advert interval; the shell rate-limits it by key. */
+  | { type: 'log'; level: LogLevel; msg: string; fields: Record<string, unknown>; rateKey?: string };
 
 export interface StepResult {
   state: FsmState;
@@ -105,6 +112,12 @@ function deadlineOf(s: FsmState): number | null {
   return null;
 }
 
+/** When a backup's timer of `interval` ms started now expires (vrrp_startup_delay aware). */
+function downDeadline(p: FsmParams, now: number, interval: number): number {
+  const hold = p.startupHoldUntil;
+  return hold !== undefined && now < hold ? hold + interval : now + interval;
+}
+
 function masterDown(p: FsmParams, s: FsmState): number {
   // keepalived keeps an owner's skew at that of 255 even after lowering its priority.
   const prio = p.priority === PRIORITY_OWNER ? PRIORITY_OWNER : s.effectivePriority;
@@ -117,8 +130,10 @@ export function step(p: FsmParams, prev: FsmState, ev: FsmEvent, now: number): S
   const actions: FsmAction[] = [];
   let reason: TransitionReason | null = null;
   const n = `(${p.name})`;
-  const log = (level: LogLevel, msg: string, fields: Record<string, unknown> = {}): void => {
-    actions.push({ type: 'log', level, msg: `${n} ${msg}`, fields: { instance: p.name, ...fields } });
+  const log = (level: LogLevel, msg: string, fields: Record<string, unknown> = {}, rateKey?: string): void => {
+    const a: FsmAction = { type: 'log', level, msg: `${n} ${msg}`, fields: { instance: p.name, ...fields } };
+    if (rateKey !== undefined) a.rateKey = rateKey;
+    actions.push(a);
   };
   const enter = (to: VrrpState, why: TransitionReason, msg: string | null): void => {
     const from = s.state;
@@ -129,7 +144,7 @@ export function step(p: FsmParams, prev: FsmState, ev: FsmEvent, now: number): S
   const becomeBackup = (why: TransitionReason, msg: string): void => {
     enter('BACKUP', why, msg);
     s.advertAt = null;
-    s.downAt = now + masterDown(p, s);
+    s.downAt = downDeadline(p, now, masterDown(p, s));
     s.downCause = 'master_down_timer';
     s.preemptAt = null;
   };
@@ -140,16 +155,21 @@ export function step(p: FsmParams, prev: FsmState, ev: FsmEvent, now: number): S
   switch (ev.type) {
     case 'start': {
       if (s.state !== 'INIT') break;
-      enter('BACKUP', 'startup', 'Entering BACKUP STATE (init)');
       s.preemptAt = null;
+      if (ev.fault) {
+        // keepalived: an instance whose interface is missing or down starts in FAULT and waits.
+        enter('FAULT', 'fault', 'Entering FAULT STATE (init)');
+        s.downAt = null;
+        break;
+      }
+      enter('BACKUP', 'startup', 'Entering BACKUP STATE (init)');
       if (p.priority === PRIORITY_OWNER) {
-        s.downAt = now; // the owner does not wait (RFC 3768 §6.4.1)
+        s.downAt = downDeadline(p, now, 0); // the owner does not wait (RFC 3768 §6.4.1)
         s.downCause = 'address_owner';
-      } else if (p.initialState === 'MASTER') {
-        s.downAt = now + initialMasterWaitMs(p.advertIntMs);
-        s.downCause = 'master_down_timer';
       } else {
-        s.downAt = now + masterDown(p, s);
+        // RFC 3768 §6.4.1: a non-owner, `state MASTER` or not, waits Master_Down_Interval to
+        // hear an existing master. keepalived 2.2.7 does the same on the wire (about 3.6 s).
+        s.downAt = downDeadline(p, now, masterDown(p, s));
         s.downCause = 'master_down_timer';
       }
       break;
@@ -196,9 +216,12 @@ export function step(p: FsmParams, prev: FsmState, ev: FsmEvent, now: number): S
         }
         if (ev.priority < s.effectivePriority || (ev.priority === s.effectivePriority && cmp < 0)) {
           const suffix = p.lowerPrioNoAdvert ? '' : ', forcing new election';
-          log('info', `Received advert from ${ev.from} with lower priority ${ev.priority}, ours ${s.effectivePriority}${suffix}`, { from: ev.from, priority: ev.priority });
           if (!p.lowerPrioNoAdvert) actions.push({ type: 'send_advert', priority: s.effectivePriority });
-          if (p.garpLowerPrioRepeat > 0) actions.push({ type: 'send_garp', repeat: p.garpLowerPrioRepeat });
+          // After a split brain heals this repeats every interval until the peer yields: rate-limited.
+          log('info', `Received advert from ${ev.from} with lower priority ${ev.priority}, ours ${s.effectivePriority}${suffix}`,
+            { from: ev.from, priority: ev.priority }, `lower_prio ${ev.from}`);
+          // Re-announce the VIPs: clients may have followed the other master's GARPs.
+          if (p.garpLowerPrioRepeat > 0) actions.push({ type: 'send_garp', repeat: p.garpLowerPrioRepeat, delayMs: p.garpLowerPrioDelayMs });
         } else if (ev.priority > s.effectivePriority || cmp > 0) {
           const higher = ev.priority > s.effectivePriority;
           log('info', higher
@@ -233,9 +256,11 @@ export function step(p: FsmParams, prev: FsmState, ev: FsmEvent, now: number): S
     case 'fault': {
       if (s.state === 'FAULT' || s.state === 'INIT') break;
       const wasMaster = s.state === 'MASTER';
+      // Resign on the wire before anything else (logging included): the backup waits on it.
+      if (wasMaster) actions.push({ type: 'send_advert', priority: PRIORITY_STOP });
       enter('FAULT', 'fault', 'Entering FAULT STATE');
       if (wasMaster) {
-        actions.push({ type: 'send_advert', priority: PRIORITY_STOP });
+        log('debug', 'sent 0 priority');
         leaveMaster();
       }
       s.downAt = null;
@@ -263,14 +288,14 @@ function backupReceives(
 ): void {
   if (ev.priority === PRIORITY_STOP) {
     log('debug', 'Backup received priority 0 advertisement', { from: ev.from });
-    s.downAt = now + skewTimeMs(p.priority === PRIORITY_OWNER ? PRIORITY_OWNER : s.effectivePriority);
+    s.downAt = downDeadline(p, now, skewTimeMs(p.priority === PRIORITY_OWNER ? PRIORITY_OWNER : s.effectivePriority));
     s.downCause = 'priority_zero_seen';
     return;
   }
   const delaying = p.preemptDelayMs > 0 && (s.preemptAt === null || s.preemptAt > now);
   if (p.nopreempt || ev.priority >= s.effectivePriority || delaying) {
     // Accept the sender as master and restart the down timer.
-    s.downAt = now + masterDown(p, s);
+    s.downAt = downDeadline(p, now, masterDown(p, s));
     s.downCause = 'master_down_timer';
     s.masterIp = ev.from;
     s.masterPriority = ev.priority;

@@ -1,11 +1,18 @@
-// The shell around one vrrp_instance's state machine: it turns packets and timer expiries into
-// FSM events and executes the actions the FSM returns (adverts on the wire, VIPs, GARP, logs).
-// Adverts go out at once; VIP and GARP work is serialized on one queue so "add VIPs, then GARP"
-// and "stop GARP, then remove VIPs" always happen in the order the FSM asked for.
+// The shell around one vrrp_instance's state machine: it turns packets, timer expiries and fault
+// reasons into FSM events and executes the actions the FSM returns (adverts on the wire, VIPs,
+// GARP, logs). Adverts go out at once; VIP and GARP work is serialized on one queue so "add VIPs,
+// then GARP" and "stop GARP, then remove VIPs" always happen in the order the FSM asked for.
+//
+// Failure rules: the next timer is armed before any action runs, and each action runs inside its
+// own try/catch, so a throwing action can neither leave a master without adverts nor skip the
+// actions after it. GARPs are sent only for VIPs that are on the interface; a VIP that could not
+// be added is retried with backoff while master and listed in status.
 import type { VirtualIp } from '../config/model.js';
 import type { Logger } from '../daemon/log.js';
+import type { VipResult } from '../net/vip.js';
 import { initialFsmState, step, type FsmAction, type FsmEvent, type FsmParams, type FsmState, type StepResult, type TransitionReason, type VrrpState } from './fsm.js';
-import { DeadlineTimer, type Clock, type LatenessStats, type TimerApi } from './deadline-timer.js';
+import { DeadlineTimer, nodeTimers, type Clock, type LatenessStats, type TimerApi } from './deadline-timer.js';
+import { FaultSet, type FaultReason, type FaultSource } from './fault-set.js';
 import { encodeIpv4Header, IPPROTO_VRRP, VRRP_TOS } from './ipv4.js';
 import { encodeAdvert, PRIORITY_STOP } from './packet.js';
 import { RateLimiter } from './rate-limit.js';
@@ -26,15 +33,21 @@ export interface InstanceSpec {
   /** Everything added on MASTER: virtual_ipaddress + virtual_ipaddress_excluded. */
   vips: VirtualIp[];
   excludedCount: number;
-  /** Advert source address. */
-  srcIp: string;
+  /** Advert source address; null until the interface has one (the instance is in FAULT then). */
+  srcIp: string | null;
+  /** True when srcIp comes from mcast_src_ip/unicast_src_ip rather than the interface. */
+  srcConfigured: boolean;
   /** Multicast group or the unicast peers. */
   destinations: string[];
   unicast: boolean;
   ttl: number;
   /** check_unicast_src: accept unicast adverts only from the peers. */
   checkUnicastSrc: boolean;
+  /** unicast_peer min_ttl/max_ttl, checked with checkUnicastSrc; null = no peer narrows 0-255. */
+  peerTtl: ReadonlyMap<string, { min: number; max: number }> | null;
   skipCheckAdvAddr: boolean;
+  /** dont_track_primary: the instance's own interface going down is not a fault. */
+  dontTrackPrimary: boolean;
 }
 
 export interface InstanceDeps {
@@ -42,8 +55,14 @@ export interface InstanceDeps {
   clock: Clock;
   timers?: TimerApi;
   send(packet: Buffer, dst: string): Promise<void>;
-  applyVips(op: 'add' | 'del', vips: VirtualIp[]): Promise<{ ok: boolean }>;
-  garp: { start(): void; stop(): void; burst(repeat: number): void };
+  applyVips(op: 'add' | 'del', vips: VirtualIp[]): Promise<Pick<VipResult, 'ok' | 'failures'>>;
+  /** Synchronous removal for the last-resort path (uncaught exception); absent = not possible. */
+  removeVipsNow?(vips: VirtualIp[]): void;
+  garp: { setVips(vips: VirtualIp[]): void; start(): void; stop(): void; burst(repeat: number): void };
+  /** Read packets already queued on the socket now (before a late takeover decision). */
+  drain?(): void;
+  /** Backoff for re-adding a VIP the kernel refused (ms). */
+  vipRetry?: { firstMs: number; maxMs: number };
 }
 
 export interface TransitionRecord {
@@ -52,6 +71,18 @@ export interface TransitionRecord {
   reason: TransitionReason;
   /** Monotonic ms. */
   at: number;
+  /** Wall clock, ISO 8601. */
+  wall: string;
+  /** The fault reasons behind a transition to FAULT. */
+  faults?: string;
+}
+
+export interface VipFailureStatus {
+  vip: string;
+  error: string;
+  attempts: number;
+  /** Monotonic ms of the next attempt; null when not master (no retry pending). */
+  nextRetryAt: number | null;
 }
 
 export interface InstanceStatus {
@@ -63,14 +94,24 @@ export interface InstanceStatus {
   effectivePriority: number;
   masterIp: string | null;
   masterPriority: number | null;
+  sourceIp: string | null;
   vips: string[];
-  /** True while hakeep believes the VIPs are configured (after `ip` reported success). */
+  /** True while every VIP is configured (the kernel accepted each add). */
   vipsConfigured: boolean;
+  /** The VIPs hakeep has on the interface right now. */
+  vipsPresent: string[];
+  vipFailures: VipFailureStatus[];
+  faults: FaultReason[];
   counters: {
     advertsSent: number;
     advertsReceived: number;
     priorityZeroReceived: number;
+    priorityZeroSent: number;
     sendErrors: number;
+    becameMaster: number;
+    releasedMaster: number;
+    faults: number;
+    vipsReadded: number;
     rejected: Partial<Record<RejectReason, number>>;
   };
   transitions: number;
@@ -78,18 +119,30 @@ export interface InstanceStatus {
   timer: LatenessStats;
 }
 
+/** A backup deadline this late means the loop stalled: adverts may be waiting on the socket. */
+const LATE_TAKEOVER_MS = 50;
+
+const vipKey = (v: VirtualIp): string => `${v.address}/${v.prefixLen}`;
+
 export class VrrpInstanceRuntime implements ChannelMember {
   readonly vrid: number;
   private fsm: FsmState;
   private readonly timer: DeadlineTimer;
+  private readonly timers: TimerApi;
   private queue: Promise<void> = Promise.resolve();
   private readonly pendingSends = new Set<Promise<void>>();
   private readonly limiter = new RateLimiter();
   private readonly rejected: Partial<Record<RejectReason, number>> = {};
-  private readonly counters = { advertsSent: 0, advertsReceived: 0, priorityZeroReceived: 0, sendErrors: 0 };
+  private counters: Omit<InstanceStatus['counters'], 'rejected'> = newCounters();
   private transitions = 0;
   private lastTransition: TransitionRecord | null = null;
-  private vipsConfigured = false;
+  private readonly faults = new FaultSet();
+  /** VIPs (by addr/len) that are on the interface because we added them. */
+  private readonly present = new Set<string>();
+  private readonly vipFailures = new Map<string, VipFailureStatus>();
+  private vipRetryTimer: unknown = null;
+  private lowerPrioGarpTimer: unknown = null;
+  private started = false;
   private stopped = false;
   private readonly name: string;
 
@@ -97,25 +150,127 @@ export class VrrpInstanceRuntime implements ChannelMember {
     this.vrid = spec.vrid;
     this.name = spec.fsm.name;
     this.fsm = initialFsmState(spec.fsm);
-    this.timer = new DeadlineTimer(deps.clock, (now) => this.feed({ type: 'timer' }, now), deps.timers);
+    this.timers = deps.timers ?? nodeTimers;
+    this.timer = new DeadlineTimer(deps.clock, (now) => this.onTimer(now), this.timers);
   }
 
-  /** Clear VIPs a previous run may have left (kill -9), then enter BACKUP (init). */
+  get state(): VrrpState {
+    return this.fsm.state;
+  }
+
+  get interfaceName(): string {
+    return this.spec.interface;
+  }
+
+  get vips(): readonly VirtualIp[] {
+    return this.spec.vips;
+  }
+
+  get sourceConfigured(): boolean {
+    return this.spec.srcConfigured;
+  }
+
+  get sourceIp(): string | null {
+    return this.spec.srcIp;
+  }
+
+  get tracksPrimary(): boolean {
+    return !this.spec.dontTrackPrimary;
+  }
+
+  /** Clear VIPs a previous run may have left (kill -9), then enter BACKUP (init), or FAULT
+   * (init) when a fault reason is already set (interface missing or down, no address). */
   start(): void {
+    if (this.started || this.stopped) return;
+    this.started = true;
     this.enqueue(async () => {
       await this.deps.applyVips('del', this.spec.vips);
     });
-    this.feed({ type: 'start' }, this.deps.clock());
+    if (this.faults.active) this.logFaults('info');
+    this.feed({ type: 'start', fault: this.faults.active }, this.deps.clock());
   }
 
   /** Graceful stop: a master sends priority 0 and removes its VIPs. Resolves when done. */
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.feed({ type: 'shutdown' }, this.deps.clock());
-    this.stopped = true;
-    this.timer.cancel();
+    this.halt();
     await this.queue;
     await Promise.allSettled([...this.pendingSends]);
+  }
+
+  /**
+   * The last resort (uncaught exception, fatal error): synchronously resign if master (priority
+   * 0 on the wire), drop the VIPs, and stop reacting. Never throws. Returns true if it was master.
+   */
+  emergencyStop(): boolean {
+    if (this.stopped) return false;
+    const wasMaster = this.fsm.state === 'MASTER';
+    if (wasMaster) {
+      try { this.sendAdvert(PRIORITY_STOP); } catch { /* keep going: the VIPs matter more */ }
+      try { this.deps.garp.stop(); } catch { /* ignore */ }
+    }
+    try { this.deps.removeVipsNow?.(this.spec.vips); } catch { /* ignore */ }
+    this.present.clear();
+    this.halt();
+    return wasMaster;
+  }
+
+  /** Add or update a fault reason; the first one moves the instance to FAULT. */
+  setFault(source: FaultSource, subject: string, detail: string): void {
+    if (this.stopped) return;
+    const isNew = !this.faults.has(source, subject);
+    const edge = this.faults.set(source, subject, detail, this.deps.clock());
+    if (isNew) {
+      this.deps.log.info({ instance: this.name, fault: `${source}:${subject}`, detail, faults: this.faults.describe() },
+        `(${this.name}) fault: ${source.replace('_', ' ')} ${subject} ${detail}`);
+    }
+    if (edge === 'fault' && this.started) this.feed({ type: 'fault' }, this.deps.clock());
+  }
+
+  /** Remove a fault reason; when none is left the instance returns to BACKUP and the election. */
+  clearFault(source: FaultSource, subject: string): void {
+    if (this.stopped || !this.faults.has(source, subject)) return;
+    const edge = this.faults.clear(source, subject);
+    this.deps.log.info({ instance: this.name, fault: `${source}:${subject}`, faults: this.faults.describe() },
+      `(${this.name}) fault cleared: ${source.replace('_', ' ')} ${subject}${this.faults.active ? ` (still: ${this.faults.describe()})` : ''}`);
+    if (edge === 'fault_cleared' && this.started) this.feed({ type: 'fault_cleared' }, this.deps.clock());
+  }
+
+  hasFault(source: FaultSource, subject: string): boolean {
+    return this.faults.has(source, subject);
+  }
+
+  /** The interface address adverts come from changed (null: none left → FAULT). */
+  setSourceAddress(ip: string | null): void {
+    if (ip === this.spec.srcIp && (ip !== null) === !this.faults.has('address', this.spec.interface)) return;
+    if (ip !== null) {
+      if (ip !== this.spec.srcIp && this.spec.srcIp !== null) {
+        this.deps.log.info({ instance: this.name, from: this.spec.srcIp, to: ip }, `(${this.name}) advert source address changed from ${this.spec.srcIp} to ${ip}`);
+      }
+      this.spec.srcIp = ip;
+      this.spec.fsm.ownIp = ip;
+      this.clearFault('address', this.spec.interface);
+    } else {
+      const what = this.spec.srcConfigured ? `source address ${this.spec.srcIp} not configured` : 'no IPv4 address';
+      this.setFault('address', this.spec.interface, what);
+    }
+  }
+
+  /**
+   * An address was deleted from an interface by someone else (ip addr flush, a network manager).
+   * A master puts its VIP back and re-announces it, without leaving MASTER (keepalived instead
+   * drops to BACKUP and retakes the VIPs after Skew_Time: a needless outage).
+   */
+  onAddressDeleted(ifname: string, address: string): void {
+    if (this.stopped || this.fsm.state !== 'MASTER') return;
+    const vip = this.spec.vips.find((v) => v.address === address && (v.dev ?? this.spec.interface) === ifname);
+    if (!vip || !this.present.has(vipKey(vip))) return;
+    this.present.delete(vipKey(vip));
+    this.counters.vipsReadded += 1;
+    this.deps.log.warn({ instance: this.name, vip: vipKey(vip), dev: ifname },
+      `(${this.name}) VIP ${vipKey(vip)} was deleted from ${ifname} outside hakeep; re-adding it and re-sending gratuitous ARPs`);
+    this.enqueue(() => this.addVips([vip], true));
   }
 
   onPacket(packet: Buffer, _atMs: number): void {
@@ -128,7 +283,8 @@ export class VrrpInstanceRuntime implements ChannelMember {
     }
     this.counters.advertsReceived += 1;
     if (v.advert.priority === PRIORITY_STOP) this.counters.priorityZeroReceived += 1;
-    if (v.src !== this.fsm.masterIp) this.limiter.reset(); // new master: log its problems afresh
+    // A backup hearing a new master logs that master's problems afresh (keepalived resets too).
+    if (this.fsm.state === 'BACKUP' && v.src !== this.fsm.masterIp) this.limiter.reset();
     this.feed({ type: 'advert', from: v.src, priority: v.advert.priority }, this.deps.clock());
   }
 
@@ -145,7 +301,14 @@ export class VrrpInstanceRuntime implements ChannelMember {
   }
 
   onSocketError(err: Error): void {
+    if (this.limiter.admit('socket error', this.deps.clock()) === null) return;
     this.deps.log.error({ instance: this.name, err: err.message }, `(${this.name}) VRRP socket error on ${this.spec.interface}: ${err.message}`);
+  }
+
+  /** keepalived's STATS_CLEAR signal: zero the counters. */
+  clearCounters(): void {
+    this.counters = newCounters();
+    for (const k of Object.keys(this.rejected)) delete this.rejected[k as RejectReason];
   }
 
   status(): InstanceStatus {
@@ -158,8 +321,12 @@ export class VrrpInstanceRuntime implements ChannelMember {
       effectivePriority: this.fsm.effectivePriority,
       masterIp: this.fsm.masterIp,
       masterPriority: this.fsm.masterPriority,
-      vips: this.spec.vips.map((v) => `${v.address}/${v.prefixLen}`),
-      vipsConfigured: this.vipsConfigured,
+      sourceIp: this.spec.srcIp,
+      vips: this.spec.vips.map(vipKey),
+      vipsConfigured: this.spec.vips.length > 0 && this.spec.vips.every((v) => this.present.has(vipKey(v))),
+      vipsPresent: this.spec.vips.map(vipKey).filter((k) => this.present.has(k)),
+      vipFailures: [...this.vipFailures.values()].map((f) => ({ ...f })),
+      faults: this.faults.list(),
       counters: { ...this.counters, rejected: { ...this.rejected } },
       transitions: this.transitions,
       lastTransition: this.lastTransition,
@@ -170,6 +337,29 @@ export class VrrpInstanceRuntime implements ChannelMember {
   /** Resolves when queued VIP/GARP work has finished (tests and shutdown). */
   idle(): Promise<void> {
     return this.queue;
+  }
+
+  private halt(): void {
+    this.stopped = true;
+    this.timer.cancel();
+    this.cancelVipRetry();
+    if (this.lowerPrioGarpTimer !== null) this.timers.clearTimeout(this.lowerPrioGarpTimer);
+    this.lowerPrioGarpTimer = null;
+  }
+
+  private onTimer(now: number): void {
+    // A backup whose loop stalled past its down timer may have adverts queued on the socket
+    // (timers run before the poll phase): read them before deciding to take over.
+    if (this.fsm.state === 'BACKUP' && this.deps.drain && this.timer.lateness().lastMs > LATE_TAKEOVER_MS) {
+      try {
+        this.deps.drain();
+      } catch (e) {
+        this.deps.log.warn({ instance: this.name, err: (e as Error).message }, `(${this.name}) could not read queued adverts: ${(e as Error).message}`);
+      }
+      if (this.stopped) return;
+      now = this.deps.clock();
+    }
+    this.feed({ type: 'timer' }, now);
   }
 
   private expectation(packet: Buffer): ReceiveExpectation {
@@ -187,6 +377,7 @@ export class VrrpInstanceRuntime implements ChannelMember {
       unicast: s.unicast,
       checkVipAddresses: checkVips,
       allowedSources: s.unicast && s.checkUnicastSrc ? s.destinations : null,
+      peerTtl: s.peerTtl,
     };
   }
 
@@ -200,28 +391,63 @@ export class VrrpInstanceRuntime implements ChannelMember {
 
   private feed(ev: FsmEvent, now: number): void {
     if (this.stopped) return;
-    const r = step(this.spec.fsm, this.fsm, ev, now);
+    let r: StepResult;
+    try {
+      r = step(this.spec.fsm, this.fsm, ev, now);
+    } catch (e) {
+      // The FSM is pure and total; if it ever throws, keep the old state and its timer.
+      this.deps.log.error({ instance: this.name, event: ev.type, err: (e as Error).stack }, `(${this.name}) internal error handling ${ev.type}: ${(e as Error).message}`);
+      return;
+    }
     this.apply(r, now);
   }
 
   private apply(r: StepResult, now: number): void {
     this.fsm = r.state;
-    if (r.reason !== null) {
-      this.transitions += 1;
-      this.lastTransition = { from: r.from, to: r.state.state, reason: r.reason, at: now };
-    }
-    for (const a of r.actions) this.execute(a);
+    // Arm first: whatever an action does, a master keeps advertising and a backup keeps watching.
     // A backup's deadline is a takeover: worth sub-millisecond precision. Adverts are not.
     this.timer.arm(r.deadline, r.state.state === 'BACKUP');
+    if (r.reason !== null) {
+      this.transitions += 1;
+      this.lastTransition = { from: r.from, to: r.state.state, reason: r.reason, at: now, wall: new Date().toISOString() };
+      if (r.state.state === 'FAULT') {
+        this.lastTransition.faults = this.faults.describe();
+        this.counters.faults += 1;
+      }
+      if (r.state.state === 'MASTER') this.counters.becameMaster += 1;
+      if (r.from === 'MASTER') {
+        this.counters.releasedMaster += 1;
+        this.cancelVipRetry();
+      }
+    }
+    for (const a of r.actions) {
+      try {
+        this.execute(a);
+      } catch (e) {
+        this.deps.log.error({ instance: this.name, action: a.type, err: (e as Error).stack }, `(${this.name}) ${a.type} failed: ${(e as Error).message}`);
+      }
+    }
+  }
+
+  private logFaults(level: 'info' | 'warn'): void {
+    this.deps.log[level]({ instance: this.name, faults: this.faults.describe() }, `(${this.name}) starting with faults: ${this.faults.describe()}`);
   }
 
   private execute(a: FsmAction): void {
     const log = this.deps.log;
     const n = `(${this.name})`;
     switch (a.type) {
-      case 'log':
-        log[a.level](a.fields, a.msg);
+      case 'log': {
+        if (a.rateKey !== undefined) {
+          const suppressed = this.limiter.admit(a.rateKey, this.deps.clock());
+          if (suppressed === null) break;
+          log[a.level]({ ...a.fields, suppressed }, a.msg);
+          break;
+        }
+        const fields = this.fsm.state === 'FAULT' && /FAULT STATE/.test(a.msg) ? { ...a.fields, faults: this.faults.describe() } : a.fields;
+        log[a.level](fields, a.msg);
         break;
+      }
       case 'send_advert':
         this.sendAdvert(a.priority);
         break;
@@ -229,42 +455,120 @@ export class VrrpInstanceRuntime implements ChannelMember {
         this.enqueue(async () => {
           log.info({ instance: this.name }, `${n} setting VIPs.`);
           if (this.spec.excludedCount > 0) log.info({ instance: this.name }, `${n} setting E-VIPs.`);
-          const r = await this.deps.applyVips('add', this.spec.vips);
-          this.vipsConfigured = r.ok;
+          await this.addVips(this.spec.vips, false);
         });
         break;
       case 'remove_vips':
         this.enqueue(async () => {
           log.info({ instance: this.name }, `${n} removing VIPs.`);
           if (this.spec.excludedCount > 0) log.info({ instance: this.name }, `${n} removing E-VIPs.`);
+          this.present.clear();
+          this.vipFailures.clear();
           await this.deps.applyVips('del', this.spec.vips);
-          this.vipsConfigured = false;
         });
         break;
       case 'start_garp':
-        this.enqueue(() => this.deps.garp.start());
+        this.enqueue(() => {
+          if (this.fsm.state !== 'MASTER') return;
+          this.deps.garp.setVips(this.presentVips());
+          this.deps.garp.start();
+        });
         break;
       case 'stop_garp':
+        if (this.lowerPrioGarpTimer !== null) this.timers.clearTimeout(this.lowerPrioGarpTimer);
+        this.lowerPrioGarpTimer = null;
         this.enqueue(() => this.deps.garp.stop());
         break;
       case 'send_garp':
-        this.enqueue(() => this.deps.garp.burst(a.repeat));
+        this.enqueue(() => this.lowerPrioGarp(a.repeat));
+        if (a.delayMs > 0 && this.lowerPrioGarpTimer === null) {
+          this.lowerPrioGarpTimer = this.timers.setTimeout(() => {
+            this.lowerPrioGarpTimer = null;
+            this.enqueue(() => this.lowerPrioGarp(a.repeat));
+          }, a.delayMs);
+        }
         break;
     }
   }
 
+  private lowerPrioGarp(repeat: number): void {
+    if (this.stopped || this.fsm.state !== 'MASTER') return;
+    this.deps.garp.setVips(this.presentVips());
+    this.deps.garp.burst(repeat);
+  }
+
+  private presentVips(): VirtualIp[] {
+    return this.spec.vips.filter((v) => this.present.has(vipKey(v)));
+  }
+
+  /**
+   * Add `vips`; record which are on the interface; schedule a retry for the others. `announce`:
+   * GARP the ones just added (a re-add or retry; the start_garp action covers the first add).
+   */
+  private async addVips(vips: VirtualIp[], announce: boolean): Promise<void> {
+    if (this.fsm.state !== 'MASTER' || this.stopped) return;
+    const r = await this.deps.applyVips('add', vips);
+    if (this.fsm.state !== 'MASTER' || this.stopped) return; // lost mastership meanwhile: remove_vips follows
+    const failed = new Map(r.failures.map((f) => [f.vip, f.error]));
+    const added: VirtualIp[] = [];
+    for (const v of vips) {
+      const k = vipKey(v);
+      const err = failed.get(k);
+      if (err === undefined) {
+        this.present.add(k);
+        if (this.vipFailures.has(k)) {
+          this.deps.log.info({ instance: this.name, vip: k }, `(${this.name}) VIP ${k} added after ${this.vipFailures.get(k)!.attempts} failed attempt(s)`);
+          this.vipFailures.delete(k);
+          announce = true;
+        }
+        added.push(v);
+      } else {
+        const prev = this.vipFailures.get(k);
+        this.vipFailures.set(k, { vip: k, error: err, attempts: (prev?.attempts ?? 0) + 1, nextRetryAt: null });
+      }
+    }
+    if (announce && added.length > 0) {
+      // Re-announce everything present: restarting the GARP policy is harmless and simple.
+      this.deps.garp.setVips(this.presentVips());
+      this.deps.garp.start();
+    }
+    if (this.vipFailures.size > 0) this.scheduleVipRetry();
+  }
+
+  private scheduleVipRetry(): void {
+    if (this.vipRetryTimer !== null) return;
+    const policy = this.deps.vipRetry ?? { firstMs: 1000, maxMs: 30_000 };
+    const attempts = Math.max(...[...this.vipFailures.values()].map((f) => f.attempts));
+    const delay = Math.min(policy.maxMs, policy.firstMs * 2 ** Math.max(0, attempts - 1));
+    const at = this.deps.clock() + delay;
+    for (const f of this.vipFailures.values()) f.nextRetryAt = at;
+    this.vipRetryTimer = this.timers.setTimeout(() => {
+      this.vipRetryTimer = null;
+      const retry = this.spec.vips.filter((v) => this.vipFailures.has(vipKey(v)));
+      if (retry.length > 0) this.enqueue(() => this.addVips(retry, false));
+    }, delay);
+  }
+
+  private cancelVipRetry(): void {
+    if (this.vipRetryTimer !== null) this.timers.clearTimeout(this.vipRetryTimer);
+    this.vipRetryTimer = null;
+    for (const f of this.vipFailures.values()) f.nextRetryAt = null;
+  }
+
   private enqueue(work: () => Promise<void> | void): void {
     this.queue = this.queue.then(work).catch((e: unknown) => {
-      this.deps.log.error({ instance: this.name, err: (e as Error).message }, `(${this.name}) ${(e as Error).message}`);
+      this.deps.log.error({ instance: this.name, err: (e as Error).stack }, `(${this.name}) ${(e as Error).message}`);
     });
   }
 
   private sendAdvert(priority: number): void {
     const s = this.spec;
+    if (s.srcIp === null) return; // no source address: the instance is in FAULT
     const vrrp = encodeAdvert({
       vrid: s.vrid, priority, authType: s.authType, advertInt: s.advertIntSec,
       addresses: s.advertAddresses, authData: s.authData,
     });
+    if (priority === PRIORITY_STOP) this.counters.priorityZeroSent += 1;
     for (const dst of s.destinations) {
       const ip = encodeIpv4Header({ src: s.srcIp, dst, ttl: s.ttl, tos: VRRP_TOS, protocol: IPPROTO_VRRP, payloadLength: vrrp.length });
       const p = this.deps.send(Buffer.concat([ip, vrrp]), dst).then(
@@ -280,4 +584,11 @@ export class VrrpInstanceRuntime implements ChannelMember {
       void p.finally(() => this.pendingSends.delete(p));
     }
   }
+}
+
+function newCounters(): Omit<InstanceStatus['counters'], 'rejected'> {
+  return {
+    advertsSent: 0, advertsReceived: 0, priorityZeroReceived: 0, priorityZeroSent: 0, sendErrors: 0,
+    becameMaster: 0, releasedMaster: 0, faults: 0, vipsReadded: 0,
+  };
 }

@@ -18,6 +18,8 @@ const IP_DROP_MEMBERSHIP = 36;
 /** raw-socket's native handle: `send` calls sendto(2) at once and throws on failure. */
 interface RawSocketWrap {
   send(buf: Buffer, offset: number, length: number, address: string, cb: (bytes: number) => void): void;
+  /** recvfrom(2) at once on the non-blocking socket; throws (EAGAIN text) when nothing is queued. */
+  recv(buf: Buffer, cb: (buf: Buffer, bytes: number, source: string) => void): void;
 }
 
 /** The part of raw-socket's Socket we use. */
@@ -26,8 +28,11 @@ interface RawSocket {
   setOption(level: number, option: number, value: number): void;
   setOption(level: number, option: number, value: Buffer, length: number): void;
   send(buf: Buffer, offset: number, length: number, address: string, cb: (err: Error | null, bytes: number) => void): void;
+  buffer: Buffer;
   on(event: 'message', fn: (buf: Buffer, source: string) => void): void;
-  on(event: 'error', fn: (err: Error) => void): void;
+  /** raw-socket emits a poll failure with NO argument (its native side passes argc 1), then
+   * closes the socket itself. */
+  on(event: 'error', fn: (err?: unknown) => void): void;
   close(): void;
 }
 interface RawSocketModule {
@@ -39,16 +44,26 @@ export interface PacketSocket {
   /** Send a complete IPv4 packet (our header included). Resolves when the kernel took it. */
   send(packet: Buffer, dst: string): Promise<void>;
   join(group: string): void;
+  /** Read every packet already queued, synchronously, through onPacket. Returns how many. */
+  drain(max?: number): number;
   close(): void;
 }
 
 export interface OpenOptions {
   ifname: string;
-  /** The interface's IPv4 address: names the interface for multicast membership. */
-  localIp: string;
+  /** The interface index: names the interface for multicast membership (no address needed). */
+  ifindex: number;
   /** Every received packet (IP header included) with its monotonic arrival time. */
   onPacket(packet: Buffer, atMs: number): void;
+  /** The socket failed and is closed: the owner opens a new one. */
   onError(err: Error): void;
+}
+
+/** Whatever an 'error' event carried, as an Error with a message. */
+export function asError(e: unknown, fallback: string): Error {
+  if (e instanceof Error) return e;
+  if (e === undefined || e === null) return new Error(fallback);
+  return new Error(typeof e === 'string' ? e : `${fallback}: ${String(e)}`);
 }
 
 export type SocketOpener = (opts: OpenOptions) => PacketSocket;
@@ -65,12 +80,13 @@ function loadRawSocket(): RawSocketModule {
   return rawModule;
 }
 
-/** struct ip_mreqn { in_addr multiaddr; in_addr address; int ifindex; } — ifindex 0: by address. */
-function mreqn(group: string, localIp: string): Buffer {
+/** struct ip_mreqn { in_addr multiaddr; in_addr address; int ifindex; }: joined by interface
+ * index, so membership does not depend on the interface having (or keeping) an address. */
+function mreqn(group: string, ifindex: number): Buffer {
   const b = Buffer.alloc(12);
   b.writeUInt32BE(ipv4ToInt(group), 0);
-  b.writeUInt32BE(ipv4ToInt(localIp), 4);
-  b.writeInt32LE(0, 8);
+  b.writeUInt32BE(0, 4);
+  b.writeInt32LE(ifindex, 8);
   return b;
 }
 
@@ -97,9 +113,14 @@ export const openRawVrrpSocket: SocketOpener = (opts) => {
     sock.close();
     throw new Error(`cannot set up the VRRP socket on ${opts.ifname}: ${(e as Error).message} (does the interface exist?)`, { cause: e });
   }
-  sock.on('message', (buf) => opts.onPacket(buf, performance.now()));
-  sock.on('error', (err) => opts.onError(err));
   let closed = false;
+  sock.on('message', (buf) => opts.onPacket(buf, performance.now()));
+  sock.on('error', (err) => {
+    // raw-socket closes the socket after an error: report it once, as an Error.
+    const first = !closed;
+    closed = true;
+    if (first) opts.onError(asError(err, `poll error on the VRRP socket of ${opts.ifname}`));
+  });
   return {
     send(packet, dst) {
       return new Promise((resolve, reject) => {
@@ -120,10 +141,25 @@ export const openRawVrrpSocket: SocketOpener = (opts) => {
         sock.send(packet, 0, packet.length, dst, (err) => (err ? reject(err) : resolve()));
       });
     },
+    drain(max = 256) {
+      let n = 0;
+      while (!closed && n < max) {
+        let got: Buffer | null = null;
+        try {
+          sock.wrap.recv(sock.buffer, (buf, bytes) => { got = Buffer.from(buf.subarray(0, bytes)); });
+        } catch {
+          break; // EAGAIN: the queue is empty (any other error is reported by the poll path)
+        }
+        if (got === null) break;
+        n += 1;
+        opts.onPacket(got, performance.now());
+      }
+      return n;
+    },
     join(group) {
       if (joined.has(group)) return;
       try {
-        const m = mreqn(group, opts.localIp);
+        const m = mreqn(group, opts.ifindex);
         sock.setOption(IPPROTO_IP, IP_ADD_MEMBERSHIP, m, m.length);
       } catch (e) {
         throw new Error(`cannot join multicast group ${group} on ${opts.ifname}: ${(e as Error).message}`, { cause: e });
@@ -135,7 +171,7 @@ export const openRawVrrpSocket: SocketOpener = (opts) => {
       closed = true;
       for (const g of joined) {
         try {
-          const m = mreqn(g, opts.localIp);
+          const m = mreqn(g, opts.ifindex);
           sock.setOption(IPPROTO_IP, IP_DROP_MEMBERSHIP, m, m.length);
         } catch { /* closing drops memberships anyway */ }
       }

@@ -1,11 +1,13 @@
 // The VRRP half of the daemon: one runtime per vrrp_instance, one raw socket per interface.
 // stop() makes every master send priority 0 and remove its VIPs before the sockets close.
-import type { Config, GlobalDefs, VrrpInstance } from '../config/model.js';
+import type { Config, GlobalDefs, VirtualIp, VrrpInstance } from '../config/model.js';
 import type { Logger } from '../daemon/log.js';
 import type { RunningService, StartService } from '../daemon/service.js';
-import { applyVips } from '../net/vip.js';
+import { applyVips, applyVipsNetlink } from '../net/vip.js';
 import { GarpScheduler, garpPolicyOf } from '../net/garp.js';
-import { primaryIpv4 } from '../net/iface.js';
+import { KernelEventFeed } from '../net/kernel-events.js';
+import { tryNative } from '../net/native.js';
+import { InterfaceWatch, type KernelView } from './iface-watch.js';
 import { InterfaceChannel } from './channel.js';
 import { monotonicClock, type Clock } from './deadline-timer.js';
 import { VrrpInstanceRuntime, type InstanceSpec, type InstanceStatus } from './instance.js';
@@ -13,6 +15,7 @@ import { isMulticastIpv4 } from './ipv4.js';
 import { AUTH_NONE, AUTH_PASS, passwordBytes } from './packet.js';
 import { openRawVrrpSocket, type SocketOpener } from './raw-transport.js';
 import { v2AdvertIntSeconds } from './timing.js';
+import { peerTtlMap } from './validate.js';
 
 export interface VrrpServiceStatus {
   /** Each instance's `timer` block says how late its timers fired: the event-loop lag that
@@ -20,8 +23,13 @@ export interface VrrpServiceStatus {
   instances: InstanceStatus[];
 }
 
-/** Resolve a configured instance into what the wire and the FSM need. Throws with the reason. */
-export function resolveInstance(inst: VrrpInstance, g: GlobalDefs, log: Logger, primary: (ifname: string, exclude: string[]) => string | null): InstanceSpec {
+/**
+ * Resolve a configured instance into what the wire and the FSM need. Throws with the reason for
+ * what the config checker should already have refused. The advert source is only known here when
+ * configured (mcast_src_ip/unicast_src_ip); otherwise it comes from the interface at run time,
+ * and an interface without an IPv4 address puts the instance in FAULT instead of stopping hakeep.
+ */
+export function resolveInstance(inst: VrrpInstance, g: GlobalDefs, log: Logger): InstanceSpec {
   const where = `${inst.loc.file}:${inst.loc.line}: vrrp_instance ${inst.name}`;
   if (inst.version !== 2) {
     throw new Error(`${where}: VRRP version ${inst.version} is not supported yet; set "version 2" (or vrrp_version 2 in global_defs)`);
@@ -40,10 +48,9 @@ export function resolveInstance(inst: VrrpInstance, g: GlobalDefs, log: Logger, 
   const vips = [...inst.virtualIpaddress, ...inst.virtualIpaddressExcluded];
   const unicast = inst.unicastPeers.length > 0;
   const configuredSrc = unicast ? inst.unicastSrcIp : inst.mcastSrcIp;
-  const ifaceIp = primary(inst.interface, vips.map((v) => v.address));
-  const srcIp = configuredSrc ?? ifaceIp;
-  if (!srcIp) {
-    throw new Error(`${where}: interface ${inst.interface} has no IPv4 address (or does not exist): VRRPv2 adverts need a source; configure an address on it or set ${unicast ? 'unicast_src_ip' : 'mcast_src_ip'}`);
+  // The config loader drops addresses of the wrong family with a warning; never send from one.
+  for (const a of [configuredSrc, ...inst.unicastPeers.map((p) => p.address)]) {
+    if (a !== null && !isIpv4(a)) throw new Error(`${where}: ${a} is not an IPv4 address; a VRRPv2 instance sends and receives IPv4 only`);
   }
   const group = inst.mcastDstIp ?? g.vrrpMcastGroup4;
   if (!unicast && !isMulticastIpv4(group)) {
@@ -60,8 +67,11 @@ export function resolveInstance(inst: VrrpInstance, g: GlobalDefs, log: Logger, 
       downTimerAdverts: inst.downTimerAdverts,
       lowerPrioNoAdvert: inst.lowerPrioNoAdvert,
       higherPrioSendAdvert: inst.higherPrioSendAdvert,
-      garpLowerPrioRepeat: inst.garpLowerPrioRepeat ?? 0,
-      ownIp: srcIp,
+      // Resolved by the config loader to keepalived's values (global vrrp_garp_lower_prio_*,
+      // which follow vrrp_garp_master_*; 0 under strict mode).
+      garpLowerPrioRepeat: inst.garpLowerPrioRepeat,
+      garpLowerPrioDelayMs: inst.garpLowerPrioDelay * 1000,
+      ownIp: configuredSrc ?? '0.0.0.0',
     },
     interface: inst.interface,
     vrid: inst.virtualRouterId,
@@ -71,34 +81,56 @@ export function resolveInstance(inst: VrrpInstance, g: GlobalDefs, log: Logger, 
     advertAddresses: inst.virtualIpaddress.map((v) => v.address),
     vips,
     excludedCount: inst.virtualIpaddressExcluded.length,
-    srcIp,
+    srcIp: configuredSrc,
+    srcConfigured: configuredSrc !== null,
     destinations: unicast ? inst.unicastPeers.map((p) => p.address) : [group],
     unicast,
     ttl: unicast ? inst.unicastTtl : 255,
-    checkUnicastSrc: g.vrrpCheckUnicastSrc,
+    checkUnicastSrc: inst.checkUnicastSrc,
+    peerTtl: unicast ? peerTtlMap(inst.unicastPeers) : null,
     skipCheckAdvAddr: inst.skipCheckAdvAddr,
+    dontTrackPrimary: inst.dontTrackPrimary,
   };
 }
+
+const isIpv4 = (a: string): boolean => /^\d{1,3}(\.\d{1,3}){3}$/.test(a);
 
 export interface VrrpServiceOptions {
   openSocket?: SocketOpener;
   clock?: Clock;
+  /** The kernel's links and addresses (the shared rtnetlink feed); opened here when absent. */
+  kernel?: KernelFeed;
 }
 
-export async function startVrrp(config: Config, log: Logger, opts: VrrpServiceOptions = {}): Promise<RunningService> {
+/** The VRRP side as the daemon sees it: RunningService plus the last-resort path. */
+export interface VrrpService extends RunningService {
+  /** Synchronously: priority 0 from every master, VIPs removed. For fatal errors only. */
+  emergencyStop(): void;
+  clearStats(): void;
+  status(): VrrpServiceStatus;
+}
+
+/** What the service needs of the feed: the view the interface watch reads, and closing it. */
+export type KernelFeed = KernelView & { close(): void };
+
+export async function startVrrp(config: Config, log: Logger, opts: VrrpServiceOptions = {}): Promise<VrrpService> {
   const clock = opts.clock ?? monotonicClock;
   const open = opts.openSocket ?? openRawVrrpSocket;
   const g = config.globalDefs;
-  const specs = config.vrrpInstances.map((inst) => ({ inst, spec: resolveInstance(inst, g, log, primaryIpv4) }));
+  const specs = config.vrrpInstances.map((inst) => ({ inst, spec: resolveInstance(inst, g, log) }));
+  const ownsKernel = opts.kernel === undefined;
+  const kernel = opts.kernel ?? openKernelFeed(log);
 
   const channels = new Map<string, InterfaceChannel>();
   const runtimes: VrrpInstanceRuntime[] = [];
+  let watch: InterfaceWatch | null = null;
   try {
     for (const { inst, spec } of specs) {
       let ch = channels.get(spec.interface);
       if (!ch) {
-        ch = new InterfaceChannel(spec.interface, primaryIpv4(spec.interface, spec.vips.map((v) => v.address)) ?? spec.srcIp, open);
-        channels.set(spec.interface, ch);
+        const ifname = spec.interface;
+        ch = new InterfaceChannel(ifname, open, { onState: (problem) => watch?.onSocketState(ifname, problem) });
+        channels.set(ifname, ch);
       }
       if (!spec.unicast) ch.join(spec.destinations[0]!);
       const channel = ch;
@@ -114,24 +146,48 @@ export async function startVrrp(config: Config, log: Logger, opts: VrrpServiceOp
         clock,
         send: (packet, dst) => channel.send(packet, dst),
         applyVips: (op, vips) => applyVips(op, vips, inst.interface, log),
+        removeVipsNow: (vips) => removeVipsNow(vips, inst.interface),
         garp,
+        drain: () => { channel.drain(); },
       });
       channel.add(rt);
       runtimes.push(rt);
     }
+    watch = new InterfaceWatch(kernel, channels, runtimes, log);
+    // Faults (missing interface, no address) are known before the instances start: they start
+    // in FAULT (init) instead of making hakeep exit.
+    watch.start();
   } catch (e) {
+    watch?.stop();
     for (const ch of channels.values()) ch.close();
+    if (ownsKernel) kernel.close();
     throw e;
+  }
+
+  // vrrp_startup_delay (first start only, as keepalived): instances start in BACKUP and process
+  // adverts at once, but none takes over before the delay ends plus its down timer.
+  const delayMs = Math.round(g.vrrpStartupDelay * 1000);
+  if (delayMs > 0) {
+    log.info({ delayMs }, `Delaying startup for ${g.vrrpStartupDelay} seconds`);
+    const holdUntil = clock() + delayMs;
+    for (const { spec } of specs) spec.fsm.startupHoldUntil = holdUntil;
   }
   for (const rt of runtimes) rt.start();
 
   let stopping: Promise<void> | null = null;
+  const closeAll = (): void => {
+    watch?.stop();
+    for (const ch of channels.values()) ch.close();
+    if (ownsKernel) kernel.close();
+  };
   return {
     name: 'vrrp',
     stop() {
+      // Synchronous up to the first await: every master's priority-0 advert is on the wire
+      // before this returns (the caller does this before anything else on SIGTERM).
       stopping ??= (async () => {
         await Promise.all(runtimes.map((rt) => rt.stop()));
-        for (const ch of channels.values()) ch.close();
+        closeAll();
         for (const rt of runtimes) {
           const s = rt.status();
           log.info({ instance: s.name, counters: s.counters, transitions: s.transitions, timer: s.timer },
@@ -140,10 +196,40 @@ export async function startVrrp(config: Config, log: Logger, opts: VrrpServiceOp
       })();
       return stopping;
     },
+    emergencyStop() {
+      for (const rt of runtimes) rt.emergencyStop();
+      try { closeAll(); } catch { /* exiting anyway */ }
+    },
+    clearStats() {
+      for (const rt of runtimes) rt.clearCounters();
+    },
     status(): VrrpServiceStatus {
       return { instances: runtimes.map((rt) => rt.status()) };
     },
   };
+}
+
+/** Remove VIPs in this call (netlink, synchronous); used only on the way out of a dying process. */
+function removeVipsNow(vips: VirtualIp[], dev: string): void {
+  const addon = tryNative();
+  if (addon) applyVipsNetlink(addon, 'del', vips, dev);
+}
+
+function openKernelFeed(log: Logger): KernelFeed {
+  try {
+    const feed = KernelEventFeed.open({
+      onError: (err, source) => log.error({ source, err: err.stack }, `kernel event feed (${source}): ${err.message}`),
+    });
+    return {
+      link: (name) => feed.link(name),
+      addresses: (ifname, family) => feed.addresses(ifname, family),
+      isLocal: (address) => feed.isLocal(address),
+      subscribe: (fn) => feed.subscribe(fn),
+      close: () => feed.close(),
+    };
+  } catch (e) {
+    throw new Error(`cannot watch interfaces and addresses over rtnetlink: ${(e as Error).message}`, { cause: e });
+  }
 }
 
 export const startVrrpService: StartService = (config, ctx) => startVrrp(config, ctx.log);

@@ -1,5 +1,4 @@
 // VRRPv2 timer formulas (RFC 3768 §6.1), in milliseconds.
-import { PRIORITY_OWNER } from './packet.js';
 
 /** Skew_Time = (256 - Priority) / 256 seconds. */
 export function skewTimeMs(priority: number): number {
@@ -9,12 +8,6 @@ export function skewTimeMs(priority: number): number {
 /** Master_Down_Interval = downTimerAdverts (3) x Advertisement_Interval + Skew_Time. */
 export function masterDownIntervalMs(advertIntMs: number, priority: number, downTimerAdverts = 3): number {
   return downTimerAdverts * advertIntMs + skewTimeMs(priority);
-}
-
-/** The wait of a `state MASTER` instance below 255 at startup: one interval plus the smallest
- * skew (1/256 s), long enough to hear an existing master (keepalived 2.2.7 does the same). */
-export function initialMasterWaitMs(advertIntMs: number): number {
-  return advertIntMs + skewTimeMs(PRIORITY_OWNER);
 }
 
 /** VRRPv2 carries whole seconds: keepalived rounds fractional advert_int and caps it at 255. */

@@ -14,6 +14,7 @@ const base: FsmParams = {
   lowerPrioNoAdvert: false,
   higherPrioSendAdvert: false,
   garpLowerPrioRepeat: 0,
+  garpLowerPrioDelayMs: 0,
   ownIp: '10.0.0.1',
 };
 
@@ -105,13 +106,29 @@ describe('VRRP state machine', () => {
     expect(m.s.state).toBe('MASTER');
   });
 
-  it('keeps `state MASTER` below 255 waiting one interval plus the minimum skew', () => {
+  it('keeps `state MASTER` below 255 waiting a whole Master_Down_Interval, as keepalived does', () => {
+    // RFC 3768 §6.4.1 and keepalived 2.2.7 on the wire (measured: about 3.5 s from "Entering
+    // BACKUP STATE (init)" to "Entering MASTER STATE" at priority 100, advert_int 1).
     const m = new Machine({ ...base, initialState: 'MASTER', priority: 150 });
-    expect(m.at(0, { type: 'start' }).deadline).toBeCloseTo(1000 + 1000 / 256);
+    expect(m.at(0, { type: 'start' }).deadline).toBeCloseTo(masterDownIntervalMs(1000, 150));
     expect(m.s.state).toBe('BACKUP');
     // A higher-priority master heard in that window keeps it backup.
     m.at(900, { type: 'advert', from: '10.0.0.2', priority: 200 });
     expect(m.last.deadline).toBeCloseTo(900 + masterDownIntervalMs(1000, 150));
+  });
+
+  it('starts in FAULT (init) when a fault is already known, and waits for it to clear', () => {
+    const m = new Machine({ ...base, initialState: 'MASTER', priority: 255 });
+    const r = m.at(0, { type: 'start', fault: true });
+    expect(r).toMatchObject({ reason: 'fault', deadline: null });
+    expect(m.s.state).toBe('FAULT');
+    expect(m.logs()).toEqual(['(VI_1) Entering FAULT STATE (init)']);
+    expect(m.at(500, { type: 'advert', from: '10.0.0.2', priority: 50 }).actions).toEqual([]);
+    // Cleared: the normal election from BACKUP, with the full down timer (even for the owner).
+    const c = m.at(1000, { type: 'fault_cleared' });
+    expect(c.reason).toBe('fault_cleared');
+    expect(m.s.state).toBe('BACKUP');
+    expect(c.deadline).toBeCloseTo(1000 + masterDownIntervalMs(1000, 255));
   });
 
   it('backup: an advert of higher or equal priority restarts the down timer', () => {
@@ -193,13 +210,25 @@ describe('VRRP state machine', () => {
     const m = master({ priority: 150 });
     m.at(5000, { type: 'advert', from: '10.0.0.2', priority: 100 });
     expect(m.logs()).toEqual(['(VI_1) Received advert from 10.0.0.2 with lower priority 100, ours 150, forcing new election']);
-    expect(m.kinds()).toEqual(['log', 'send_advert:150']);
+    expect(m.kinds()).toEqual(['send_advert:150', 'log']);
     expect(m.s.state).toBe('MASTER');
 
     const quiet = master({ priority: 150, lowerPrioNoAdvert: true, garpLowerPrioRepeat: 2 });
     quiet.at(5000, { type: 'advert', from: '10.0.0.2', priority: 100 });
     expect(quiet.logs()).toEqual(['(VI_1) Received advert from 10.0.0.2 with lower priority 100, ours 150']);
     expect(quiet.kinds()).toEqual(['log', 'send_garp']);
+  });
+
+  it('master: re-announces the VIPs to a lower-priority master, twice (garp_lower_prio_*), with a rate-limited line', () => {
+    // keepalived: garp_lower_prio_repeat defaults to garp_master_repeat (5) and a second burst
+    // follows after garp_lower_prio_delay (garp_master_delay, 5 s): clients that followed the
+    // other master's GARPs during a split brain come back.
+    const m = master({ priority: 150, garpLowerPrioRepeat: 5, garpLowerPrioDelayMs: 5000 });
+    m.at(5000, { type: 'advert', from: '10.0.0.2', priority: 100 });
+    expect(m.last.actions.map((a) => a.type)).toEqual(['send_advert', 'log', 'send_garp']);
+    expect(m.last.actions.find((a) => a.type === 'send_garp')).toEqual({ type: 'send_garp', repeat: 5, delayMs: 5000 });
+    // The advert goes before the log line; the line carries a key the shell rate-limits by.
+    expect(m.last.actions.find((a) => a.type === 'log')).toMatchObject({ rateKey: 'lower_prio 10.0.0.2' });
   });
 
   it('equal priority: the higher primary IP wins', () => {
@@ -211,7 +240,7 @@ describe('VRRP state machine', () => {
     const high = master({ ownIp: '10.0.0.9' });
     high.at(5000, { type: 'advert', from: '10.0.0.2', priority: 100 });
     expect(high.s.state).toBe('MASTER');
-    expect(high.kinds()).toEqual(['log', 'send_advert:100']);
+    expect(high.kinds()).toEqual(['send_advert:100', 'log']);
     // Numeric, not string, comparison: 10.0.0.10 > 10.0.0.9.
     const nine = master({ ownIp: '10.0.0.9' });
     nine.at(5000, { type: 'advert', from: '10.0.0.10', priority: 100 });
@@ -263,8 +292,9 @@ describe('VRRP state machine', () => {
   it('fault: leaves master with priority 0, comes back as backup', () => {
     const m = master();
     expect(m.at(9000, { type: 'fault' }).reason).toBe('fault');
-    expect(m.kinds()).toEqual(['log', 'send_advert:0', 'stop_garp', 'remove_vips']);
-    expect(m.logs()).toEqual(['(VI_1) Entering FAULT STATE']);
+    // Priority 0 first (the backup waits on it), then the log line, then the VIPs.
+    expect(m.kinds()).toEqual(['send_advert:0', 'log', 'log', 'stop_garp', 'remove_vips']);
+    expect(m.logs()).toEqual(['(VI_1) Entering FAULT STATE', '(VI_1) sent 0 priority']);
     expect(m.at(9100, { type: 'advert', from: '10.0.0.2', priority: 50 }).actions).toEqual([]);
     const r = m.at(10_000, { type: 'fault_cleared' });
     expect(r.reason).toBe('fault_cleared');
@@ -292,7 +322,8 @@ describe('VRRP state machine', () => {
         initialState: fc.constantFrom('MASTER' as const, 'BACKUP' as const),
       }),
       fc.array(fc.tuple(fc.nat(5000), event), { maxLength: 60 }),
-      (p, events) => {
+      fc.boolean(),
+      (p, events, startFault) => {
         const m = new Machine({ ...base, ...p });
         let now = 0;
         let vips = false;
@@ -304,7 +335,7 @@ describe('VRRP state machine', () => {
           expect(vips).toBe(m.s.state === 'MASTER');
           if (r.deadline !== null) expect(r.deadline).toBeGreaterThanOrEqual(now);
         };
-        apply(m.at(now, { type: 'start' }));
+        apply(m.at(now, { type: 'start', fault: startFault }));
         for (const [dt, ev] of events) {
           // As the shell does: deliver every timer that falls due before the next event.
           const target = now + dt;

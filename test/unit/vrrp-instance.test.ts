@@ -45,15 +45,25 @@ function spec(over: Partial<InstanceSpec['fsm']> = {}): InstanceSpec {
     fsm: {
       name: 'VI_1', priority: 100, advertIntMs: 1000, initialState: 'BACKUP', nopreempt: false,
       preemptDelayMs: 0, downTimerAdverts: 3, lowerPrioNoAdvert: false, higherPrioSendAdvert: false,
-      garpLowerPrioRepeat: 0, ownIp: '10.0.0.1', ...over,
+      garpLowerPrioRepeat: 0, garpLowerPrioDelayMs: 0, ownIp: '10.0.0.1', ...over,
     },
     interface: 'eth0', vrid: 51, advertIntSec: 1, authType: AUTH_PASS, authData: passwordBytes('secret'),
-    advertAddresses: ['10.0.0.100'], vips: [vip], excludedCount: 0, srcIp: '10.0.0.1',
-    destinations: ['224.0.0.18'], unicast: false, ttl: 255, checkUnicastSrc: false, skipCheckAdvAddr: false,
+    advertAddresses: ['10.0.0.100'], vips: [vip], excludedCount: 0, srcIp: '10.0.0.1', srcConfigured: false,
+    destinations: ['224.0.0.18'], unicast: false, ttl: 255, checkUnicastSrc: false, peerTtl: null, skipCheckAdvAddr: false,
+    dontTrackPrimary: false,
   };
 }
 
-function setup(over: Partial<InstanceSpec['fsm']> = {}, sendFails = false) {
+interface SetupOptions {
+  /** VIP adds fail this many times before succeeding. */
+  addFailures?: number;
+  /** Called by the runtime's drain dependency. */
+  drain?: (rt: VrrpInstanceRuntime) => void;
+  garpThrows?: boolean;
+}
+
+function setup(over: Partial<InstanceSpec['fsm']> = {}, sendFails = false, opts: SetupOptions = {}) {
+  let addFailures = opts.addFailures ?? 0;
   const time = new FakeTime();
   const events: string[] = [];
   const sent: Buffer[] = [];
@@ -72,17 +82,28 @@ function setup(over: Partial<InstanceSpec['fsm']> = {}, sendFails = false) {
       });
       events.push(`send:${dst}:${v.ok ? v.advert.priority : `invalid ${v.reason}`}`);
     },
-    applyVips: async (op) => {
+    applyVips: async (op, vips) => {
       events.push(`vips:${op}:start`);
       await new Promise((r) => setTimeout(r, 2)); // like `ip` taking a moment
       events.push(`vips:${op}:done`);
-      return { ok: true };
+      if (op === 'add' && addFailures > 0) {
+        addFailures -= 1;
+        return { ok: false, failures: vips.map((v) => ({ vip: `${v.address}/${v.prefixLen}`, dev: 'eth0', command: 'ip address add', error: 'Operation not permitted' })) };
+      }
+      return { ok: true, failures: [] };
     },
+    removeVipsNow: (vips) => { events.push(`vips:del-now:${vips.length}`); },
+    drain: () => { events.push('drain'); opts.drain?.(rt); },
     garp: {
-      start: () => events.push('garp:start'),
+      setVips: (v) => { events.push(`garp:vips:${v.map((x) => x.address).join(',')}`); },
+      start: () => {
+        if (opts.garpThrows) throw new Error('AF_PACKET send failed');
+        events.push('garp:start');
+      },
       stop: () => events.push('garp:stop'),
       burst: (n) => events.push(`garp:burst:${n}`),
     },
+    vipRetry: { firstMs: 1000, maxMs: 4000 },
   });
   return { time, events, sent, lines, rt, msgs: () => lines.map((l) => l.msg) };
 }
@@ -108,7 +129,7 @@ describe('VRRP instance runtime', () => {
     expect(t.rt.status().state).toBe('BACKUP');
     t.time.advance(1);
     await settle(t.rt);
-    expect(t.events.slice(2)).toEqual(['send:224.0.0.18:100', 'vips:add:start', 'vips:add:done', 'garp:start']);
+    expect(t.events.slice(2)).toEqual(['send:224.0.0.18:100', 'vips:add:start', 'vips:add:done', 'garp:vips:10.0.0.100', 'garp:start']);
     expect(t.msgs()).toContain('(VI_1) Entering MASTER STATE');
     expect(t.msgs()).toContain('(VI_1) setting VIPs.');
     const s = t.rt.status();
@@ -203,5 +224,167 @@ describe('VRRP instance runtime', () => {
     expect(timer.fired).toBeGreaterThan(3);
     expect(timer.maxMs).toBeGreaterThanOrEqual(7);
     expect(timer.over50Ms).toBe(0);
+  });
+
+  it('faults from any source: priority 0 first, VIPs removed; back to BACKUP only when every reason is gone', async () => {
+    const t = setup();
+    t.rt.start();
+    t.time.advance(3610);
+    await settle(t.rt);
+    t.events.length = 0;
+    t.rt.setFault('interface', 'eth0', 'down');
+    await settle(t.rt);
+    expect(t.events).toEqual(['send:224.0.0.18:0', 'garp:stop', 'vips:del:start', 'vips:del:done']);
+    expect(t.msgs()).toContain('(VI_1) fault: interface eth0 down');
+    expect(t.msgs()).toContain('(VI_1) Entering FAULT STATE');
+    const s = t.rt.status();
+    expect(s).toMatchObject({ state: 'FAULT', vipsPresent: [], lastTransition: { to: 'FAULT', reason: 'fault', faults: 'interface eth0 down' } });
+    expect(s.faults.map((f) => f.key)).toEqual(['interface:eth0']);
+    // A second reason, then the first clears: still FAULT, no adverts.
+    t.time.advance(100);
+    t.rt.setFault('address', 'eth0', 'no IPv4 address');
+    t.rt.clearFault('interface', 'eth0');
+    t.time.advance(10_000);
+    await settle(t.rt);
+    expect(t.rt.status().state).toBe('FAULT');
+    expect(t.events.filter((e) => e.startsWith('send:'))).toEqual(['send:224.0.0.18:0']);
+    // The last one clears: BACKUP, then the election (no master heard: MASTER after the down timer).
+    t.rt.clearFault('address', 'eth0');
+    expect(t.rt.status().state).toBe('BACKUP');
+    t.time.advance(3610);
+    await settle(t.rt);
+    expect(t.rt.status()).toMatchObject({ state: 'MASTER', vipsConfigured: true, counters: { faults: 1, becameMaster: 2, releasedMaster: 1 } });
+  });
+
+  it('starts in FAULT (init) when a reason is known before start, e.g. the interface is missing', () => {
+    const t = setup();
+    t.rt.setFault('interface', 'eth0', 'missing');
+    t.rt.start();
+    expect(t.rt.status().state).toBe('FAULT');
+    expect(t.msgs()).toContain('(VI_1) Entering FAULT STATE (init)');
+    t.time.advance(20_000);
+    expect(t.rt.status().state).toBe('FAULT');
+    expect(t.events.filter((e) => e.startsWith('send:'))).toEqual([]);
+    t.rt.clearFault('interface', 'eth0');
+    expect(t.rt.status().state).toBe('BACKUP');
+  });
+
+  it('loses its advert source address: FAULT; a new address: back, advertising from it', async () => {
+    const t = setup();
+    t.rt.start();
+    t.rt.setSourceAddress(null);
+    expect(t.rt.status()).toMatchObject({ state: 'FAULT', faults: [{ key: 'address:eth0', detail: 'no IPv4 address' }] });
+    t.rt.setSourceAddress('10.0.0.7');
+    t.time.advance(3610);
+    await settle(t.rt);
+    expect(t.rt.status()).toMatchObject({ state: 'MASTER', sourceIp: '10.0.0.7' });
+    const pkt = t.sent.at(-1)!;
+    expect(`${pkt[12]}.${pkt[13]}.${pkt[14]}.${pkt[15]}`).toBe('10.0.0.7');
+  });
+
+  it('a VIP deleted by someone else while master is put back and re-announced, with no transition', async () => {
+    const t = setup();
+    t.rt.start();
+    t.time.advance(3610);
+    await settle(t.rt);
+    t.events.length = 0;
+    const before = t.rt.status().transitions;
+    t.rt.onAddressDeleted('eth0', '10.0.0.100');
+    await settle(t.rt);
+    expect(t.events).toEqual(['vips:add:start', 'vips:add:done', 'garp:vips:10.0.0.100', 'garp:start']);
+    expect(t.msgs()).toContain('(VI_1) VIP 10.0.0.100/24 was deleted from eth0 outside hakeep; re-adding it and re-sending gratuitous ARPs');
+    expect(t.rt.status()).toMatchObject({ state: 'MASTER', transitions: before, vipsConfigured: true, counters: { vipsReadded: 1 } });
+    // Other addresses, other interfaces, and a backup: nothing to do.
+    t.rt.onAddressDeleted('eth0', '10.0.0.1');
+    t.rt.onAddressDeleted('eth1', '10.0.0.100');
+    await settle(t.rt);
+    expect(t.events).toHaveLength(4);
+  });
+
+  it('a VIP the kernel refuses is not announced, is retried with backoff while master, and shows in status', async () => {
+    const t = setup({}, false, { addFailures: 2 });
+    t.rt.start();
+    await settle(t.rt);
+    t.time.advance(3610);
+    await settle(t.rt);
+    // Failed: no GARP for an address that is not there.
+    expect(t.events.slice(2)).toEqual(['send:224.0.0.18:100', 'vips:add:start', 'vips:add:done', 'garp:vips:', 'garp:start']);
+    let s = t.rt.status();
+    expect(s).toMatchObject({ state: 'MASTER', vipsConfigured: false, vipsPresent: [] });
+    expect(s.vipFailures).toMatchObject([{ vip: '10.0.0.100/24', error: 'Operation not permitted', attempts: 1 }]);
+    t.events.length = 0;
+    const vipEvents = (): string[] => t.events.filter((e) => !e.startsWith('send:'));
+    t.time.advance(1000); // first retry after 1 s: fails again
+    await settle(t.rt);
+    expect(vipEvents()).toEqual(['vips:add:start', 'vips:add:done']);
+    expect(t.rt.status().vipFailures[0]!.attempts).toBe(2);
+    t.time.advance(1999); // the second retry waits 2 s
+    await settle(t.rt);
+    expect(vipEvents()).toHaveLength(2);
+    t.time.advance(1);
+    await settle(t.rt);
+    expect(vipEvents().slice(2)).toEqual(['vips:add:start', 'vips:add:done', 'garp:vips:10.0.0.100', 'garp:start']);
+    s = t.rt.status();
+    expect(s).toMatchObject({ vipsConfigured: true, vipFailures: [] });
+    expect(t.msgs()).toContain('(VI_1) VIP 10.0.0.100/24 added after 2 failed attempt(s)');
+  });
+
+  it('a throwing action does not stop the others, nor the advert timer', async () => {
+    const t = setup({}, false, { garpThrows: true });
+    t.rt.start();
+    t.time.advance(3610);
+    await settle(t.rt);
+    t.time.advance(3000);
+    await settle(t.rt);
+    expect(t.rt.status()).toMatchObject({ state: 'MASTER', vipsConfigured: true, counters: { advertsSent: 4 } });
+    expect(t.msgs().some((m) => String(m).includes('AF_PACKET send failed'))).toBe(true);
+  });
+
+  it('reads queued adverts before a late takeover: a master heard in the queue keeps it backup', async () => {
+    const t = setup({}, false, {
+      drain: (rt) => rt.onPacket(advert({ priority: 150 }), t.time.now),
+    });
+    t.rt.start();
+    t.time.advance(3810, 200); // the loop stalled: the down timer fires 200 ms late
+    await settle(t.rt);
+    expect(t.events).toContain('drain');
+    expect(t.rt.status()).toMatchObject({ state: 'BACKUP', masterIp: '10.0.0.2' });
+    // On time: no drain, a normal takeover.
+    const u = setup();
+    u.rt.start();
+    u.time.advance(3620, 2);
+    expect(u.events).not.toContain('drain');
+    expect(u.rt.status().state).toBe('MASTER');
+  });
+
+  it('re-announces to a lower-priority master twice: at once and after garp_lower_prio_delay', async () => {
+    const t = setup({ priority: 150, garpLowerPrioRepeat: 5, garpLowerPrioDelayMs: 5000 });
+    t.rt.start();
+    t.time.advance(3610);
+    await settle(t.rt);
+    t.events.length = 0;
+    t.rt.onPacket(advert({ priority: 100 }), t.time.now);
+    await settle(t.rt);
+    expect(t.events).toEqual(['send:224.0.0.18:150', 'garp:vips:10.0.0.100', 'garp:burst:5']);
+    t.time.advance(5000);
+    await settle(t.rt);
+    expect(t.events.slice(3).filter((e) => e.startsWith('garp'))).toEqual(['garp:vips:10.0.0.100', 'garp:burst:5']);
+    // Each advert of the peer forces an election but the line is rate-limited.
+    for (let i = 0; i < 10; i++) t.rt.onPacket(advert({ priority: 100 }), t.time.now);
+    expect(t.msgs().filter((m) => String(m).includes('with lower priority 100'))).toHaveLength(1);
+  });
+
+  it('emergency stop: priority 0 and VIP removal happen synchronously, then nothing', async () => {
+    const t = setup();
+    t.rt.start();
+    t.time.advance(3610);
+    await settle(t.rt);
+    t.events.length = 0;
+    expect(t.rt.emergencyStop()).toBe(true);
+    expect(t.events).toEqual(['send:224.0.0.18:0', 'garp:stop', 'vips:del-now:1']);
+    t.time.advance(10_000);
+    t.rt.onPacket(advert(), t.time.now);
+    await settle(t.rt);
+    expect(t.events).toHaveLength(3);
   });
 });
