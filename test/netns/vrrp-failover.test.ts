@@ -64,9 +64,11 @@ describe('VRRP failover between two hakeep daemons (netns)', () => {
   });
 
   it('elects the higher priority, which holds the VIP and sends valid VRRPv2 adverts', async () => {
-    h2 = start(d2, 'd2', backupConf);
+    // d1 first: `state MASTER` waits a whole Master_Down_Interval (as keepalived does), so a
+    // backup started earlier could win the first election and be preempted.
     h1 = start(d1, 'd1', masterConf);
     await h1.waitLog(/^\(VI_1\) Entering BACKUP STATE \(init\)$/, 10_000);
+    h2 = start(d2, 'd2', backupConf);
     await h2.waitLog(/^\(VI_1\) Entering BACKUP STATE \(init\)$/, 10_000);
     const m = await h1.waitLog(/^\(VI_1\) Entering MASTER STATE$/, 8000);
     expect(m.raw).toMatchObject({ instance: 'VI_1', from: 'BACKUP', to: 'MASTER', reason: 'master_down_timer' });
@@ -213,8 +215,9 @@ describe('VRRP failover between two hakeep daemons (netns)', () => {
     const conf = (prio: number, self: LabHost, peer: LabHost): string => vrrpConf({
       priority: prio, state: prio > 100 ? 'MASTER' : 'BACKUP', vips: [`${VIP}/24`], unicastSrc: self.ip, unicastPeers: [peer.ip],
     });
-    h2 = start(d2, 'd2u', conf(100, d2, d1));
     h1 = start(d1, 'd1u', conf(150, d1, d2));
+    await h1.waitLog(/^\(VI_1\) Entering BACKUP STATE \(init\)$/, 10_000);
+    h2 = start(d2, 'd2u', conf(100, d2, d1));
     await h1.waitLog(/^\(VI_1\) Entering MASTER STATE$/, 8000);
     const dump = await tcpdumpVrrp(d2, 2);
     expect(dump).toContain(`${d1.ip} > ${d2.ip}: VRRPv2, Advertisement, vrid 51, prio 150`);
