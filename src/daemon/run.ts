@@ -9,6 +9,7 @@ import { mkdirSync, unlinkSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Config } from '../config/model.js';
 import type { InstanceStatus } from '../vrrp/instance.js';
+import { RateLimiter } from '../vrrp/rate-limit.js';
 import { dumpDir, DUMP_FILES, renderDump, writeDumpFile, type DumpKind, type DumpSource } from './dumps.js';
 import type { Logger } from './log.js';
 import type { RunningService, StartService } from './service.js';
@@ -104,12 +105,14 @@ export async function runDaemon(o: RunOptions): Promise<number> {
       vrrp: vrrp?.instances ?? [], check, now: new Date().toISOString(), monoNow: performance.now(),
     };
   });
+  const reloadLimiter = new RateLimiter(1000);
   // Handlers stay installed until the process exits: a late SIGUSR1 must never reach Node's
   // default (the inspector), nor a realtime signal its default (terminate).
   installSignalHandlers({
     stop: (sig) => { void stop(sig); },
     reload: () => {
-      log.warn({ event: 'reload' }, 'Reloading is not implemented yet: SIGHUP ignored, the running configuration stays');
+      const suppressed = reloadLimiter.admit('reload', performance.now());
+      if (suppressed !== null) log.warn({ event: 'reload', suppressed }, 'Reloading is not implemented yet: SIGHUP ignored, the running configuration stays');
     },
     dump: (kind) => dumper.request(kind),
     clearStats: () => { for (const s of services) s.clearStats?.(); },

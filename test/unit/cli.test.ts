@@ -166,3 +166,42 @@ describe('hakeep binary', () => {
     }
   });
 });
+
+describe('--signum (keepalived\'s signal numbers)', () => {
+  test('prints the same number as keepalived 2.2.7 for every signal function', async () => {
+    const ka = await run('keepalived', ['--version']).catch(() => null);
+    if (ka === null) throw new Error('keepalived is missing: apt-get install -y keepalived (the reference for --signum)');
+    for (const name of ['STOP', 'RELOAD', 'DATA', 'STATS', 'STATS_CLEAR', 'JSON']) {
+      const ours = await hakeep(`--signum=${name}`);
+      const theirs = await run('keepalived', [`--signum=${name}`]);
+      expect(ours.code, name).toBe(0);
+      expect(ours.stdout, name).toBe(theirs.stdout);
+    }
+    const bad = await hakeep('--signum=NOPE');
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toBe('Unknown sigfunc NOPE\n');
+  });
+});
+
+describe('hakeep cleanup', () => {
+  test('refuses while a hakeep is alive on the pid file, and does nothing when the VIPs are not here', async () => {
+    const conf = join(dir, 'cleanup.conf');
+    writeFileSync(conf, 'vrrp_instance VI_1 {\n  interface eth0\n  virtual_router_id 51\n  virtual_ipaddress {\n    10.254.254.254/32\n  }\n}\n');
+    // A pid file naming a live process whose command line contains "hakeep".
+    const { spawn } = await import('node:child_process');
+    const fake = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 20000)', 'hakeep-test'], { stdio: 'ignore' });
+    try {
+      const pidFile = join(dir, 'live.pid');
+      writeFileSync(pidFile, `${fake.pid}\n`);
+      const r = await hakeep('cleanup', '-f', conf, '-p', pidFile);
+      expect(r.code).toBe(3);
+      expect(r.stderr).toMatch(/hakeep is running \(pid \d+, .*live\.pid\); not removing its VIPs/);
+    } finally {
+      fake.kill('SIGKILL');
+    }
+    const stale = join(dir, 'stale.pid');
+    writeFileSync(stale, '999999\n');
+    const r = await hakeep('cleanup', '-f', conf, '-p', stale);
+    expect(r).toMatchObject({ code: 0, stderr: '' });
+  });
+});
