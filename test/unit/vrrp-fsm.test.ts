@@ -117,6 +117,21 @@ describe('VRRP state machine', () => {
     expect(m.last.deadline).toBeCloseTo(900 + masterDownIntervalMs(1000, 150));
   });
 
+  it('vrrp_startup_delay: adverts count at once, but no down timer ends before the delay plus its length', () => {
+    // keepalived (vrrp_scheduler.c): while now < delayed start, a backup's timer is set to
+    // delayed start + ms_down_timer; the owner's 1 µs timer too.
+    const m = new Machine({ ...base, startupHoldUntil: 5000 });
+    expect(m.at(0, { type: 'start' }).deadline).toBeCloseTo(5000 + masterDownIntervalMs(1000, 100));
+    m.at(1000, { type: 'advert', from: '10.0.0.2', priority: 150 });
+    expect(m.s.masterIp).toBe('10.0.0.2');
+    expect(m.last.deadline).toBeCloseTo(5000 + masterDownIntervalMs(1000, 100));
+    // After the delay, timers count from now again.
+    m.at(6000, { type: 'advert', from: '10.0.0.2', priority: 150 });
+    expect(m.last.deadline).toBeCloseTo(6000 + masterDownIntervalMs(1000, 100));
+    const owner = new Machine({ ...base, priority: 255, startupHoldUntil: 5000 });
+    expect(owner.at(0, { type: 'start' }).deadline).toBe(5000);
+  });
+
   it('starts in FAULT (init) when a fault is already known, and waits for it to clear', () => {
     const m = new Machine({ ...base, initialState: 'MASTER', priority: 255 });
     const r = m.at(0, { type: 'start', fault: true });

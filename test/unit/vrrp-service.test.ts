@@ -48,7 +48,14 @@ describe('resolveInstance', () => {
   it('uses unicast peers, unicast_src_ip and unicast_ttl', () => {
     const { inst, globals } = instance(`${base}\n  unicast_src_ip 10.0.0.1\n  unicast_ttl 64\n  unicast_peer {\n    10.0.0.2\n    10.0.0.3\n  }`, 'vrrp_check_unicast_src');
     const s = resolveInstance(inst, globals, silentLogger());
-    expect(s).toMatchObject({ unicast: true, srcIp: '10.0.0.1', srcConfigured: true, destinations: ['10.0.0.2', '10.0.0.3'], ttl: 64, checkUnicastSrc: true });
+    expect(s).toMatchObject({ unicast: true, srcIp: '10.0.0.1', srcConfigured: true, destinations: ['10.0.0.2', '10.0.0.3'], ttl: 64, checkUnicastSrc: true, peerTtl: null });
+    // Per instance, and min_ttl/max_ttl reach the receive check (and turn check_unicast_src on).
+    const per = instance(`${base}\n  unicast_src_ip 10.0.0.1\n  unicast_peer {\n    10.0.0.2 min_ttl 100\n    10.0.0.3\n  }`);
+    const p = resolveInstance(per.inst, per.globals, silentLogger());
+    expect(p.checkUnicastSrc).toBe(true);
+    expect(p.peerTtl?.get('10.0.0.2')).toEqual({ min: 100, max: 255 });
+    const own = instance(`${base}\n  check_unicast_src\n  unicast_src_ip 10.0.0.1\n  unicast_peer {\n    10.0.0.2\n  }`);
+    expect(resolveInstance(own.inst, own.globals, silentLogger()).checkUnicastSrc).toBe(true);
   });
 
   it('honours mcast_src_ip, mcast_dst_ip and vrrp_mcast_group4', () => {
