@@ -47,7 +47,7 @@ function preflight() {
   }
 }
 
-const samples = Object.fromEntries(IMPLS.map((k) => [k, { a: [], aAdv: [], aKill: [], b: [], bAdv: [], bSig: [], c: [], cpu: null, rss: null }]));
+const samples = Object.fromEntries(IMPLS.map((k) => [k, { a: [], aAdv: [], aKill: [], b: [], bAdv: [], bSig: [], bP0: [], c: [], cpu: null, rss: null }]));
 
 async function round(kind, lab, dir, i, measureIdle) {
   const { m: mh, b: bh } = lab.hosts;
@@ -107,6 +107,7 @@ async function round(kind, lab, dir, i, measureIdle) {
     const prio0 = wire.events.find((e) => e.kind === 'advert' && e.src === mh.ip && e.prio === 0 && e.t >= termAt);
     if (!prio0) throw new Error(`${kind}: no priority-0 advert seen after SIGTERM`);
     s.b.push(upB.t - prio0.t);
+    s.bP0.push(prio0.t - termAt);
     s.bSig.push(upB.t - termAt);
     const garpB = await waitUntil('GARP', () => wire.events.find((e) => e.kind === 'garp' && e.mac === bh.mac && e.t >= upB.t - 50), 3000);
     s.c.push(garpB.t - upB.t);
@@ -148,6 +149,7 @@ function report() {
     ['(b) priority 0 -> VIP on backup', 'b', 'ms', 1],
     ['    priority 0 -> its first advert', 'bAdv', 'ms', 1],
     ['    SIGTERM -> VIP on backup', 'bSig', 'ms', 1],
+    ['    SIGTERM -> priority 0 on the wire', 'bP0', 'ms', 2],
     ['(c) VIP added -> first GARP', 'c', 'ms', 2],
   ];
   const out = [];

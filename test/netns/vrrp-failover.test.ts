@@ -189,14 +189,20 @@ describe('VRRP failover between two hakeep daemons (netns)', () => {
     h2 = start(d2, 'd2d', conf);
     await h2.waitLog(/^\(VI_1\) Entering BACKUP STATE \(init\)$/, 10_000);
     await new Promise((r) => setTimeout(r, 1000));
-    // Cut d2 off the segment (its switch port is p1): it stops hearing d1 and becomes master too.
+    // Split d1 from d2 (bridge port isolation on both switch ports: isolated ports cannot reach
+    // each other, both still reach the client). A cut link would now be a FAULT, not a split brain.
     const sw = `${lab.prefix}-sw`;
-    const cut = await lab.hosts.client!.exec(['ip', 'netns', 'exec', sw, 'ip', 'link', 'set', 'p1', 'down']);
-    expect(cut.code, cut.stderr).toBe(0);
+    const isolate = async (on: boolean): Promise<void> => {
+      for (const port of ['p0', 'p1']) {
+        const r = await lab.hosts.client!.exec(['ip', 'netns', 'exec', sw, 'ip', 'link', 'set', port, 'type', 'bridge_slave', 'isolated', on ? 'on' : 'off']);
+        expect(r.code, r.stderr).toBe(0);
+      }
+    };
+    await isolate(true);
     try {
       await h2.waitLog(/^\(VI_1\) Entering MASTER STATE$/, MASTER_DOWN_MS + 3000);
     } finally {
-      await lab.hosts.client!.exec(['ip', 'netns', 'exec', sw, 'ip', 'link', 'set', 'p1', 'up']);
+      await isolate(false);
     }
     // Healed: two masters hear each other; the lower address (d1) yields.
     await h1.waitLog(/^\(VI_1\) Master received advert from 10\.233\.1\.11 with same priority 100 but higher IP address than ours$/, 5000);
