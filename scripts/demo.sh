@@ -2,7 +2,7 @@
 # hakeep demo: two directors and a client in network namespaces on one bridge. Starts hakeep on
 # both directors from examples/vrrp-master.conf and examples/vrrp-backup.conf, then shows the
 # election, the client reaching the VIP, a failover when the master stops, and the master's
-# return, quoting the daemons' own log lines. Non-interactive; exits non-zero when a step fails;
+# return, then a link fault (FAULT state and preemption back), quoting the daemons' own log lines. Non-interactive; exits non-zero when a step fails;
 # removes everything it created, also when interrupted. Run as root: npm run demo
 set -euo pipefail
 
@@ -179,7 +179,33 @@ has_vip d1 || fail "director1 is MASTER again but does not hold $VIP"
 has_vip d2 && fail "director2 still holds $VIP after yielding"
 ping_vip "$MAC_D1" director1
 
-say "5. Stopping both directors"
+# --- 5. a link fault --------------------------------------------------------------------------------
+say "5. director1 loses its link (ip link set eth0 down): FAULT, director2 takes over; link back: preempt"
+sleep 1.1
+from1=$(lines d1)
+from2=$(lines d2)
+ip -n "$P-d1" link set eth0 down
+wait_log d1 'Entering FAULT STATE' 3 "$from1"
+wait_log d2 'Entering MASTER STATE' 6 "$from2"
+sleep 0.3
+narrate d1
+narrate d2
+has_vip d1 && fail "director1 is in FAULT but still holds $VIP"
+has_vip d2 || fail "director2 is MASTER but does not hold $VIP"
+ping_vip "$MAC_D2" director2
+sleep 1.1
+from1=$(lines d1)
+from2=$(lines d2)
+ip -n "$P-d1" link set eth0 up
+wait_log d1 'Entering MASTER STATE' 8 "$from1"
+wait_log d2 'Entering BACKUP STATE' 5 "$from2"
+sleep 0.3
+narrate d1
+narrate d2
+has_vip d1 || fail "director1 is MASTER again but does not hold $VIP"
+ping_vip "$MAC_D1" director1
+
+say "6. Stopping both directors"
 for d in d2 d1; do
   kill -TERM "${DAEMON_PID[$d]}"
   wait "${DAEMON_PID[$d]}" || fail "hakeep on $d did not exit cleanly"

@@ -575,6 +575,11 @@ export class VrrpInstanceRuntime implements ChannelMember {
         () => { this.counters.advertsSent += 1; },
         (e: unknown) => {
           this.counters.sendErrors += 1;
+          if (this.fsm.state === 'FAULT') {
+            // Resigning because the link went away: the kernel refusing the send is expected.
+            this.deps.log.info({ instance: this.name, to: dst, err: (e as Error).message }, `(${this.name}) priority-0 advert to ${dst} not sent (${(e as Error).message}): the interface is down`);
+            return;
+          }
           if (this.limiter.admit(`send ${dst}`, this.deps.clock()) !== null) {
             this.deps.log.error({ instance: this.name, to: dst, err: (e as Error).message }, `(${this.name}) Cant send advert to ${dst} (${(e as Error).message})`);
           }
