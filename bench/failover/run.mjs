@@ -149,7 +149,7 @@ function report() {
     ['(b) priority 0 -> VIP on backup', 'b', 'ms', 1],
     ['    priority 0 -> its first advert', 'bAdv', 'ms', 1],
     ['    SIGTERM -> VIP on backup', 'bSig', 'ms', 1],
-    ['    SIGTERM -> priority 0 on the wire', 'bP0', 'ms', 2],
+    ['    SIGTERM -> priority 0 on wire', 'bP0', 'ms', 2],
     ['(c) VIP added -> first GARP', 'c', 'ms', 2],
   ];
   const out = [];
