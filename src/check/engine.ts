@@ -14,7 +14,7 @@ import type { ReconcilerStatus } from '../ipvs/reconciler.js';
 import type { Clock } from './clock.js';
 import type { ScriptRunner } from './notify.js';
 import type { Probe, ProbeTarget } from './tcp-probe.js';
-import { initialTcpCheckerState, tcpCheckResult } from './tcp-checker.js';
+import { initialTcpCheckerState, resumedTcpCheckerState, tcpCheckResult } from './tcp-checker.js';
 import type { ProbeOutcome, TcpCheckerState } from './tcp-checker.js';
 import { TimerHeap } from './timer-heap.js';
 import type { TimerEntry } from './timer-heap.js';
@@ -37,6 +37,17 @@ export interface EngineDeps {
   coalesceMs?: number;
   /** Checks due within this many ms share one wake-up (0 = exact timers). */
   timerSlackMs?: number;
+  /**
+   * Known health by real server (key: rsKey(vs, rs) with the names status() prints), e.g. the
+   * last snapshot of a checker side that died: those servers start in that state, as if already
+   * checked (no alpha wait, no retries used, no up/down notifiers, quorum set silently).
+   */
+  initialHealth?: ReadonlyMap<string, boolean>;
+}
+
+/** The key of a real server in initialHealth: the VS and RS names as status() prints them. */
+export function rsKey(vsName: string, rsName: string): string {
+  return `${vsName} ${rsName}`;
 }
 
 interface CheckerRt {
@@ -134,17 +145,17 @@ export class CheckEngine {
       const checkers: CheckerRt[] = [];
       for (const c of r.checkers) {
         if (c.type !== 'TCP_CHECK') {
-          this.deps.log('warn', `${c.type} on service ${rsName} of VS ${name} is not supported yet; it is ignored (the real server counts as healthy for it)`, {
-            vs: name, rs: rsName, file: c.loc.file, line: c.loc.line,
-          });
-          continue;
+          // The config checker refuses such a config (src/config/support.ts); never count a
+          // server healthy because nobody checks it.
+          throw new Error(`${c.loc.file}:${c.loc.line}: ${c.type} on ${rsName} of VS ${name} is not run by hakeep yet; refusing to start rather than treating the server as healthy`);
         }
         if (c.bindIf) this.deps.log('warn', `bind_if ${c.bindIf} of TCP_CHECK on ${rsName} is not supported; connecting without it`, { rs: rsName });
         if (c.fwmark !== null) this.deps.log('warn', `fwmark ${c.fwmark} of TCP_CHECK on ${rsName} is not supported; connecting without it`, { rs: rsName });
         const target = targetOf(c, r);
+        const known = this.deps.initialHealth?.get(rsKey(name, rsName));
         checkers.push({
           check: c, target, targetName: `[${target.host}]:tcp:${target.port}`,
-          state: initialTcpCheckerState(c.alpha ?? r.alpha),
+          state: known === undefined ? initialTcpCheckerState(c.alpha ?? r.alpha, c.retry) : resumedTcpCheckerState(known),
           timer: null, abort: null, lastOutcome: null, lastDetail: null, lastCheckAt: null, checks: 0, failures: 0,
         });
       }

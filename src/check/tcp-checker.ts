@@ -25,9 +25,19 @@ export interface TcpCheckStep {
   logs: string[];
 }
 
-/** Checkers start up, unless alpha mode makes them start failed until their first success. */
-export function initialTcpCheckerState(alpha: boolean): TcpCheckerState {
-  return { up: !alpha, hasRun: false, retryIt: 0 };
+/**
+ * Checkers start up, unless alpha mode makes them start failed until their first success. Their
+ * retries start used up (keepalived, check_data.c: "for non alpha mode, one failure is enough
+ * initially"): a server that is down at start leaves the pool at its first failed check instead
+ * of staying in for the whole retry budget.
+ */
+export function initialTcpCheckerState(alpha: boolean, retry = 0): TcpCheckerState {
+  return { up: !alpha, hasRun: false, retryIt: retry };
+}
+
+/** A checker resumed from a known health (a restarted checker side): it has run, no retry used. */
+export function resumedTcpCheckerState(up: boolean): TcpCheckerState {
+  return { up, hasRun: true, retryIt: 0 };
 }
 
 export function tcpCheckResult(

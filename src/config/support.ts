@@ -35,7 +35,9 @@ export function reportUnimplemented(r: Reporter, config: Config): void {
     for (const rs of vs.realServers) {
       for (const c of rs.checkers) {
         if (!IMPLEMENTED_CHECKERS.has(c.type)) {
-          r.warn(c.loc, `${c.type} is parsed but not implemented by hakeep yet; real_server ${rs.ip} ${rs.port} is not checked by it`);
+          // An error, not a warning: a server nobody checks must never count as healthy. keepalived
+          // runs these checkers; hakeep refuses the config until it does too.
+          r.error(c.loc, `${c.type} is not run by hakeep yet, so real_server ${rs.ip} ${rs.port} would never be checked by it: hakeep refuses to start rather than keep an unchecked server in the pool. Use TCP_CHECK for now, or keep keepalived for this virtual_server`);
         }
       }
     }

@@ -90,10 +90,18 @@ function evaluateQuorum(vs: Vs, state: PoolState, init: boolean, events: PoolEve
   return state;
 }
 
-/** The pool at start: `initialAlive` is false for real servers whose checkers start failed (alpha). */
+/**
+ * The pool at start: `initialAlive` is false for real servers whose checkers start failed (alpha)
+ * or are known dead (a restarted checker side). The quorum state is set from the live weight
+ * without a word, as keepalived's set_quorum_states() does (check_data.c, ipwrapper.c): a healthy
+ * start logs nothing and runs no quorum_up; a start below quorum with a sorry server logs
+ * "Starting with quorum down", puts the sorry server in and runs quorum_down.
+ */
 export function startPool(vs: Vs, initialAlive: readonly boolean[]): PoolStep {
   const events: PoolEvent[] = [];
-  const state = evaluateQuorum(vs, { alive: [...initialAlive], quorumUp: false, sorryActive: false }, true, events);
+  const alive = [...initialAlive];
+  const quorumUp = liveWeight(vs, { alive, quorumUp: false, sorryActive: false }) >= vs.quorum + vs.hysteresis;
+  const state = evaluateQuorum(vs, { alive, quorumUp, sorryActive: false }, true, events);
   return { state, events };
 }
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { CheckEngine } from '../../src/check/engine.js';
-import type { LogLevel } from '../../src/check/engine.js';
+import { CheckEngine, rsKey } from '../../src/check/engine.js';
+import type { EngineDeps, LogLevel } from '../../src/check/engine.js';
 import type { Probe } from '../../src/check/tcp-probe.js';
 import type { ProbeOutcome } from '../../src/check/tcp-checker.js';
 import type { NotifyCmd, VirtualServer } from '../../src/config/model.js';
@@ -24,7 +24,7 @@ function fakeNetwork(clock: FakeClock) {
   return { state, probe, probes, aborted: () => aborted };
 }
 
-function setup(vss: VirtualServer[], kernelText = '') {
+function setup(vss: VirtualServer[], kernelText = '', extra: Partial<EngineDeps> = {}) {
   const clock = new FakeClock();
   clock.randomValue = 0; // first checks right away
   const net = fakeNetwork(clock);
@@ -43,6 +43,7 @@ function setup(vss: VirtualServer[], kernelText = '') {
     runScript: (cmd: NotifyCmd, what: string) => scripts.push(`${what}:${cmd.command}`),
     log: (level, msg) => logs.push({ level, msg }),
     resyncMs: 5000, coalesceMs: 20,
+    ...extra,
   });
   const info = () => logs.filter((l) => l.level === 'info').map((l) => l.msg);
   return { clock, net, kernel, engine, logs, info, scripts };
@@ -64,8 +65,8 @@ describe('CheckEngine', () => {
     t.engine.start();
     await t.clock.advance(10);
     expect(t.kernel.save()).toBe('-A -t 10.0.0.100:80 -s rr\n-a -t 10.0.0.100:80 -r 10.0.0.2:80 -m -w 3\n-a -t 10.0.0.100:80 -r 10.0.0.3:80 -m -w 2\n');
+    // A healthy start logs no quorum line (keepalived sets the quorum state silently).
     expect(t.info()).toEqual([
-      'Gained quorum 1+0=1 <= 5 for VS [10.0.0.100]:tcp:80',
       'TCP connection to [10.0.0.2]:tcp:80 success.',
       'TCP connection to [10.0.0.3]:tcp:80 success.',
     ]);
@@ -151,15 +152,30 @@ describe('CheckEngine', () => {
     await t.engine.stop();
   });
 
-  it('warns about checkers it does not run, and treats them as passing', async () => {
+  it('refuses a checker type it does not run instead of treating the server as healthy', () => {
     const vs = virtualServer('10.0.0.100', 80, {
       realServers: [realServer('10.0.0.2', 80, { checkers: [{ type: 'MISC_CHECK', miscPath: '/bin/true', miscTimeout: null, miscDynamic: false, user: null, retry: 0, delayBeforeRetry: 1, delayLoop: 1, warmup: null, loc: { file: 'k.conf', line: 7 } }] })],
     });
-    const t = setup([vs]);
+    expect(() => setup([vs])).toThrow('k.conf:7: MISC_CHECK on [10.0.0.2]:tcp:80 of VS [10.0.0.100]:tcp:80 is not run by hakeep yet; refusing to start');
+  });
+
+  it('starts real servers from a known health (a restarted checker side): no alpha wait, no notifiers', async () => {
+    const vs = virtualServer('10.0.0.100', 80, {
+      realServers: [
+        realServer('10.0.0.2', 80, { alpha: true, checkers: [check()], notifyUp: { command: 'up.sh', user: null } }),
+        realServer('10.0.0.3', 80, { checkers: [check()], notifyDown: { command: 'down.sh', user: null } }),
+      ],
+    });
+    const health = new Map([[rsKey('[10.0.0.100]:tcp:80', '[10.0.0.2]:tcp:80'), true], [rsKey('[10.0.0.100]:tcp:80', '[10.0.0.3]:tcp:80'), false]]);
+    const t = setup([vs], '', { initialHealth: health });
+    t.net.state.set('10.0.0.3:80', 'failed');
     t.engine.start();
     await t.clock.advance(10);
-    expect(t.logs.find((l) => l.level === 'warn')!.msg).toContain('MISC_CHECK on service [10.0.0.2]:tcp:80 of VS [10.0.0.100]:tcp:80 is not supported yet');
-    expect(t.kernel.save()).toContain('-r 10.0.0.2:80');
+    // Programmed from the known health at once: the alpha server is in, the dead one is not.
+    expect(t.kernel.save()).toBe('-A -t 10.0.0.100:80 -s wlc\n-a -t 10.0.0.100:80 -r 10.0.0.2:80 -m -w 1\n');
+    await t.clock.advance(3000);
+    expect(t.scripts).toEqual([]);
+    expect(t.info().filter((m) => /quorum|Adding|Removing/.test(m))).toEqual([]);
     await t.engine.stop();
   });
 

@@ -5,7 +5,7 @@ import type { ProbeOutcome, TcpCheckerState } from '../../src/check/tcp-checker.
 const NAME = '[10.0.0.2]:tcp:80';
 
 function run(retry: number, outcomes: ProbeOutcome[], alpha = false, logAll = false) {
-  let st: TcpCheckerState = initialTcpCheckerState(alpha);
+  let st: TcpCheckerState = initialTcpCheckerState(alpha, retry);
   return outcomes.map((o) => {
     const step = tcpCheckResult({ retry, delayLoop: 6, delayBeforeRetry: 2 }, st, o, NAME, logAll);
     st = step.state;
@@ -37,9 +37,17 @@ describe('TCP_CHECK retry logic', () => {
     expect(b).toEqual({ up: false, delay: 6, change: 'down', logs: [`TCP_CHECK on service ${NAME} failed.`] });
   });
 
-  it('a first check that fails takes a non-alpha checker down once its retries are used', () => {
+  it('a first check that fails takes a non-alpha checker down at once, whatever `retry` says', () => {
+    // keepalived (check_data.c): checkers start with retry_it = retry, "one failure is enough
+    // initially"; the line is "failed." (has_run is false), not "failed after N retries.".
     expect(run(0, ['failed'])[0]!.change).toBe('down');
-    expect(run(1, ['failed', 'failed']).map((s) => s.change)).toEqual([null, 'down']);
+    expect(run(3, ['failed'])[0]).toEqual({ up: false, delay: 6, change: 'down', logs: [`TCP_CHECK on service ${NAME} failed.`] });
+  });
+
+  it('alpha with retry >= 1: the first failure is logged and reported at once (keepalived)', () => {
+    const [a, b] = run(2, ['failed', 'failed'], true);
+    expect(a).toEqual({ up: false, delay: 6, change: 'initial-down', logs: [`TCP_CHECK on service ${NAME} failed.`] });
+    expect(b).toEqual({ up: false, delay: 6, change: null, logs: [] });
   });
 
   it('comes back up on the first success after being down', () => {

@@ -151,9 +151,10 @@ describe('pool: quorum with hysteresis', () => {
     expect(dests(vs, st)).toHaveLength(8);
   });
 
-  it('logs Gained quorum at start when the pool starts healthy', () => {
+  it('a healthy start sets the quorum up silently: no line, no quorum_up (keepalived set_quorum_states)', () => {
     const step = startPool(vs, servers.map(() => true));
-    expect(logs(step.events)).toEqual(['Gained quorum 7+2=9 <= 10 for VS [10.0.1.1]:tcp:80']);
+    expect(step.state.quorumUp).toBe(true);
+    expect(step.events).toEqual([]);
   });
 
   it('starts with quorum down and the sorry server in when alpha servers start failed', () => {
