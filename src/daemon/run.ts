@@ -12,7 +12,7 @@ import type { InstanceStatus } from '../vrrp/instance.js';
 import { RateLimiter } from '../vrrp/rate-limit.js';
 import { dumpDir, DUMP_FILES, renderDump, writeDumpFile, type DumpKind, type DumpSource } from './dumps.js';
 import type { Logger } from './log.js';
-import type { RunningService, StartService } from './service.js';
+import type { RunningService, ServiceHealth, StartService } from './service.js';
 import { installSignalHandlers, type SignalAddon } from './signals.js';
 import { closeStatus, serveStatus } from './status.js';
 
@@ -118,15 +118,27 @@ export async function runDaemon(o: RunOptions): Promise<number> {
     clearStats: () => { for (const s of services) s.clearStats?.(); },
   }, log, o.signalAddon);
 
+  // With both halves, the instances fronting virtual servers wait in FAULT until the checker
+  // side has programmed IPVS: a VIP never comes up before its pool (keepalived programs IPVS
+  // before its VRRP child can take the VIP; hakeep makes it an explicit condition).
+  const gated = o.vrrp && o.check && o.config.virtualServers.length > 0 && o.config.vrrpInstances.length > 0;
+  let vrrp: RunningService | null = null;
   try {
     if (o.vrrp) {
       if (o.config.vrrpInstances.length === 0) log.info('no vrrp_instance in the configuration: VRRP side idle');
-      else services.push(await o.startVrrp(o.config, { log: log.child({ proc: 'vrrp' }) }));
+      else {
+        vrrp = await o.startVrrp(o.config, { log: log.child({ proc: 'vrrp' }), ...(gated ? { checkerGate: 'IPVS table not programmed yet' } : {}) });
+        services.push(vrrp);
+      }
     }
     if (stopping) return done;
     if (o.check) {
       if (o.config.virtualServers.length === 0) log.info('no virtual_server in the configuration: checker side idle');
-      else services.push(await o.startCheck(o.config, { log: log.child({ proc: 'check' }) }));
+      else {
+        const check = await o.startCheck(o.config, { log: log.child({ proc: 'check' }) });
+        services.push(check);
+        if (gated && vrrp) linkCheckerHealth(check, vrrp as VrrpLike, log);
+      }
     }
   } catch (e) {
     log.fatal({ err: String(e) }, `cannot start: ${e instanceof Error ? e.message : String(e)}`);
@@ -138,6 +150,29 @@ export async function runDaemon(o: RunOptions): Promise<number> {
   o.onReady?.();
   armTestCrashHook(log);
   return done;
+}
+
+interface VrrpLike extends RunningService {
+  setCheckerHealth?(h: ServiceHealth): void;
+}
+
+/** Feed the checker side's health into the VRRP side's fault set, logging each change. */
+function linkCheckerHealth(check: RunningService, vrrp: VrrpLike, log: Logger): void {
+  let last: ServiceHealth | null = null;
+  const apply = (h: ServiceHealth): void => {
+    if (last && last.ok === h.ok && last.detail === h.detail) return;
+    if (h.ok) log.info({ event: 'checker_health', ok: true }, 'checker side ready: IPVS programmed, VRRP instances fronting the virtual servers may take the VIPs');
+    else log.warn({ event: 'checker_health', ok: false, detail: h.detail }, `checker side not ready (${h.detail}): the VRRP instances fronting the virtual servers stay in FAULT`);
+    last = h;
+    vrrp.setCheckerHealth?.(h);
+  };
+  if (check.health && check.onHealth) {
+    check.onHealth(apply);
+    apply(check.health());
+  } else {
+    // A checker side without a health signal: trust that starting it programmed IPVS.
+    apply({ ok: true, detail: '' });
+  }
 }
 
 /**

@@ -18,6 +18,22 @@ export interface RunningService {
   emergencyStop?(): void;
   /** keepalived's STATS_CLEAR signal. */
   clearStats?(): void;
+  /** The checker side: whether it can stand behind its IPVS table now, and its changes. */
+  health?(): ServiceHealth;
+  onHealth?(fn: (h: ServiceHealth) => void): void;
 }
 
-export type StartService = (config: Config, ctx: ServiceContext) => Promise<RunningService>;
+export interface ServiceHealth {
+  ok: boolean;
+  /** Why not ok, for the fault reason and the log: "IPVS table not programmed yet". */
+  detail: string;
+}
+
+/** Options a service starter may take besides the logger. */
+export interface StartOptions {
+  /** VRRP: start the instances fronting virtual servers in FAULT for this reason (the checker
+   * side has not programmed IPVS yet). */
+  checkerGate?: string;
+}
+
+export type StartService = (config: Config, ctx: ServiceContext & StartOptions) => Promise<RunningService>;

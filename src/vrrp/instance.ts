@@ -144,14 +144,18 @@ export class VrrpInstanceRuntime implements ChannelMember {
   private lowerPrioGarpTimer: unknown = null;
   private started = false;
   private stopped = false;
-  private readonly name: string;
+  private readonly instanceName: string;
 
   constructor(private readonly spec: InstanceSpec, private readonly deps: InstanceDeps) {
     this.vrid = spec.vrid;
-    this.name = spec.fsm.name;
+    this.instanceName = spec.fsm.name;
     this.fsm = initialFsmState(spec.fsm);
     this.timers = deps.timers ?? nodeTimers;
     this.timer = new DeadlineTimer(deps.clock, (now) => this.onTimer(now), this.timers);
+  }
+
+  get name(): string {
+    return this.instanceName;
   }
 
   get state(): VrrpState {

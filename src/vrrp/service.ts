@@ -7,6 +7,7 @@ import { applyVips, applyVipsNetlink } from '../net/vip.js';
 import { GarpScheduler, garpPolicyOf } from '../net/garp.js';
 import { KernelEventFeed } from '../net/kernel-events.js';
 import { tryNative } from '../net/native.js';
+import { frontingInstances } from './fronting.js';
 import { InterfaceWatch, type KernelView } from './iface-watch.js';
 import { InterfaceChannel } from './channel.js';
 import { monotonicClock, type Clock } from './deadline-timer.js';
@@ -100,6 +101,12 @@ export interface VrrpServiceOptions {
   clock?: Clock;
   /** The kernel's links and addresses (the shared rtnetlink feed); opened here when absent. */
   kernel?: KernelFeed;
+  /**
+   * The checker side will run: the instances fronting the virtual servers start with this
+   * checker fault (e.g. "IPVS table not programmed yet") until setCheckerHealth says ok, so no
+   * VIP comes up before its IPVS pool.
+   */
+  checkerGate?: string;
 }
 
 /** The VRRP side as the daemon sees it: RunningService plus the last-resort path. */
@@ -108,6 +115,8 @@ export interface VrrpService extends RunningService {
   emergencyStop(): void;
   clearStats(): void;
   status(): VrrpServiceStatus;
+  /** The checker side's fitness: not ok puts the fronting instances in FAULT (reason `checker`). */
+  setCheckerHealth(h: { ok: boolean; detail: string }): void;
 }
 
 /** What the service needs of the feed: the view the interface watch reads, and closing it. */
@@ -152,6 +161,10 @@ export async function startVrrp(config: Config, log: Logger, opts: VrrpServiceOp
       });
       channel.add(rt);
       runtimes.push(rt);
+    }
+    if (opts.checkerGate !== undefined) {
+      const fronting = frontingInstances(config);
+      for (const rt of runtimes) if (fronting.has(rt.name)) rt.setFault('checker', 'ipvs', opts.checkerGate);
     }
     watch = new InterfaceWatch(kernel, channels, runtimes, log);
     // Faults (missing interface, no address) are known before the instances start: they start
@@ -203,6 +216,14 @@ export async function startVrrp(config: Config, log: Logger, opts: VrrpServiceOp
     clearStats() {
       for (const rt of runtimes) rt.clearCounters();
     },
+    setCheckerHealth(h) {
+      const fronting = frontingInstances(config);
+      for (const rt of runtimes) {
+        if (!fronting.has(rt.name)) continue;
+        if (h.ok) rt.clearFault('checker', 'ipvs');
+        else rt.setFault('checker', 'ipvs', h.detail);
+      }
+    },
     status(): VrrpServiceStatus {
       return { instances: runtimes.map((rt) => rt.status()) };
     },
@@ -232,4 +253,5 @@ function openKernelFeed(log: Logger): KernelFeed {
   }
 }
 
-export const startVrrpService: StartService = (config, ctx) => startVrrp(config, ctx.log);
+export const startVrrpService: StartService = (config, ctx) =>
+  startVrrp(config, ctx.log, ctx.checkerGate !== undefined ? { checkerGate: ctx.checkerGate } : {});
