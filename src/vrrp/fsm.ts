@@ -67,7 +67,9 @@ export type FsmEvent =
   | { type: 'timer' }
   | { type: 'shutdown' }
   | { type: 'fault' }
-  | { type: 'fault_cleared' };
+  | { type: 'fault_cleared' }
+  /** Trackers changed the priority: base + the sum of weights (clamped here to 1..254). */
+  | { type: 'priority'; total: number };
 
 export type LogLevel = 'debug' | 'info' | 'warn';
 
@@ -267,6 +269,23 @@ export function step(p: FsmParams, prev: FsmState, ev: FsmEvent, now: number): S
       s.advertAt = null;
       s.masterIp = null;
       s.masterPriority = null;
+      break;
+    }
+
+    case 'priority': {
+      // keepalived (vrrp_track.c vrrp_set_effective_priority): the address owner never moves;
+      // others are clamped to 1..254, so 255 is neither reached nor left through weights.
+      if (p.priority === PRIORITY_OWNER) break;
+      const next = Math.min(PRIORITY_OWNER - 1, Math.max(1, Math.round(ev.total)));
+      if (next === s.effectivePriority) break;
+      const oldDown = masterDown(p, s);
+      log('info', `Changing effective priority from ${s.effectivePriority} to ${next}`, { from: s.effectivePriority, to: next });
+      s.effectivePriority = next;
+      if (s.state === 'MASTER') s.masterPriority = next;
+      // A running down timer keeps its start and takes the new length (the skew changed).
+      if (s.state === 'BACKUP' && s.downAt !== null && s.downCause === 'master_down_timer') {
+        s.downAt = Math.max(now, s.downAt + masterDown(p, s) - oldDown);
+      }
       break;
     }
 

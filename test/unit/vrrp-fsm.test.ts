@@ -317,12 +317,38 @@ describe('VRRP state machine', () => {
     expect(r.deadline).toBeCloseTo(10_000 + 3609.375);
   });
 
+  it('tracker priority: clamped to 1..254, logged, carried by the next advert; the owner never moves', () => {
+    const m = master({ priority: 100 });
+    m.at(5000, { type: 'priority', total: 80 });
+    expect(m.logs()).toEqual(['(VI_1) Changing effective priority from 100 to 80']);
+    expect(m.s.effectivePriority).toBe(80);
+    const adv = m.fire();
+    expect(adv.actions).toContainEqual({ type: 'send_advert', priority: 80 });
+    m.at(6500, { type: 'priority', total: 400 });
+    expect(m.s.effectivePriority).toBe(254);
+    m.at(6600, { type: 'priority', total: -7 });
+    expect(m.s.effectivePriority).toBe(1);
+    expect(m.at(6700, { type: 'priority', total: 1 }).actions).toEqual([]);
+    const owner = master({ priority: 255 });
+    expect(owner.at(5000, { type: 'priority', total: 200 }).actions).toEqual([]);
+    expect(owner.s.effectivePriority).toBe(255);
+  });
+
+  it('tracker priority on a backup: the running down timer takes the new skew (keepalived)', () => {
+    const m = startedBackup();
+    m.at(1000, { type: 'advert', from: '10.0.0.2', priority: 150 });
+    expect(m.last.deadline).toBeCloseTo(1000 + masterDownIntervalMs(1000, 100));
+    m.at(2000, { type: 'priority', total: 200 });
+    expect(m.last.deadline).toBeCloseTo(1000 + masterDownIntervalMs(1000, 200));
+  });
+
   it('holds VIPs exactly while MASTER, and its timer never points into the past, for any event sequence', () => {
     const event = fc.oneof(
       fc.constant<FsmEvent>({ type: 'timer' }),
       fc.constant<FsmEvent>({ type: 'shutdown' }),
       fc.constant<FsmEvent>({ type: 'fault' }),
       fc.constant<FsmEvent>({ type: 'fault_cleared' }),
+      fc.record({ type: fc.constant('priority' as const), total: fc.integer({ min: -50, max: 400 }) }),
       fc.record({
         type: fc.constant('advert' as const),
         from: fc.constantFrom('10.0.0.1', '10.0.0.2', '10.0.0.0'),
