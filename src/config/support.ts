@@ -12,7 +12,13 @@ export function reportUnimplemented(r: Reporter, config: Config): void {
     r.warn(s.loc, `vrrp_script ${s.name} is parsed but hakeep does not run tracking scripts yet; it has no effect on priority`);
   }
   for (const g of config.vrrpSyncGroups) {
-    r.warn(g.loc, `vrrp_sync_group ${g.name} is parsed but hakeep does not sync instance states yet; members change state independently`);
+    // Members move together (src/vrrp/sync-group.ts); group-level trackers and scripts do not yet.
+    if (g.trackScript.length > 0 || g.trackInterface.length > 0) {
+      r.warn(g.loc, `vrrp_sync_group ${g.name}: track_script/track_interface on the group are parsed but not acted on yet`);
+    }
+    if (g.notifyMaster || g.notifyBackup || g.notifyFault || g.notify) {
+      r.warn(g.loc, `vrrp_sync_group ${g.name}: notify scripts are parsed but hakeep does not run VRRP notify scripts yet`);
+    }
   }
   for (const inst of config.vrrpInstances) {
     for (const t of inst.trackInterface) {

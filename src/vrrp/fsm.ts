@@ -17,7 +17,8 @@ export type TransitionReason =
   | 'equal_priority_higher_ip' // MASTER → BACKUP
   | 'shutdown' // → INIT
   | 'fault' // → FAULT (interface or tracker down; driven by trackers)
-  | 'fault_cleared'; // FAULT → BACKUP
+  | 'fault_cleared' // FAULT → BACKUP
+  | 'sync_group'; // moved by its vrrp_sync_group (another member changed state)
 
 /** Why the backup's down timer is running: becomes the reason when it fires. */
 type DownCause = 'address_owner' | 'master_down_timer' | 'priority_zero_seen' | 'preempt';
@@ -69,7 +70,13 @@ export type FsmEvent =
   | { type: 'fault' }
   | { type: 'fault_cleared' }
   /** Trackers changed the priority: base + the sum of weights (clamped here to 1..254). */
-  | { type: 'priority'; total: number };
+  | { type: 'priority'; total: number }
+  /** Sync group: a backup whose down timer ran out may not take over alone; wait another
+   * Master_Down_Interval (keepalived vrrp_sync_can_goto_master). */
+  | { type: 'hold' }
+  /** Sync group: another member became MASTER / left MASTER; follow it. */
+  | { type: 'sync_master' }
+  | { type: 'sync_backup' };
 
 export type LogLevel = 'debug' | 'info' | 'warn';
 
@@ -286,6 +293,35 @@ export function step(p: FsmParams, prev: FsmState, ev: FsmEvent, now: number): S
       if (s.state === 'BACKUP' && s.downAt !== null && s.downCause === 'master_down_timer') {
         s.downAt = Math.max(now, s.downAt + masterDown(p, s) - oldDown);
       }
+      break;
+    }
+
+    case 'hold': {
+      if (s.state === 'BACKUP') {
+        s.downAt = now + masterDown(p, s);
+        s.downCause = 'master_down_timer';
+      }
+      break;
+    }
+
+    case 'sync_master': {
+      if (s.state !== 'BACKUP') break;
+      actions.push({ type: 'send_advert', priority: s.effectivePriority });
+      enter('MASTER', 'sync_group', 'Entering MASTER STATE');
+      actions.push({ type: 'add_vips' }, { type: 'start_garp' });
+      s.masterIp = p.ownIp;
+      s.masterPriority = s.effectivePriority;
+      s.downAt = null;
+      s.advertAt = now + p.advertIntMs;
+      break;
+    }
+
+    case 'sync_backup': {
+      if (s.state !== 'MASTER') break;
+      becomeBackup('sync_group', 'Entering BACKUP STATE');
+      s.masterIp = null;
+      s.masterPriority = null;
+      leaveMaster();
       break;
     }
 

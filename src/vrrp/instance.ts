@@ -63,6 +63,12 @@ export interface InstanceDeps {
   drain?(): void;
   /** Backoff for re-adding a VIP the kernel refused (ms). */
   vipRetry?: { firstMs: number; maxMs: number };
+  /** Every state change, after its actions ran (notify hooks, sync groups, status). */
+  onTransition?(rt: VrrpInstanceRuntime, rec: TransitionRecord): void;
+  /** Sync group gate: may this backup, whose down timer ran out, become master now? */
+  mayTakeOver?(rt: VrrpInstanceRuntime): boolean;
+  /** A fault reason was added or removed (sync groups mirror own faults onto the others). */
+  onFaultsChanged?(rt: VrrpInstanceRuntime): void;
 }
 
 export interface TransitionRecord {
@@ -102,6 +108,8 @@ export interface InstanceStatus {
   vipsPresent: string[];
   vipFailures: VipFailureStatus[];
   faults: FaultReason[];
+  /** Tracker weights in force now (key → signed weight); effectivePriority = priority + their sum. */
+  trackWeights: Record<string, number>;
   counters: {
     advertsSent: number;
     advertsReceived: number;
@@ -144,6 +152,12 @@ export class VrrpInstanceRuntime implements ChannelMember {
   private lowerPrioGarpTimer: unknown = null;
   private started = false;
   private stopped = false;
+  /** Tracker total set before start, applied right after the start event. */
+  private pendingTotal: number | null = null;
+  /** Sync groups: the down timer ran out but the group held it back (keepalived's wantstate). */
+  private heldForGroup = false;
+  /** Tracker weights by key (track_script / track_interface / track_file …), summed in one place. */
+  private readonly weights = new Map<string, number>();
   private readonly instanceName: string;
 
   constructor(private readonly spec: InstanceSpec, private readonly deps: InstanceDeps) {
@@ -192,6 +206,11 @@ export class VrrpInstanceRuntime implements ChannelMember {
     });
     if (this.faults.active) this.logFaults('info');
     this.feed({ type: 'start', fault: this.faults.active }, this.deps.clock());
+    if (this.pendingTotal !== null) {
+      const total = this.pendingTotal;
+      this.pendingTotal = null;
+      this.feed({ type: 'priority', total }, this.deps.clock());
+    }
   }
 
   /** Graceful stop: a master sends priority 0 and removes its VIPs. Resolves when done. */
@@ -220,6 +239,44 @@ export class VrrpInstanceRuntime implements ChannelMember {
     return wasMaster;
   }
 
+  /** True while this instance is MASTER, or would be if its sync group let it (keepalived's
+   * wantstate MASTER). */
+  get wantsMaster(): boolean {
+    return this.fsm.state === 'MASTER' || (this.fsm.state === 'BACKUP' && this.heldForGroup);
+  }
+
+  /** Own fault reasons, not the ones its sync group propagated. */
+  get hasOwnFault(): boolean {
+    return this.faults.list().some((f) => f.source !== 'sync_group');
+  }
+
+  /** Sync group: another member became MASTER; follow it. */
+  syncMaster(): void {
+    this.feed({ type: 'sync_master' }, this.deps.clock());
+  }
+
+  /** Sync group: another member left MASTER for BACKUP; follow it (no priority 0). */
+  syncBackup(): void {
+    this.feed({ type: 'sync_backup' }, this.deps.clock());
+  }
+
+  /**
+   * A tracker's weight (already signed and multiplied: +10 while up, -20 while failing, 0 when
+   * it does not count now). The effective priority is the base plus the sum of all of them.
+   */
+  setTrackWeight(key: string, weight: number): void {
+    if ((this.weights.get(key) ?? 0) === weight) {
+      if (weight === 0) this.weights.delete(key);
+      return;
+    }
+    if (weight === 0) this.weights.delete(key);
+    else this.weights.set(key, weight);
+    let total = this.spec.fsm.priority;
+    for (const w of this.weights.values()) total += w;
+    if (this.started) this.feed({ type: 'priority', total }, this.deps.clock());
+    else this.pendingTotal = total;
+  }
+
   /** Add or update a fault reason; the first one moves the instance to FAULT. */
   setFault(source: FaultSource, subject: string, detail: string): void {
     if (this.stopped) return;
@@ -230,6 +287,7 @@ export class VrrpInstanceRuntime implements ChannelMember {
         `(${this.name}) fault: ${source.replace('_', ' ')} ${subject} ${detail}`);
     }
     if (edge === 'fault' && this.started) this.feed({ type: 'fault' }, this.deps.clock());
+    if (isNew) this.deps.onFaultsChanged?.(this);
   }
 
   /** Remove a fault reason; when none is left the instance returns to BACKUP and the election. */
@@ -239,6 +297,7 @@ export class VrrpInstanceRuntime implements ChannelMember {
     this.deps.log.info({ instance: this.name, fault: `${source}:${subject}`, faults: this.faults.describe() },
       `(${this.name}) fault cleared: ${source.replace('_', ' ')} ${subject}${this.faults.active ? ` (still: ${this.faults.describe()})` : ''}`);
     if (edge === 'fault_cleared' && this.started) this.feed({ type: 'fault_cleared' }, this.deps.clock());
+    this.deps.onFaultsChanged?.(this);
   }
 
   hasFault(source: FaultSource, subject: string): boolean {
@@ -290,6 +349,10 @@ export class VrrpInstanceRuntime implements ChannelMember {
     // A backup hearing a new master logs that master's problems afresh (keepalived resets too).
     if (this.fsm.state === 'BACKUP' && v.src !== this.fsm.masterIp) this.limiter.reset();
     this.feed({ type: 'advert', from: v.src, priority: v.advert.priority }, this.deps.clock());
+    // A backup that accepted a master no longer wants to take over (sync groups).
+    if (this.fsm.state === 'BACKUP' && this.fsm.masterIp === v.src && v.advert.priority !== PRIORITY_STOP && this.fsm.downCause === 'master_down_timer') {
+      this.heldForGroup = false;
+    }
   }
 
   onUnclaimed(packet: Buffer, vrid: number | null, _atMs: number): void {
@@ -331,6 +394,7 @@ export class VrrpInstanceRuntime implements ChannelMember {
       vipsPresent: this.spec.vips.map(vipKey).filter((k) => this.present.has(k)),
       vipFailures: [...this.vipFailures.values()].map((f) => ({ ...f })),
       faults: this.faults.list(),
+      trackWeights: Object.fromEntries(this.weights),
       counters: { ...this.counters, rejected: { ...this.rejected } },
       transitions: this.transitions,
       lastTransition: this.lastTransition,
@@ -362,6 +426,14 @@ export class VrrpInstanceRuntime implements ChannelMember {
       }
       if (this.stopped) return;
       now = this.deps.clock();
+    }
+    const expired = this.fsm.state === 'BACKUP' && this.fsm.downAt !== null && now >= this.fsm.downAt;
+    if (expired && this.deps.mayTakeOver) {
+      this.heldForGroup = true; // wants MASTER from now on, until it hears a master again
+      if (!this.deps.mayTakeOver(this)) {
+        this.feed({ type: 'hold' }, now);
+        return;
+      }
     }
     this.feed({ type: 'timer' }, now);
   }
@@ -429,6 +501,14 @@ export class VrrpInstanceRuntime implements ChannelMember {
         this.execute(a);
       } catch (e) {
         this.deps.log.error({ instance: this.name, action: a.type, err: (e as Error).stack }, `(${this.name}) ${a.type} failed: ${(e as Error).message}`);
+      }
+    }
+    if (r.reason !== null && this.lastTransition !== null) {
+      if (r.state.state !== 'BACKUP') this.heldForGroup = false;
+      try {
+        this.deps.onTransition?.(this, this.lastTransition);
+      } catch (e) {
+        this.deps.log.error({ instance: this.name, err: (e as Error).stack }, `(${this.name}) transition observer failed: ${(e as Error).message}`);
       }
     }
   }

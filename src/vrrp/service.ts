@@ -11,7 +11,8 @@ import { frontingInstances } from './fronting.js';
 import { InterfaceWatch, type KernelView } from './iface-watch.js';
 import { InterfaceChannel } from './channel.js';
 import { monotonicClock, type Clock } from './deadline-timer.js';
-import { VrrpInstanceRuntime, type InstanceSpec, type InstanceStatus } from './instance.js';
+import { VrrpInstanceRuntime, type InstanceDeps, type InstanceSpec, type InstanceStatus } from './instance.js';
+import { SyncGroup } from './sync-group.js';
 import { isMulticastIpv4 } from './ipv4.js';
 import { AUTH_NONE, AUTH_PASS, passwordBytes } from './packet.js';
 import { openRawVrrpSocket, type SocketOpener } from './raw-transport.js';
@@ -22,6 +23,7 @@ export interface VrrpServiceStatus {
   /** Each instance's `timer` block says how late its timers fired: the event-loop lag that
    * matters for VRRP, measured where it hurts, without a sampling timer of its own. */
   instances: InstanceStatus[];
+  syncGroups: Array<{ name: string; state: string; members: string[] }>;
 }
 
 /**
@@ -132,6 +134,13 @@ export async function startVrrp(config: Config, log: Logger, opts: VrrpServiceOp
 
   const channels = new Map<string, InterfaceChannel>();
   const runtimes: VrrpInstanceRuntime[] = [];
+  // vrrp_sync_group: one coordinator per group, wired into its members' runtimes.
+  const groupOf = new Map<string, SyncGroup>();
+  const groups = config.vrrpSyncGroups.filter((g) => g.group.length > 0).map((g) => {
+    const sg = new SyncGroup(g.name, log);
+    for (const m of g.group) groupOf.set(m, sg);
+    return sg;
+  });
   let watch: InterfaceWatch | null = null;
   try {
     for (const { inst, spec } of specs) {
@@ -158,9 +167,11 @@ export async function startVrrp(config: Config, log: Logger, opts: VrrpServiceOp
         removeVipsNow: (vips) => removeVipsNow(vips, inst.interface),
         garp,
         drain: () => { channel.drain(); },
+        ...syncDeps(groupOf.get(inst.name)),
       });
       channel.add(rt);
       runtimes.push(rt);
+      groupOf.get(inst.name)?.add(rt);
     }
     if (opts.checkerGate !== undefined) {
       const fronting = frontingInstances(config);
@@ -225,8 +236,21 @@ export async function startVrrp(config: Config, log: Logger, opts: VrrpServiceOp
       }
     },
     status(): VrrpServiceStatus {
-      return { instances: runtimes.map((rt) => rt.status()) };
+      return {
+        instances: runtimes.map((rt) => rt.status()),
+        syncGroups: groups.map((g) => ({ name: g.name, state: g.groupState, members: g.memberNames })),
+      };
     },
+  };
+}
+
+/** The runtime hooks a sync group needs from its members (none outside a group). */
+function syncDeps(group: SyncGroup | undefined): Pick<InstanceDeps, 'onTransition' | 'mayTakeOver' | 'onFaultsChanged'> {
+  if (!group) return {};
+  return {
+    onTransition: (rt, rec) => group.onTransition(rt, rec),
+    mayTakeOver: (rt) => group.mayTakeOver(rt),
+    onFaultsChanged: () => group.faultsChanged(),
   };
 }
 
