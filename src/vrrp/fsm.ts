@@ -89,6 +89,8 @@ export type FsmAction =
   | { type: 'stop_garp' }
   /** One extra burst now (lower-priority master seen) and, when delayMs > 0, another after it. */
   | { type: 'send_garp'; repeat: number; delayMs: number }
+  /** A master heard a lower-priority master (notify_master_rx_lower_pri). */
+  | { type: 'rx_lower_pri'; from: string; priority: number }
   /** `rateKey`: a line that can repeat every advert interval; the shell rate-limits it by key. */
   | { type: 'log'; level: LogLevel; msg: string; fields: Record<string, unknown>; rateKey?: string };
 
@@ -231,6 +233,7 @@ export function step(p: FsmParams, prev: FsmState, ev: FsmEvent, now: number): S
             { from: ev.from, priority: ev.priority }, `lower_prio ${ev.from}`);
           // Re-announce the VIPs: clients may have followed the other master's GARPs.
           if (p.garpLowerPrioRepeat > 0) actions.push({ type: 'send_garp', repeat: p.garpLowerPrioRepeat, delayMs: p.garpLowerPrioDelayMs });
+          actions.push({ type: 'rx_lower_pri', from: ev.from, priority: ev.priority });
         } else if (ev.priority > s.effectivePriority || cmp > 0) {
           const higher = ev.priority > s.effectivePriority;
           log('info', higher

@@ -69,6 +69,8 @@ export interface InstanceDeps {
   mayTakeOver?(rt: VrrpInstanceRuntime): boolean;
   /** A fault reason was added or removed (sync groups mirror own faults onto the others). */
   onFaultsChanged?(rt: VrrpInstanceRuntime): void;
+  /** As master, an advert from a lower-priority master arrived (notify_master_rx_lower_pri). */
+  onLowerPriorityMaster?(rt: VrrpInstanceRuntime, from: string, priority: number): void;
 }
 
 export interface TransitionRecord {
@@ -562,6 +564,9 @@ export class VrrpInstanceRuntime implements ChannelMember {
         if (this.lowerPrioGarpTimer !== null) this.timers.clearTimeout(this.lowerPrioGarpTimer);
         this.lowerPrioGarpTimer = null;
         this.enqueue(() => this.deps.garp.stop());
+        break;
+      case 'rx_lower_pri':
+        this.deps.onLowerPriorityMaster?.(this, a.from, a.priority);
         break;
       case 'send_garp':
         this.enqueue(() => this.lowerPrioGarp(a.repeat));

@@ -225,13 +225,13 @@ describe('VRRP state machine', () => {
     const m = master({ priority: 150 });
     m.at(5000, { type: 'advert', from: '10.0.0.2', priority: 100 });
     expect(m.logs()).toEqual(['(VI_1) Received advert from 10.0.0.2 with lower priority 100, ours 150, forcing new election']);
-    expect(m.kinds()).toEqual(['send_advert:150', 'log']);
+    expect(m.kinds()).toEqual(['send_advert:150', 'log', 'rx_lower_pri']);
     expect(m.s.state).toBe('MASTER');
 
     const quiet = master({ priority: 150, lowerPrioNoAdvert: true, garpLowerPrioRepeat: 2 });
     quiet.at(5000, { type: 'advert', from: '10.0.0.2', priority: 100 });
     expect(quiet.logs()).toEqual(['(VI_1) Received advert from 10.0.0.2 with lower priority 100, ours 150']);
-    expect(quiet.kinds()).toEqual(['log', 'send_garp']);
+    expect(quiet.kinds()).toEqual(['log', 'send_garp', 'rx_lower_pri']);
   });
 
   it('master: re-announces the VIPs to a lower-priority master, twice (garp_lower_prio_*), with a rate-limited line', () => {
@@ -240,7 +240,7 @@ describe('VRRP state machine', () => {
     // other master's GARPs during a split brain come back.
     const m = master({ priority: 150, garpLowerPrioRepeat: 5, garpLowerPrioDelayMs: 5000 });
     m.at(5000, { type: 'advert', from: '10.0.0.2', priority: 100 });
-    expect(m.last.actions.map((a) => a.type)).toEqual(['send_advert', 'log', 'send_garp']);
+    expect(m.last.actions.map((a) => a.type)).toEqual(['send_advert', 'log', 'send_garp', 'rx_lower_pri']);
     expect(m.last.actions.find((a) => a.type === 'send_garp')).toEqual({ type: 'send_garp', repeat: 5, delayMs: 5000 });
     // The advert goes before the log line; the line carries a key the shell rate-limits by.
     expect(m.last.actions.find((a) => a.type === 'log')).toMatchObject({ rateKey: 'lower_prio 10.0.0.2' });
@@ -255,7 +255,7 @@ describe('VRRP state machine', () => {
     const high = master({ ownIp: '10.0.0.9' });
     high.at(5000, { type: 'advert', from: '10.0.0.2', priority: 100 });
     expect(high.s.state).toBe('MASTER');
-    expect(high.kinds()).toEqual(['send_advert:100', 'log']);
+    expect(high.kinds()).toEqual(['send_advert:100', 'log', 'rx_lower_pri']);
     // Numeric, not string, comparison: 10.0.0.10 > 10.0.0.9.
     const nine = master({ ownIp: '10.0.0.9' });
     nine.at(5000, { type: 'advert', from: '10.0.0.10', priority: 100 });
