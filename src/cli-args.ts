@@ -20,6 +20,10 @@ export interface CliOptions {
   cleanupCommand: boolean;
   /** --signum=NAME: print keepalived's signal number for NAME and exit. */
   signum: string | null;
+  /** `hakeep rs drain|enable VS RS`: a runtime command for the running daemon. */
+  rsCommand: { action: 'drain' | 'enable'; vs: string; rs: string } | null;
+  /** -I/--dont-release-ipvs: leave the IPVS table as it is on stop (keepalived's -I). */
+  dontReleaseIpvs: boolean;
   logFormat: LogFormat | null;
   logLevel: LogLevel | null;
   logDetail: boolean;
@@ -73,7 +77,7 @@ const FLAGS: FlagDef[] = [
   { short: 'c', long: 'checkers_pid', value: 'required', apply: ignore('-c') },
   { short: 'X', long: 'release-vips', value: 'none', apply: ignore('-X') },
   { short: 'V', long: 'dont-release-vrrp', value: 'none', apply: ignore('-V') },
-  { short: 'I', long: 'dont-release-ipvs', value: 'none', apply: ignore('-I') },
+  { short: 'I', long: 'dont-release-ipvs', value: 'none', apply: (o) => { o.dontReleaseIpvs = true; } },
   { short: 'R', long: 'dont-respawn', value: 'none', apply: ignore('-R') },
   { short: 's', long: 'namespace', value: 'required', apply: ignore('-s') },
   { short: 'B', long: 'no-bfd', value: 'none', apply: ignore('-B') },
@@ -82,7 +86,7 @@ const FLAGS: FlagDef[] = [
 export function parseArgs(argv: string[]): CliOptions {
   const o: CliOptions = {
     configFile: null, configTest: false, dumpConf: false, version: false, help: false, vrrpOnly: false,
-    checkOnly: false, configId: null, pidFile: null, settingsFile: null, statusSocket: null, statusCommand: false, cleanupCommand: false, signum: null, logFormat: null, logLevel: null,
+    checkOnly: false, configId: null, pidFile: null, settingsFile: null, statusSocket: null, statusCommand: false, cleanupCommand: false, signum: null, rsCommand: null, dontReleaseIpvs: false, logFormat: null, logLevel: null,
     logDetail: false, ignored: [],
   };
   for (let i = 0; i < argv.length; i++) {
@@ -129,6 +133,15 @@ export function parseArgs(argv: string[]): CliOptions {
       o.cleanupCommand = true;
       continue;
     }
+    if (a === 'rs' && i === 0) {
+      const [action, vs, rs] = argv.slice(1, 4);
+      if ((action !== 'drain' && action !== 'enable') || !vs || !rs) {
+        throw new UsageError('usage: hakeep rs drain|enable VS RS   e.g. hakeep rs drain 10.0.0.100:80 10.0.0.2:80');
+      }
+      o.rsCommand = { action, vs, rs };
+      i += 3;
+      continue;
+    }
     throw new UsageError(`unexpected argument '${a}' (use -f FILE for the configuration file)`);
   }
   if (o.vrrpOnly && o.checkOnly) throw new UsageError('-P/--vrrp and -C/--check exclude each other; give neither to run both');
@@ -138,6 +151,9 @@ export function parseArgs(argv: string[]): CliOptions {
 export const HELP = `Usage: hakeep [options]
        hakeep status [--status-socket=PATH]
        hakeep cleanup [-f FILE]   remove the VIPs a killed hakeep left (the unit's ExecStopPost)
+       hakeep rs drain VS RS      set a real server's IPVS weight to 0 and keep it there
+       hakeep rs enable VS RS     give it its weight back (VS: IP:PORT, [IPv6]:PORT or
+                                  fwmark:N, plus /udp or /sctp if needed; RS: IP:PORT)
 
 hakeep is a keepalived-compatible VRRP and LVS health-checking daemon. It reads keepalived.conf.
 
@@ -166,7 +182,9 @@ Running (always in the foreground; run it under systemd):
   -v, --version            print the version
   -h, --help               this text
 
-Also accepted from keepalived and ignored: -S -G -g -r -c -X -V -I -R -s -B.
+  -I, --dont-release-ipvs  on stop, leave the IPVS table as it is (the next start adopts it)
+
+Also accepted from keepalived and ignored: -S -G -g -r -c -X -V -R -s -B.
 Signals (keepalived's): TERM/INT stop gracefully (priority 0 advert, VIPs and IPVS services
 removed); HUP reload (not implemented yet: ignored, logged); USR1 writes the data dump,
 USR2 the stats dump, SIGRTMIN+2 (JSON) the JSON dump, to $TMPDIR (else /tmp)/keepalived.data,

@@ -4,9 +4,10 @@ import { ConfigError, formatDiagnostic, loadConfig, type LoadResult } from './co
 import { HELP, parseArgs, UsageError, type CliOptions } from './cli-args.js';
 import { createLogger } from './daemon/log.js';
 import { runDaemon } from './daemon/run.js';
-import { DEFAULT_SETTINGS_FILE, readSettings, SettingsError, type Settings } from './daemon/settings.js';
+import { dirname, join } from 'node:path';
+import { DEFAULT_SETTINGS, DEFAULT_SETTINGS_FILE, readSettings, SettingsError, type Settings } from './daemon/settings.js';
 import type { SignalAddon } from './daemon/signals.js';
-import { readStatus } from './daemon/status.js';
+import { readStatus, request } from './daemon/status.js';
 
 /** keepalived's -t exit codes: 0 valid, 3 cannot run, 4 configuration errors. */
 export const EXIT_OK = 0;
@@ -61,7 +62,7 @@ export async function main(argv: string[]): Promise<number> {
     return EXIT_OK;
   }
 
-  if (o.statusCommand) {
+  if (o.statusCommand || o.rsCommand) {
     let path = o.statusSocket;
     if (path === null) {
       try {
@@ -72,6 +73,17 @@ export async function main(argv: string[]): Promise<number> {
       }
     }
     try {
+      if (o.rsCommand) {
+        const answer = await request(path, `rs ${o.rsCommand.action} ${o.rsCommand.vs} ${o.rsCommand.rs}`);
+        let reply: { ok?: boolean; message?: string };
+        try {
+          reply = JSON.parse(answer) as typeof reply;
+        } catch {
+          reply = { ok: false, message: answer.trim() };
+        }
+        (reply.ok ? process.stdout : process.stderr).write(`hakeep: ${reply.message ?? 'no answer'}\n`);
+        return reply.ok ? EXIT_OK : 1;
+      }
       process.stdout.write(await readStatus(path));
       return EXIT_OK;
     } catch (e) {
@@ -164,7 +176,16 @@ export async function main(argv: string[]): Promise<number> {
     startCheck: startCheckerService,
     onReady: () => { void notifyReady(); },
     signalAddon: await loadSignalAddon(),
+    dontReleaseIpvs: o.dontReleaseIpvs,
+    drainFile: join(stateDirOf(settings, o), 'drained.json'),
   });
+}
+
+/** Where state kept across restarts goes: [daemon] state_dir, else the status socket's directory. */
+function stateDirOf(settings: Settings, o: CliOptions): string {
+  if (settings.stateDir) return settings.stateDir;
+  const sock = (o.statusSocket ?? settings.statusSocket) || DEFAULT_SETTINGS.statusSocket;
+  return dirname(sock);
 }
 
 /** SIGRTMIN/SIGRTMAX as the C library defines them (glibc: 34/64), from the addon when built. */

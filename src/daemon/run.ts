@@ -10,6 +10,8 @@ import { dirname } from 'node:path';
 import type { Config } from '../config/model.js';
 import type { InstanceStatus } from '../vrrp/instance.js';
 import { RateLimiter } from '../vrrp/rate-limit.js';
+import { formatRs, formatVs } from '../ipvs/format.js';
+import { DrainStore, resolveDrainTarget } from './drain.js';
 import { dumpDir, DUMP_FILES, renderDump, writeDumpFile, type DumpKind, type DumpSource } from './dumps.js';
 import type { Logger } from './log.js';
 import type { RunningService, ServiceHealth, StartService } from './service.js';
@@ -36,6 +38,10 @@ export interface RunOptions {
   signalAddon: SignalAddon | null;
   /** Where the signal dumps go (keepalived's rule: $TMPDIR if absolute, else /tmp). */
   dumpDir?: string;
+  /** -I: leave the IPVS table as it is on stop. */
+  dontReleaseIpvs?: boolean;
+  /** State file of `hakeep rs drain`; null = drains are not kept across restarts. */
+  drainFile?: string | null;
 }
 
 /** Resolves with the exit code once the daemon has stopped. */
@@ -96,7 +102,25 @@ export async function runDaemon(o: RunOptions): Promise<number> {
   const statusDoc = (): Record<string, unknown> => ({
     version: o.version, pid: process.pid, startedAt, configFile: o.config.file,
     services: Object.fromEntries(services.map((s) => [s.name, s.status()])),
+    drained: drains.list(),
   });
+  /** Commands on the status socket (root only): `rs drain|enable VS RS`. */
+  const runCommand = async (words: string[]): Promise<{ ok: boolean; message: string }> => {
+    const [w0, action, vsText, rsText] = words;
+    if (w0 !== 'rs' || (action !== 'drain' && action !== 'enable') || !vsText || !rsText || words.length !== 4) {
+      return { ok: false, message: `unknown command '${words.join(' ')}'; known: status, rs drain VS RS, rs enable VS RS` };
+    }
+    const check = services.find((s) => s.name === 'check');
+    if (!check?.setDrained) return { ok: false, message: 'the checker side does not run in this hakeep (-P, or no virtual_server)' };
+    const key = resolveDrainTarget(o.config, vsText, rsText);
+    if (key instanceof Error) return { ok: false, message: key.message };
+    const drain = action === 'drain';
+    const changed = drains.set(key, drain);
+    check.setDrained(drains.list());
+    const what = drain ? `Draining service ${key.rs} of VS ${key.vs}: weight 0 until 'hakeep rs enable'` : `Enabling service ${key.rs} of VS ${key.vs}: weight restored`;
+    if (changed) log.info({ event: drain ? 'drain' : 'enable', vs: key.vs, rs: key.rs }, what);
+    return { ok: true, message: changed ? what : `service ${key.rs} of VS ${key.vs} is already ${drain ? 'drained' : 'enabled'}` };
+  };
   const dumper = new DumpWriter(o.dumpDir ?? dumpDir(), log, () => {
     const vrrp = services.find((s) => s.name === 'vrrp')?.status() as { instances?: InstanceStatus[] } | undefined;
     const check = services.find((s) => s.name === 'check')?.status() ?? null;
@@ -121,6 +145,12 @@ export async function runDaemon(o: RunOptions): Promise<number> {
   // With both halves, the instances fronting virtual servers wait in FAULT until the checker
   // side has programmed IPVS: a VIP never comes up before its pool (keepalived programs IPVS
   // before its VRRP child can take the VIP; hakeep makes it an explicit condition).
+  // Drains made with `hakeep rs drain` by an earlier run from the same config file.
+  const drains = new DrainStore(o.drainFile ?? null, o.config.file);
+  drains.load();
+  drains.retain((k) => o.config.virtualServers.some((vs) => formatVs(vs) === k.vs && vs.realServers.some((rs) => formatRs(rs, vs) === k.rs)));
+  for (const k of drains.list()) log.info({ vs: k.vs, rs: k.rs }, `Service ${k.rs} of VS ${k.vs} stays drained (weight 0) from before the restart`);
+
   const gated = o.vrrp && o.check && o.config.virtualServers.length > 0 && o.config.vrrpInstances.length > 0;
   let vrrp: RunningService | null = null;
   try {
@@ -135,7 +165,11 @@ export async function runDaemon(o: RunOptions): Promise<number> {
     if (o.check) {
       if (o.config.virtualServers.length === 0) log.info('no virtual_server in the configuration: checker side idle');
       else {
-        const check = await o.startCheck(o.config, { log: log.child({ proc: 'check' }) });
+        const check = await o.startCheck(o.config, {
+          log: log.child({ proc: 'check' }),
+          drained: drains.list(),
+          ...(o.dontReleaseIpvs ? { dontReleaseIpvs: true } : {}),
+        });
         services.push(check);
         if (gated && vrrp) linkCheckerHealth(check, vrrp as VrrpLike, log);
       }
@@ -146,7 +180,7 @@ export async function runDaemon(o: RunOptions): Promise<number> {
     return 3;
   }
   if (stopping) return done;
-  if (o.statusSocket) statusServer = await serveStatus(o.statusSocket, statusDoc, log);
+  if (o.statusSocket) statusServer = await serveStatus(o.statusSocket, statusDoc, log, (words) => runCommand(words));
   o.onReady?.();
   armTestCrashHook(log);
   return done;

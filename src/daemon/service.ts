@@ -1,6 +1,7 @@
 // The contract between the daemon (composition root) and its two halves: the VRRP side and the
 // checker/IPVS side. Each half is started from a validated Config and stopped on SIGTERM.
 import type { Config } from '../config/model.js';
+import type { DrainKey } from './drain.js';
 import type { Logger } from './log.js';
 
 export interface ServiceContext {
@@ -18,6 +19,8 @@ export interface RunningService {
   emergencyStop?(): void;
   /** keepalived's STATS_CLEAR signal. */
   clearStats?(): void;
+  /** The checker side: real servers drained by hand (weight pinned at 0), the whole set. */
+  setDrained?(keys: DrainKey[]): void;
   /** The checker side: whether it can stand behind its IPVS table now, and its changes. */
   health?(): ServiceHealth;
   onHealth?(fn: (h: ServiceHealth) => void): void;
@@ -34,6 +37,10 @@ export interface StartOptions {
   /** VRRP: start the instances fronting virtual servers in FAULT for this reason (the checker
    * side has not programmed IPVS yet). */
   checkerGate?: string;
+  /** Checker side: real servers drained by hand at start (from the drain state file). */
+  drained?: DrainKey[];
+  /** Checker side: leave the IPVS table as it is on stop (-I, keepalived's --dont-release-ipvs). */
+  dontReleaseIpvs?: boolean;
 }
 
 export type StartService = (config: Config, ctx: ServiceContext & StartOptions) => Promise<RunningService>;

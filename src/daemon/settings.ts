@@ -9,6 +9,9 @@ export interface Settings {
   logFormat: LogFormat;
   pidFile: string;
   statusSocket: string;
+  /** Runtime state kept across restarts (drains, IPVS services hakeep owns); default: the
+   * status socket's directory, /run/hakeep, so two daemons with their own sockets never share it. */
+  stateDir: string | null;
   metricsListen: string | null;
 }
 
@@ -19,6 +22,7 @@ export const DEFAULT_SETTINGS: Settings = {
   logFormat: 'json',
   pidFile: '/run/hakeep.pid',
   statusSocket: '/run/hakeep/status.sock',
+  stateDir: null,
   metricsListen: null,
 };
 
@@ -61,6 +65,7 @@ export function settingsFromIni(text: string, path = 'hakeep.ini'): Settings {
   }
   s.pidFile = str('daemon', 'pid_file') ?? s.pidFile;
   s.statusSocket = str('daemon', 'status_socket') ?? s.statusSocket;
+  s.stateDir = str('daemon', 'state_dir') ?? s.stateDir;
   const metrics = str('metrics', 'listen');
   if (metrics !== undefined) s.metricsListen = metrics === '' ? null : metrics;
   return s;

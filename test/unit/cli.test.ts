@@ -167,6 +167,16 @@ describe('hakeep binary', () => {
   });
 });
 
+describe('runtime commands and IPVS flags', () => {
+  test('hakeep rs drain|enable VS RS, and -I/--dont-release-ipvs', () => {
+    expect(parseArgs(['rs', 'drain', '10.0.0.100:80', '10.0.0.2:80']).rsCommand).toEqual({ action: 'drain', vs: '10.0.0.100:80', rs: '10.0.0.2:80' });
+    expect(parseArgs(['rs', 'enable', 'fwmark:7', '10.0.0.2:0', '--status-socket', '/tmp/s']).rsCommand).toMatchObject({ action: 'enable' });
+    expect(() => parseArgs(['rs', 'pause', 'a', 'b'])).toThrow(/usage: hakeep rs drain\|enable VS RS/);
+    expect(parseArgs(['-I']).dontReleaseIpvs).toBe(true);
+    expect(parseArgs(['--dont-release-ipvs']).ignored).toEqual([]);
+  });
+});
+
 describe('--signum (keepalived\'s signal numbers)', () => {
   test('prints the same number as keepalived 2.2.7 for every signal function', async () => {
     const ka = await run('keepalived', ['--version']).catch(() => null);
