@@ -855,5 +855,7 @@ NAPI_MODULE_INIT() {
     {"signalNumbers", NULL, signal_numbers, NULL, NULL, NULL, napi_enumerable, NULL},
   };
   if (napi_define_properties(env, exports, sizeof props / sizeof props[0], props) != napi_ok) return NULL;
+  if (hk_checker_register(env, exports) != 0) return NULL; /* TCP probe, parent-death signal */
+  if (hk_proc_events_register(env, exports) != 0) return NULL; /* vrrp_track_process */
   return exports;
 }

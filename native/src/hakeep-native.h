@@ -105,4 +105,20 @@ struct hk_dgrams {
 int hk_rtnl_dump(struct hk_dgrams *out, const char **stage);
 void hk_dgrams_free(struct hk_dgrams *d);
 
+/* ---- checker child (checker.c) ----
+ * The one exception to "never touches JavaScript values": the TCP probe calls back into JS from
+ * libuv, so it registers its own Node-API functions (tcpConnect, tcpConnectAbort,
+ * setParentDeathSignal) on `exports`. The types are Node-API's napi_env / napi_value, spelled
+ * out here so this header does not need node_api.h. Returns 0 or a positive errno. */
+struct napi_env__;
+struct napi_value__;
+int hk_checker_register(struct napi_env__ *env, struct napi_value__ *exports);
+
+/* ---- process events connector (proc-events.c), for vrrp_track_process ----
+ * Registers procEvents on `exports` (like the checker, it calls into JS from libuv). */
+struct napi_env__;
+struct napi_value__;
+int hk_proc_events_open(int rcvbuf, int *fd_out);
+int hk_proc_events_register(struct napi_env__ *env, struct napi_value__ *exports);
+
 #endif

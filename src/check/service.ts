@@ -1,17 +1,97 @@
-// The checker half of the daemon, seen from the main thread: it starts the worker thread that runs
-// the checks and the IPVS reconciler, relays its log lines to the daemon's logger, keeps the
-// latest status snapshot, restarts the worker if it dies, and stops it on SIGTERM.
-import { Worker } from 'node:worker_threads';
+// The checker half of the daemon, seen from the daemon's process (where VRRP runs). It forks the
+// checker child (src/check/child.ts: checks and the IPVS reconciler) and supervises it:
+//   - relays its log lines in slices and keeps its latest status snapshot;
+//   - keeps the last known health of every real server, so a restarted child starts from it;
+//   - watches its heartbeat: a child silent past the deadline is killed and restarted;
+//   - restarts a dead child with exponential backoff, and gives up after too many crashes;
+//   - reports the side's fitness to front traffic (health/onHealth), which the daemon turns into
+//     a VRRP fault;
+//   - stops it on SIGTERM (omega notifiers, IPVS services removed or kept as the stop mode says).
+// No fault in the child (exception, native abort, out of memory, hung loop) can reach this process.
+import { fork } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import type { Config } from '../config/model.js';
 import type { Logger } from '../daemon/log.js';
-import type { RunningService, StartService } from '../daemon/service.js';
-import type { CheckStatus } from './engine.js';
-import type { LogRecord, ToMain, ToWorker, WorkerInit } from './worker-protocol.js';
+import type { DrainKey } from '../daemon/drain.js';
+import type { RunningService, ServiceContext, StartOptions } from '../daemon/service.js';
+import type { ReconcilerStatus } from '../ipvs/reconciler.js';
+import type { ChildInit, FromChild, ToChild } from './child-protocol.js';
+import { HEALTH_DETAIL, RestartPolicy, giveUpDetail, ipvsState } from './health.js';
+import type { CheckerHealth, RestartPolicyOptions } from './health.js';
+import { LogRelay } from './log-relay.js';
+import type { LogRelayOptions } from './log-relay.js';
 
-/** Log lines relayed per main-thread turn: a burst (10,000 first checks) never stalls VRRP timers. */
-const LOG_SLICE = 200;
-const RESTART_DELAY_MS = 1000;
+export type { CheckerHealth } from './health.js';
+
+/** How often the child sends a heartbeat from its event loop (ms). */
+const HEARTBEAT_MS = 1000;
+/**
+ * No heartbeat for this long: the child's loop is hung; kill it and start another. Five beats,
+ * so a long garbage collection or a slow start on a loaded host is not taken for a hang.
+ */
+const HEARTBEAT_DEADLINE_MS = 5000;
+/**
+ * The IPVS table could not be updated for this long: the side is unfit. One failed batch is
+ * usually the table changing under the reconciler (an entry edited by hand), and its retry half a
+ * second later repairs it; that must not move VRRP.
+ */
+const IPVS_FAILURE_GRACE_MS = 2000;
+/**
+ * The first heartbeat may take this long: a child starts a Node.js runtime and loads its modules,
+ * which takes seconds on a loaded host (over 5 s was seen in a UML guest with one busy CPU).
+ */
+const STARTUP_DEADLINE_MS = 30_000;
+/** Removing 10,000 services and running omega notifiers takes a while; a hung child does not. */
 const STOP_TIMEOUT_MS = 30_000;
+/** Lines of the child's stderr kept to explain its death (V8's out-of-memory report, a stack). */
+const STDERR_TAIL_LINES = 20;
+
+/** The checker service: RunningService plus the side's health signal. */
+export interface CheckerService extends RunningService {
+  readonly name: 'check';
+  /** The checker side's fitness to front traffic; the daemon turns !ok into a VRRP fault. */
+  health(): CheckerHealth;
+  /** Called on every change of health() (ok or detail). */
+  onHealth(fn: (h: CheckerHealth) => void): void;
+}
+
+export interface SupervisorOptions {
+  ipvsadmPath?: string;
+  resyncMs?: number;
+  statusIntervalMs?: number;
+  heartbeatMs?: number;
+  deadlineMs?: number;
+  startupDeadlineMs?: number;
+  ipvsFailureGraceMs?: number;
+  stopTimeoutMs?: number;
+  restart?: RestartPolicyOptions;
+  logRelay?: LogRelayOptions;
+  /** Node.js options for the child, e.g. ['--max-old-space-size=256']. */
+  execArgv?: string[];
+}
+
+interface Child {
+  proc: ChildProcess;
+  generation: number;
+  pid: number;
+  startedAt: number;
+  lastBeat: number;
+  /** No heartbeat yet: the startup deadline applies. */
+  starting: boolean;
+  lastTick: number;
+  watchdog: NodeJS.Timeout;
+  ready: boolean;
+  ipvs: ReconcilerStatus | null;
+  allRefused: boolean;
+  /** When (daemon clock) the child's IPVS state turned 'failing'; null = it is not failing. */
+  failingSince: number | null;
+  failingTimer: NodeJS.Timeout | null;
+  fatal: Extract<FromChild, { type: 'fatal' }> | null;
+  silent: boolean;
+  stderrTail: string[];
+  exited: boolean;
+}
 
 function envNumber(name: string, fallback: number): number {
   const v = process.env[name];
@@ -21,115 +101,343 @@ function envNumber(name: string, fallback: number): number {
 }
 
 /** Knobs for tests and unusual hosts; documented in docs/ipvs.md. */
-function workerInit(config: Config): WorkerInit {
+function optionsFromEnv(): SupervisorOptions {
+  const heapMb = envNumber('HAKEEP_CHECKER_MAX_OLD_SPACE_MB', 0);
   return {
-    config,
     ipvsadmPath: process.env.HAKEEP_IPVSADM || 'ipvsadm',
     resyncMs: envNumber('HAKEEP_IPVS_RESYNC_MS', 5000),
     statusIntervalMs: envNumber('HAKEEP_CHECK_STATUS_MS', 500),
+    ...(heapMb > 0 ? { execArgv: [`--max-old-space-size=${heapMb}`] } : {}),
   };
 }
 
-class LogRelay {
-  private queue: LogRecord[] = [];
-  private scheduled = false;
-
-  constructor(private readonly log: Logger) {}
-
-  push(records: LogRecord[]): void {
-    for (const r of records) this.queue.push(r);
-    if (!this.scheduled) {
-      this.scheduled = true;
-      setImmediate(() => this.drain());
-    }
-  }
-
-  drainAll(): void {
-    while (this.queue.length > 0) this.write(this.queue.shift()!);
-  }
-
-  private drain(): void {
-    this.scheduled = false;
-    for (let i = 0; i < LOG_SLICE && this.queue.length > 0; i++) this.write(this.queue.shift()!);
-    if (this.queue.length > 0) {
-      this.scheduled = true;
-      setImmediate(() => this.drain());
-    }
-  }
-
-  private write(r: LogRecord): void {
-    this.log[r.level](r.fields, r.msg);
-  }
+function seconds(ms: number): string {
+  return ms % 1000 === 0 ? `${ms / 1000} s` : `${(ms / 1000).toFixed(1)} s`;
 }
 
-export const startCheckerService: StartService = async (config, { log }) => {
-  const relay = new LogRelay(log);
-  const init = workerInit(config);
-  let snapshot: CheckStatus | null = null;
-  let worker: Worker | null = null;
+export const startCheckerService = (config: Config, ctx: ServiceContext & StartOptions): Promise<CheckerService> =>
+  startSupervisedChecker(config, ctx, optionsFromEnv());
+
+export function startSupervisedChecker(config: Config, ctx: ServiceContext & StartOptions, opts: SupervisorOptions = {}): Promise<CheckerService> {
+  const { log } = ctx;
+  const dontReleaseIpvs = ctx.dontReleaseIpvs === true;
+  let drained: DrainKey[] = ctx.drained ?? [];
+  const heartbeatMs = opts.heartbeatMs ?? HEARTBEAT_MS;
+  const deadlineMs = opts.deadlineMs ?? HEARTBEAT_DEADLINE_MS;
+  const startupMs = opts.startupDeadlineMs ?? STARTUP_DEADLINE_MS;
+  const graceMs = opts.ipvsFailureGraceMs ?? IPVS_FAILURE_GRACE_MS;
+  const stopTimeoutMs = opts.stopTimeoutMs ?? STOP_TIMEOUT_MS;
+  const childPath = fileURLToPath(new URL('./child.js', import.meta.url));
+  const relay = new LogRelay(log, opts.logRelay);
+  const policy = new RestartPolicy(opts.restart);
+  /** Last known alive state of every real server (rsKey → alive), across children. */
+  const alive = new Map<string, boolean>();
+  let statusJson: string | null = null;
+  let statusParsed: { json: string; value: Record<string, unknown> } | null = null;
+  let statusGeneration = 0;
+  let child: Child | null = null;
+  let generation = 0;
+  let restartTimer: NodeJS.Timeout | null = null;
+  let lastExit: string | null = null;
+  let probeKind: string | null = null;
+  let gaveUp: string | null = null;
   let stopping = false;
-  let restarts = 0;
-  let onStopped: (() => void) | null = null;
+  let stopped: Promise<void> | null = null;
+  let onChildGone: (() => void) | null = null;
+  const healthListeners: ((h: CheckerHealth) => void)[] = [];
+  let health: CheckerHealth = { ok: false, detail: HEALTH_DETAIL.unsynced };
+  let started!: { resolve: () => void; reject: (e: Error) => void; done: boolean };
 
-  const spawnWorker = (): Promise<void> =>
-    new Promise((resolve, reject) => {
-      const w = new Worker(new URL('./worker.js', import.meta.url), { workerData: init });
-      worker = w;
-      let ready = false;
-      w.on('message', (m: ToMain) => {
-        switch (m.type) {
-          case 'ready': ready = true; resolve(); break;
-          case 'log': relay.push(m.records); break;
-          case 'status': snapshot = m.status; break;
-          case 'stopped': onStopped?.(); break;
+  const computeHealth = (): CheckerHealth => {
+    if (stopping) return { ok: false, detail: HEALTH_DETAIL.stopped };
+    if (gaveUp !== null) return { ok: false, detail: gaveUp };
+    if (child === null || child.exited) return { ok: false, detail: `checker restarting after it died (${lastExit ?? 'unknown'})` };
+    if (child.silent) {
+      return { ok: false, detail: child.starting ? `checker did not start within ${seconds(startupMs)}; restarting it` : `checker silent for more than ${seconds(deadlineMs)} (no heartbeat); restarting it` };
+    }
+    const why = child.ipvs?.lastError?.message;
+    switch (ipvsState(child.ipvs, child.allRefused)) {
+      case 'unsynced':
+        return { ok: false, detail: why ? `${HEALTH_DETAIL.unsynced}: ${why}` : HEALTH_DETAIL.unsynced };
+      case 'failing':
+        if (child.failingSince !== null && performance.now() - child.failingSince >= graceMs) {
+          return { ok: false, detail: `${HEALTH_DETAIL.failing}: ${why ?? 'unknown error'}` };
         }
-      });
-      w.on('error', (e) => {
-        log.error({ err: e.stack ?? String(e) }, `Healthcheck worker failed: ${e.message}`);
-        if (!ready) reject(e);
-      });
-      w.on('exit', (code) => {
-        if (worker === w) worker = null;
-        if (stopping) {
-          onStopped?.();
-          return;
+        return { ok: true, detail: HEALTH_DETAIL.ok };
+      case 'refused': {
+        const f = child.ipvs?.failingServices[0];
+        return { ok: false, detail: `${HEALTH_DETAIL.refused}${f ? `: ${f.command}: ${f.error}` : ''}` };
+      }
+      case 'synced':
+        return { ok: true, detail: HEALTH_DETAIL.ok };
+    }
+  };
+
+  const updateHealth = (): void => {
+    const h = computeHealth();
+    if (h.ok === health.ok && h.detail === health.detail) return;
+    health = h;
+    // Debug only: deaths, silences and IPVS failures have their own lines, and the daemon logs
+    // what the change does to VRRP.
+    log.debug({ health: h }, `Checker side ${h.ok ? 'fit' : 'unfit'} to front traffic: ${h.detail}`);
+    for (const fn of healthListeners) fn(h);
+  };
+
+  const send = (c: Child, msg: ToChild): void => {
+    try {
+      c.proc.send(msg);
+    } catch (e) {
+      // The channel is closed: the child is dying, and its exit handler takes over.
+      log.debug({ err: String(e) }, `cannot write to checker child ${c.generation}: ${(e as Error).message}`);
+    }
+  };
+
+  const onIpvs = (c: Child, ipvs: ReconcilerStatus): void => {
+    c.ipvs = ipvs;
+    if (ipvsState(ipvs) !== 'failing') {
+      c.failingSince = null;
+      if (c.failingTimer) clearTimeout(c.failingTimer);
+      c.failingTimer = null;
+    } else if (c.failingSince === null) {
+      c.failingSince = performance.now();
+      c.failingTimer = setTimeout(() => { c.failingTimer = null; updateHealth(); }, graceMs);
+    }
+  };
+
+  const onMessage = (c: Child, m: FromChild): void => {
+    switch (m.type) {
+      case 'heartbeat':
+        c.lastBeat = performance.now();
+        c.starting = false;
+        return;
+      case 'log':
+        relay.push(m.records);
+        return;
+      case 'status':
+        statusJson = m.json;
+        statusGeneration = c.generation;
+        return;
+      case 'state':
+        for (const [key, a] of m.alive) alive.set(key, a);
+        c.allRefused = m.allRefused;
+        onIpvs(c, m.ipvs);
+        updateHealth();
+        return;
+      case 'ready':
+        c.ready = true;
+        probeKind = m.probe;
+        if (!started.done) {
+          started.done = true;
+          started.resolve();
         }
-        if (!ready) return;
-        // The kernel keeps its IPVS table meanwhile; the new worker re-reads and reconciles it.
-        restarts++;
-        log.error({ code, restarts }, `Healthcheck worker exited unexpectedly (code ${code}); restarting it in ${RESTART_DELAY_MS} ms`);
-        setTimeout(() => {
-          if (!stopping) spawnWorker().catch((e: Error) => log.error({}, `Healthcheck worker could not restart: ${e.message}`));
-        }, RESTART_DELAY_MS);
-      });
+        return;
+      case 'fatal':
+        c.fatal = m;
+        return;
+      case 'stopped':
+        return; // the exit follows
+    }
+  };
+
+  const describeExit = (c: Child, code: number | null, signal: NodeJS.Signals | null): string => {
+    if (c.silent) return c.starting ? `did not start within ${seconds(startupMs)}, killed` : `no heartbeat for ${seconds(deadlineMs)}, killed`;
+    if (c.fatal) return `${c.fatal.what}: ${c.fatal.message}`;
+    if (c.stderrTail.some((l) => /heap out of memory|Allocation failed/i.test(l))) return `out of memory (V8 heap limit), ${signal ?? `exit code ${code}`}`;
+    if (signal) return `killed by ${signal}`;
+    return `exit code ${code}`;
+  };
+
+  const onExit = (c: Child, code: number | null, signal: NodeJS.Signals | null): void => {
+    if (c.exited) return;
+    c.exited = true;
+    clearInterval(c.watchdog);
+    if (c.failingTimer) clearTimeout(c.failingTimer);
+    const what = describeExit(c, code, signal);
+    lastExit = what;
+    if (stopping) {
+      if (code !== 0) log.warn({ code, signal }, `Checker child ${c.generation} (pid ${c.pid}) ended while stopping: ${what}`);
+      onChildGone?.();
+      return;
+    }
+    const fields = { generation: c.generation, pid: c.pid, code, signal, stderr: c.stderrTail.slice(), stack: c.fatal?.stack ?? null };
+    if (!started.done) {
+      started.done = true;
+      started.reject(new Error(`the checker child exited before it was ready (${what})${c.stderrTail.length ? `: ${c.stderrTail.join(' | ')}` : ''}`));
+      return;
+    }
+    died(`Checker child ${c.generation} (pid ${c.pid}) died: ${what}`, c.startedAt, fields);
+  };
+
+  /** A child is gone (or could not be started): restart it after the backoff, or give up. */
+  const died = (what: string, startedAt: number, fields: Record<string, unknown>): void => {
+    const now = performance.now();
+    const d = policy.crashed(now, now - startedAt);
+    if (!d.restart) {
+      gaveUp = giveUpDetail(d.crashes, d.windowMs);
+      log.error(fields, `${what}. ${gaveUp}: the checker side stays down and unfit (VRRP FAULT) until hakeep restarts; the kernel keeps the last IPVS table`);
+      updateHealth();
+      return;
+    }
+    log.error(fields, `${what}; restarting it in ${seconds(d.delayMs)} from the last known health`);
+    updateHealth();
+    restartTimer = setTimeout(() => {
+      restartTimer = null;
+      if (!stopping) spawnChild();
+    }, d.delayMs);
+  };
+
+  const watch = (c: Child): void => {
+    const now = performance.now();
+    // Timers run before I/O in a loop turn: after a stall of this process, heartbeats that did
+    // arrive are still unread. Judge the child on the next tick, not this one.
+    const stalled = now - c.lastTick > 2 * heartbeatMs;
+    c.lastTick = now;
+    if (stalled || c.silent || now - c.lastBeat <= (c.starting ? startupMs : deadlineMs)) return;
+    c.silent = true;
+    log.error({ generation: c.generation, pid: c.pid }, c.starting
+      ? `Checker child ${c.generation} (pid ${c.pid}) did not start within ${seconds(startupMs)}; killing it`
+      : `Checker child ${c.generation} (pid ${c.pid}) sent no heartbeat for ${seconds(Math.round(now - c.lastBeat))}: its event loop is stuck; killing it`);
+    updateHealth();
+    c.proc.kill('SIGKILL');
+  };
+
+  const keepLines = (c: Child, stream: NodeJS.ReadableStream | null): void => {
+    if (!stream) return;
+    let partial = '';
+    stream.setEncoding('utf8');
+    stream.on('data', (d: string) => {
+      const lines = (partial + d).split('\n');
+      partial = lines.pop() ?? '';
+      for (const line of lines) {
+        if (line === '') continue;
+        c.stderrTail.push(line);
+        if (c.stderrTail.length > STDERR_TAIL_LINES) c.stderrTail.shift();
+        relay.push([{ level: 'warn', msg: `checker child ${c.generation}: ${line}`, fields: { generation: c.generation } }]);
+      }
     });
+  };
 
-  await spawnWorker();
+  const spawnChild = (): void => {
+    generation++;
+    let proc: ChildProcess;
+    try {
+      proc = fork(childPath, [String(heartbeatMs)], {
+        serialization: 'advanced',
+        stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+        execArgv: opts.execArgv ?? [],
+      });
+    } catch (e) {
+      // Never let this reach the daemon's last resort: VRRP must go on.
+      lastExit = `could not be started: ${(e as Error).message}`;
+      if (!started.done) {
+        started.done = true;
+        started.reject(e as Error);
+      } else {
+        died(`Checker child ${generation} ${lastExit}`, performance.now(), { generation });
+      }
+      return;
+    }
+    const now = performance.now();
+    const c: Child = {
+      proc, generation, pid: proc.pid ?? -1, startedAt: now, lastBeat: now, starting: true, lastTick: now,
+      watchdog: setInterval(() => watch(c), heartbeatMs),
+      ready: false, ipvs: null, allRefused: false, failingSince: null, failingTimer: null, fatal: null, silent: false, stderrTail: [], exited: false,
+    };
+    child = c;
+    keepLines(c, proc.stdout);
+    keepLines(c, proc.stderr);
+    proc.on('message', (m: FromChild) => onMessage(c, m));
+    // Judge the death once its stderr is read (V8 prints its out-of-memory report just before it
+    // aborts): at 'close', or a moment after 'exit' if a descendant holds the pipes open.
+    proc.on('exit', (code, signal) => {
+      clearInterval(c.watchdog);
+      const judge = (): void => onExit(c, code, signal);
+      const t = setTimeout(judge, 500);
+      proc.once('close', () => { clearTimeout(t); judge(); });
+    });
+    proc.on('error', (e) => {
+      if (proc.pid === undefined) {
+        log.error({ err: String(e) }, `Checker child ${c.generation} could not be started: ${e.message}`);
+        onExit(c, null, null); // no exit event follows
+      } else {
+        // A write to a child that is going away; its exit is reported by itself.
+        log.debug({ err: String(e) }, `Checker child ${c.generation}: ${e.message}`);
+      }
+    });
+    const init: ChildInit = {
+      type: 'init',
+      config,
+      ipvsadmPath: opts.ipvsadmPath ?? 'ipvsadm',
+      resyncMs: opts.resyncMs ?? 5000,
+      statusIntervalMs: opts.statusIntervalMs ?? 500,
+      generation,
+      initialHealth: [...alive],
+      drained,
+      dontReleaseIpvs,
+    };
+    send(c, init);
+    updateHealth();
+  };
 
-  return {
-    name: 'check',
-    async stop(): Promise<void> {
-      if (stopping) return;
-      stopping = true;
-      const w = worker;
-      if (w) {
+  const stop = (): Promise<void> => {
+    if (stopped) return stopped;
+    stopping = true;
+    if (restartTimer) clearTimeout(restartTimer);
+    restartTimer = null;
+    updateHealth();
+    stopped = (async () => {
+      const c = child;
+      if (c && !c.exited) {
         await new Promise<void>((resolve) => {
           const timer = setTimeout(() => {
-            log.error({}, `Healthcheck worker did not stop within ${STOP_TIMEOUT_MS} ms; terminating it`);
-            resolve();
-          }, STOP_TIMEOUT_MS);
-          onStopped = () => {
+            log.error({ pid: c.pid }, `Checker child ${c.generation} (pid ${c.pid}) did not stop within ${seconds(stopTimeoutMs)}; killing it`);
+            c.proc.kill('SIGKILL');
+          }, stopTimeoutMs);
+          onChildGone = () => {
             clearTimeout(timer);
             resolve();
           };
-          w.postMessage({ type: 'stop' } satisfies ToWorker);
+          send(c, { type: 'stop' });
         });
-        await w.terminate();
+      } else if (generation > 0) {
+        log.warn({}, `The checker side was not running at stop (${gaveUp ?? `restarting after it died: ${lastExit ?? 'unknown'}`}): its IPVS services stay as they are`);
       }
       relay.drainAll();
+    })();
+    return stopped;
+  };
+
+  const service: CheckerService = {
+    name: 'check',
+    stop,
+    health: () => health,
+    onHealth: (fn) => { healthListeners.push(fn); },
+    setDrained(keys) {
+      drained = keys;
+      if (child && !child.exited) send(child, { type: 'drained', keys });
     },
     status(): unknown {
-      return { name: 'check', workerRestarts: restarts, ...(snapshot ?? { virtualServers: [], checks: null, ipvs: null }) };
+      if (statusJson !== null && statusParsed?.json !== statusJson) {
+        statusParsed = { json: statusJson, value: JSON.parse(statusJson) as Record<string, unknown> };
+      }
+      return {
+        name: 'check',
+        health,
+        child: {
+          pid: child && !child.exited ? child.pid : null,
+          generation,
+          restarts: Math.max(0, generation - 1),
+          lastExit,
+          probe: probeKind,
+          snapshotFrom: statusGeneration,
+        },
+        ...(statusParsed?.value ?? { virtualServers: [], checks: null, ipvs: null }),
+      };
     },
-  } satisfies RunningService;
-};
+  };
+
+  return new Promise<CheckerService>((resolve, reject) => {
+    started = { resolve: () => resolve(service), reject, done: false };
+    spawnChild();
+  });
+}

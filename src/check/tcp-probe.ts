@@ -3,14 +3,14 @@
 // timers on one heap) and aborts a probe that takes longer than connect_timeout; probeWithTimeout
 // does that with a plain timer. Nothing here blocks; many probes run side by side.
 //
-// Two implementations. The fast one drives libuv's TCP handle directly (process.binding
-// 'tcp_wrap', what net.Socket itself is built on), skipping the stream and event machinery a
-// connect-and-close never uses: it costs about a third of net.Socket's CPU per check (measured in
-// the UML lab: 0.23 ms against 0.61 ms), which is what keeps hakeep's CPU per check level with
-// keepalived's. That binding is an internal API, so it is feature-checked at load and net.Socket
-// takes over if it is missing or behaves differently (or when HAKEEP_TCP_PROBE=socket).
+// Two implementations, both on public APIs. The addon's probe (native/src/checker.c) drives a
+// libuv TCP handle directly, skipping the stream and event machinery a connect-and-close never
+// uses; net.Socket is the fallback when the addon is missing or predates the probe (or when
+// HAKEEP_TCP_PROBE=socket). CPU per probe, 10,000 probes against a local accept-and-close
+// server: docs/ipvs.md.
 import { Socket } from 'node:net';
 import { getSystemErrorName } from 'node:util';
+import { native } from '../net/native.js';
 import type { ProbeOutcome } from './tcp-checker.js';
 
 export interface ProbeTarget {
@@ -79,76 +79,38 @@ export const socketProbe: Probe = (target, done) => {
   };
 };
 
-/** The slice of libuv's TCP handle (node's tcp_wrap binding) the fast probe uses. */
-interface TcpHandle {
-  connect(req: ConnectReq, address: string, port: number): number;
-  connect6(req: ConnectReq, address: string, port: number): number;
-  bind(address: string, port: number): number;
-  bind6(address: string, port: number, flags: number): number;
-  close(cb?: () => void): void;
-}
-interface ConnectReq {
-  oncomplete: (status: number) => void;
-}
-interface TcpWrapBinding {
-  TCP: new (type: number) => TcpHandle;
-  TCPConnectWrap: new () => ConnectReq;
-  constants: { SOCKET: number };
+type TcpConnect = (host: string, port: number, family: 4 | 6, localAddress: string | null, localPort: number,
+  done: (status: number) => void) => number;
+
+function makeNativeProbe(connect: TcpConnect, abortId: (id: number) => void): Probe {
+  return (target, done) => {
+    const id = connect(target.host, target.port, target.family, target.localAddress ?? null, target.localPort ?? 0,
+      (status) => (status === 0 ? done('success', 'connected') : done('failed', errName(status))));
+    if (id < 0) {
+      // Failed at once (bad address, bind refused): report it like a failed connect, later.
+      let aborted = false;
+      queueMicrotask(() => { if (!aborted) done('failed', errName(id)); });
+      return () => { aborted = true; };
+    }
+    return () => abortId(id);
+  };
 }
 
-function loadTcpWrap(): TcpWrapBinding | null {
+function loadNativeProbe(): Probe | null {
   if (process.env.HAKEEP_TCP_PROBE === 'socket') return null;
   try {
-    const b = (process as unknown as { binding(name: string): unknown }).binding('tcp_wrap') as Partial<TcpWrapBinding>;
-    if (typeof b.TCP !== 'function' || typeof b.TCPConnectWrap !== 'function' || typeof b.constants?.SOCKET !== 'number') return null;
-    const h = new b.TCP(b.constants.SOCKET);
-    const ok = typeof h.connect === 'function' && typeof h.connect6 === 'function' && typeof h.bind === 'function' &&
-      typeof h.bind6 === 'function' && typeof h.close === 'function';
-    h.close();
-    return ok ? (b as TcpWrapBinding) : null;
+    const a = native();
+    if (typeof a.tcpConnect !== 'function' || typeof a.tcpConnectAbort !== 'function') return null;
+    return makeNativeProbe(a.tcpConnect.bind(a), a.tcpConnectAbort.bind(a));
   } catch {
     return null;
   }
 }
 
-function makeWrapProbe(b: TcpWrapBinding): Probe {
-  return (target, done) => {
-    let finished = false;
-    let handle: TcpHandle | null = new b.TCP(b.constants.SOCKET);
-    const finish = (outcome: 'success' | 'failed', detail: string): void => {
-      if (finished) return;
-      finished = true;
-      handle?.close();
-      handle = null;
-      done(outcome, detail);
-    };
-    const req = new b.TCPConnectWrap();
-    req.oncomplete = (status) => (status === 0 ? finish('success', 'connected') : finish('failed', errName(status)));
-    const v6 = target.family === 6;
-    let err = 0;
-    if (target.localAddress || target.localPort) {
-      const local = target.localAddress ?? (v6 ? '::' : '0.0.0.0');
-      err = v6 ? handle.bind6(local, target.localPort ?? 0, 0) : handle.bind(local, target.localPort ?? 0);
-    }
-    if (err === 0) err = v6 ? handle.connect6(req, target.host, target.port) : handle.connect(req, target.host, target.port);
-    if (err !== 0) {
-      const code = errName(err);
-      queueMicrotask(() => finish('failed', code));
-    }
-    return () => {
-      if (finished) return;
-      finished = true;
-      handle?.close();
-      handle = null;
-    };
-  };
-}
+/** The addon's libuv probe, or null when the addon is missing, too old, or HAKEEP_TCP_PROBE=socket. */
+export const nativeProbe: Probe | null = loadNativeProbe();
 
-const binding = loadTcpWrap();
+/** Which implementation tcpProbe uses here. */
+export const tcpProbeKind: 'native' | 'net.Socket' = nativeProbe ? 'native' : 'net.Socket';
 
-/** Which implementation tcpProbe uses here: 'tcp_wrap' (fast) or 'net.Socket'. */
-export const tcpProbeKind: 'tcp_wrap' | 'net.Socket' = binding ? 'tcp_wrap' : 'net.Socket';
-
-export const wrapProbe: Probe | null = binding ? makeWrapProbe(binding) : null;
-
-export const tcpProbe: Probe = wrapProbe ?? socketProbe;
+export const tcpProbe: Probe = nativeProbe ?? socketProbe;

@@ -76,6 +76,32 @@ export interface NativeAddon {
   signalIgnore(signum: number): void;
   /** The C library's run-time values (glibc: 34 and 64). */
   signalNumbers(): { SIGRTMIN: number; SIGRTMAX: number };
+  /**
+   * One non-blocking TCP connect on libuv's public API (checker.c), closed once the handshake
+   * completes. Returns an id for tcpConnectAbort, or a negative libuv error code when it failed at
+   * once (bad address, bind refused, no descriptors): `done` is then never called. `done` gets 0
+   * (connected) or a negative libuv error code (util.getSystemErrorName names it). Absent from
+   * addons built before it existed. localPort 0 = any; with a localPort and no localAddress the
+   * wildcard address of `family` is bound.
+   */
+  tcpConnect?(host: string, port: number, family: 4 | 6, localAddress: string | null, localPort: number, done: (status: number) => void): number;
+  /** Close a probe started by tcpConnect; its `done` never runs. Unknown or finished ids are ignored. */
+  tcpConnectAbort?(id: number): void;
+  /**
+   * prctl(PR_SET_PDEATHSIG): the kernel sends `signum` when the parent dies. false when the parent
+   * is no longer `parentPid` (it died before the call).
+   */
+  setParentDeathSignal?(signum: number, parentPid: number): boolean;
+  /**
+   * Subscribe to the kernel's process events connector (NETLINK_CONNECTOR, CN_IDX_PROC;
+   * proc-events.c), for vrrp_track_process. `onEvents` gets batches of 32-byte records (decode
+   * with src/vrrp/trackers/proc-events.ts): the subscription's acknowledgement, then fork, exec,
+   * comm and exit of whole processes. `onError` gets Errors with `code`; 'ENOBUFS' = events were
+   * lost. Throws (with `code`) when the connector is unavailable: EPERM (no CAP_NET_ADMIN),
+   * ECONNREFUSED (not in the initial network namespace), EPROTONOSUPPORT (no CONFIG_CONNECTOR).
+   * Keeps the process alive until closed. Absent from addons built before it existed.
+   */
+  procEvents?(onEvents: (records: Buffer) => void, onError: (err: Error & { code?: string }) => void, opts?: { rcvbuf?: number }): NativeHandle;
 }
 
 export interface NativeHandle {

@@ -1,0 +1,317 @@
+/* The checker child's native pieces:
+ *
+ * - tcpConnect / tcpConnectAbort: one non-blocking TCP connect on libuv's public API (uv_tcp_t,
+ *   uv_tcp_connect, uv_close), closed as soon as the handshake completes. It replaces driving
+ *   Node's internal tcp_wrap binding: same syscalls, no stream machinery, no internal API.
+ * - setParentDeathSignal: prctl(PR_SET_PDEATHSIG), so a checker child whose event loop hangs
+ *   still dies with the daemon (the IPC disconnect only reaches a loop that runs).
+ *
+ * A probe is identified to JS by a number (slot + generation), so starting one costs no JS
+ * object beyond the callback the caller passes. Its callback runs through napi_make_callback
+ * (microtasks and nextTick behave as for any Node callback); an exception it throws goes to
+ * Node's 'uncaughtException' path. Probes still open when the environment goes away are closed
+ * by an async cleanup hook, so a worker thread using them can exit. */
+#define _GNU_SOURCE
+#include "hakeep-native.h"
+
+#include <errno.h>
+#include <node_api.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <unistd.h>
+#include <uv.h>
+
+#define SLOT_BITS 24
+#define SLOT_LIMIT (1u << SLOT_BITS) /* probes in flight at once, at most */
+
+struct probe_env;
+
+struct probe {
+  uv_tcp_t tcp;
+  uv_connect_t req;
+  struct probe_env *pe;
+  napi_ref cb;
+  uint32_t slot;
+  int finished; /* the callback ran or the probe was aborted: no more calls into JS */
+};
+
+struct probe_env {
+  napi_env env;
+  napi_async_context actx;
+  napi_async_cleanup_hook_handle cleanup;
+  struct probe **slots; /* in-flight probes by slot; NULL = free */
+  uint32_t *gens;       /* generation of each slot, bumped on every use */
+  uint32_t *free_list;
+  uint32_t nslots, nfree;
+  size_t open; /* uv handles not closed yet */
+  int teardown;
+};
+
+static void probe_env_maybe_done(struct probe_env *pe) {
+  if (!pe->teardown || pe->open > 0) return;
+  if (pe->cleanup != NULL) napi_remove_async_cleanup_hook(pe->cleanup);
+  pe->cleanup = NULL;
+  free(pe->slots);
+  free(pe->gens);
+  free(pe->free_list);
+  free(pe);
+}
+
+static int slot_take(struct probe_env *pe, struct probe *p, uint32_t *slot) {
+  if (pe->nfree == 0) {
+    uint32_t n = pe->nslots == 0 ? 64 : pe->nslots * 2, i;
+    struct probe **s;
+    uint32_t *g, *f;
+    if (n > SLOT_LIMIT) n = SLOT_LIMIT;
+    if (n <= pe->nslots) return UV_ENOBUFS;
+    s = realloc(pe->slots, n * sizeof *s);
+    if (s == NULL) return UV_ENOMEM;
+    pe->slots = s;
+    g = realloc(pe->gens, n * sizeof *g);
+    if (g == NULL) return UV_ENOMEM;
+    pe->gens = g;
+    f = realloc(pe->free_list, n * sizeof *f);
+    if (f == NULL) return UV_ENOMEM;
+    pe->free_list = f;
+    for (i = pe->nslots; i < n; i++) {
+      s[i] = NULL;
+      g[i] = 0;
+    }
+    /* Hand out low slots first (popped from the end). */
+    for (i = n; i > pe->nslots; i--) f[pe->nfree++] = i - 1;
+    pe->nslots = n;
+  }
+  *slot = pe->free_list[--pe->nfree];
+  pe->slots[*slot] = p;
+  pe->gens[*slot]++;
+  return 0;
+}
+
+static void slot_release(struct probe_env *pe, uint32_t slot) {
+  pe->slots[slot] = NULL;
+  pe->free_list[pe->nfree++] = slot;
+}
+
+static double probe_id(struct probe_env *pe, uint32_t slot) {
+  return (double)pe->gens[slot] * SLOT_LIMIT + slot;
+}
+
+static void probe_closed(uv_handle_t *h) {
+  struct probe *p = h->data;
+  struct probe_env *pe = p->pe;
+  free(p);
+  pe->open--;
+  probe_env_maybe_done(pe);
+}
+
+static void probe_close(struct probe *p) {
+  if (!uv_is_closing((uv_handle_t *)&p->tcp)) uv_close((uv_handle_t *)&p->tcp, probe_closed);
+}
+
+/* Take the probe out of JS's reach: no callback, slot free, reference dropped. */
+static void probe_finish(struct probe *p) {
+  struct probe_env *pe = p->pe;
+  p->finished = 1;
+  slot_release(pe, p->slot);
+  if (p->cb != NULL && !pe->teardown) napi_delete_reference(pe->env, p->cb);
+  p->cb = NULL;
+}
+
+static void probe_connected(uv_connect_t *req, int status) {
+  struct probe *p = req->data;
+  struct probe_env *pe = p->pe;
+  napi_env env = pe->env;
+  napi_handle_scope scope;
+  napi_value fn = NULL, recv, arg, result, exc;
+  bool pending = false;
+
+  if (p->finished) return; /* aborted: this is the UV_ECANCELED from uv_close */
+  /* Close first: whatever the callback does, the socket does not outlive the probe. */
+  probe_close(p);
+  if (napi_open_handle_scope(env, &scope) != napi_ok) {
+    probe_finish(p);
+    return;
+  }
+  if (napi_get_reference_value(env, p->cb, &fn) != napi_ok) fn = NULL;
+  probe_finish(p);
+  if (fn != NULL && napi_get_global(env, &recv) == napi_ok && napi_create_int32(env, status, &arg) == napi_ok &&
+      napi_make_callback(env, pe->actx, recv, fn, 1, &arg, &result) != napi_ok) {
+    napi_is_exception_pending(env, &pending);
+    if (pending && napi_get_and_clear_last_exception(env, &exc) == napi_ok) napi_fatal_exception(env, exc);
+  }
+  napi_close_handle_scope(env, scope);
+}
+
+static void probe_env_teardown(napi_async_cleanup_hook_handle handle, void *arg) {
+  struct probe_env *pe = arg;
+  pe->teardown = 1;
+  pe->cleanup = handle;
+  for (uint32_t i = 0; i < pe->nslots; i++) {
+    struct probe *p = pe->slots[i];
+    if (p == NULL) continue;
+    probe_finish(p);
+    probe_close(p);
+  }
+  probe_env_maybe_done(pe);
+}
+
+static int arg_string(napi_env env, napi_value v, char *buf, size_t size) {
+  size_t len;
+  return napi_get_value_string_utf8(env, v, buf, size, &len) == napi_ok && len + 1 < size;
+}
+
+static int arg_int(napi_env env, napi_value v, int lo, int hi, int *out) {
+  double d;
+  if (napi_get_value_double(env, v, &d) != napi_ok || d < lo || d > hi || d != (int)d) return 0;
+  *out = (int)d;
+  return 1;
+}
+
+static napi_value number(napi_env env, double d) {
+  napi_value v;
+  return napi_create_double(env, d, &v) == napi_ok ? v : NULL;
+}
+
+/* tcpConnect(host, port, family 4|6, localAddress|null, localPort, cb(status)): number
+ * A positive id for tcpConnectAbort, or a negative libuv error code (bad address, bind or
+ * connect refused at once, no descriptors): then cb is never called. cb gets 0 once connected
+ * (the socket is closed by then) or a negative libuv error code. */
+static napi_value tcp_connect(napi_env env, napi_callback_info info) {
+  size_t argc = 6;
+  napi_value argv[6];
+  struct probe_env *pe;
+  char host[64], local[64];
+  int port, family, local_port, has_local = 0, err;
+  struct sockaddr_storage to, from;
+  napi_valuetype t;
+  uv_loop_t *loop;
+  struct probe *p;
+  uint32_t slot;
+
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, (void **)&pe) != napi_ok) return NULL;
+  if (argc < 6 || !arg_string(env, argv[0], host, sizeof host) || !arg_int(env, argv[1], 1, 65535, &port) ||
+      !arg_int(env, argv[2], 4, 6, &family) || (family != 4 && family != 6) ||
+      !arg_int(env, argv[4], 0, 65535, &local_port) || napi_typeof(env, argv[5], &t) != napi_ok || t != napi_function) {
+    napi_throw_type_error(env, NULL,
+                          "tcpConnect(host, port 1-65535, family 4|6, localAddress|null, localPort 0-65535, cb)");
+    return NULL;
+  }
+  if (napi_typeof(env, argv[3], &t) != napi_ok) return NULL;
+  if (t == napi_string) {
+    if (!arg_string(env, argv[3], local, sizeof local)) return number(env, UV_EINVAL);
+    has_local = 1;
+  } else if (t != napi_null && t != napi_undefined) {
+    napi_throw_type_error(env, NULL, "tcpConnect: localAddress must be a string or null");
+    return NULL;
+  }
+  if (!has_local && local_port != 0) {
+    strcpy(local, family == 6 ? "::" : "0.0.0.0");
+    has_local = 1;
+  }
+  err = family == 6 ? uv_ip6_addr(host, port, (struct sockaddr_in6 *)&to) : uv_ip4_addr(host, port, (struct sockaddr_in *)&to);
+  if (err == 0 && has_local) {
+    err = family == 6 ? uv_ip6_addr(local, local_port, (struct sockaddr_in6 *)&from)
+                      : uv_ip4_addr(local, local_port, (struct sockaddr_in *)&from);
+  }
+  if (err != 0) return number(env, err);
+  if (pe->teardown) return number(env, UV_ECANCELED);
+  if (napi_get_uv_event_loop(env, &loop) != napi_ok) return NULL;
+
+  p = calloc(1, sizeof *p);
+  if (p == NULL) return number(env, UV_ENOMEM);
+  p->pe = pe;
+  p->finished = 1; /* until it is in a slot with a callback */
+  if ((err = uv_tcp_init(loop, &p->tcp)) != 0) {
+    free(p);
+    return number(env, err);
+  }
+  p->tcp.data = p;
+  p->req.data = p;
+  pe->open++;
+  if (has_local) err = uv_tcp_bind(&p->tcp, (const struct sockaddr *)&from, 0);
+  if (err == 0) err = uv_tcp_connect(&p->req, &p->tcp, (const struct sockaddr *)&to, probe_connected);
+  if (err != 0) {
+    probe_close(p);
+    return number(env, err);
+  }
+  if ((err = slot_take(pe, p, &slot)) != 0) {
+    probe_close(p); /* the connect callback sees `finished` */
+    return number(env, err);
+  }
+  p->slot = slot;
+  if (napi_create_reference(env, argv[5], 1, &p->cb) != napi_ok) {
+    slot_release(pe, slot);
+    probe_close(p);
+    return NULL;
+  }
+  p->finished = 0;
+  return number(env, probe_id(pe, slot));
+}
+
+/* tcpConnectAbort(id): close the probe's socket; its callback never runs. Unknown, finished or
+ * already aborted ids are ignored. */
+static napi_value tcp_connect_abort(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  struct probe_env *pe;
+  double d;
+  uint32_t slot, gen;
+  struct probe *p;
+
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, (void **)&pe) != napi_ok) return NULL;
+  if (argc < 1 || napi_get_value_double(env, argv[0], &d) != napi_ok || d < 0) return NULL;
+  slot = (uint32_t)((uint64_t)d % SLOT_LIMIT);
+  gen = (uint32_t)((uint64_t)d / SLOT_LIMIT);
+  if (slot >= pe->nslots || pe->gens[slot] != gen || (p = pe->slots[slot]) == NULL || p->finished) return NULL;
+  probe_finish(p);
+  probe_close(p);
+  return NULL;
+}
+
+/* setParentDeathSignal(signum, parentPid): boolean — the kernel sends `signum` to this process
+ * when its parent thread dies. false when the parent is not `parentPid` any more (it died
+ * before the call: the caller should exit). Throws on a prctl failure. */
+static napi_value set_parent_death_signal(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2], result;
+  int signum, ppid;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok) return NULL;
+  if (argc < 2 || !arg_int(env, argv[0], 1, NSIG - 1, &signum) || !arg_int(env, argv[1], 1, INT32_MAX, &ppid)) {
+    napi_throw_type_error(env, NULL, "setParentDeathSignal(signum, parentPid) needs a signal number and a pid");
+    return NULL;
+  }
+  if (prctl(PR_SET_PDEATHSIG, signum, 0, 0, 0) != 0) {
+    napi_throw_error(env, "EPRCTL", "setParentDeathSignal: prctl(PR_SET_PDEATHSIG) failed");
+    return NULL;
+  }
+  if (napi_get_boolean(env, getppid() == ppid, &result) != napi_ok) return NULL;
+  return result;
+}
+
+int hk_checker_register(napi_env env, napi_value exports) {
+  struct probe_env *pe = calloc(1, sizeof *pe);
+  napi_value name, res;
+  if (pe == NULL) return ENOMEM;
+  pe->env = env;
+  if (napi_create_string_utf8(env, "hakeep:tcpConnect", NAPI_AUTO_LENGTH, &name) != napi_ok ||
+      napi_create_object(env, &res) != napi_ok || napi_async_init(env, res, name, &pe->actx) != napi_ok) {
+    free(pe);
+    return EINVAL;
+  }
+  if (napi_add_async_cleanup_hook(env, probe_env_teardown, pe, &pe->cleanup) != napi_ok) {
+    napi_async_destroy(env, pe->actx);
+    free(pe);
+    return EINVAL;
+  }
+  /* From here on the cleanup hook owns `pe`. */
+  napi_property_descriptor props[] = {
+    {"tcpConnect", NULL, tcp_connect, NULL, NULL, NULL, napi_enumerable, pe},
+    {"tcpConnectAbort", NULL, tcp_connect_abort, NULL, NULL, NULL, napi_enumerable, pe},
+    {"setParentDeathSignal", NULL, set_parent_death_signal, NULL, NULL, NULL, napi_enumerable, NULL},
+  };
+  return napi_define_properties(env, exports, sizeof props / sizeof props[0], props) == napi_ok ? 0 : EINVAL;
+}

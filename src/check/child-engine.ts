@@ -1,0 +1,126 @@
+// The checker child's engine wiring (loaded by child.ts once the daemon's init has arrived): the
+// CheckEngine with the real clock, TCP probes, ipvsadm and script runner, and what it reports to
+// the daemon: prompt health/IPVS state, status snapshots, and the test hook.
+import type { Config } from '../config/model.js';
+import type { DrainKey } from '../daemon/drain.js';
+import { ipvsadmBackendPair } from '../ipvs/ipvsadm-session.js';
+import { serviceKey } from '../ipvs/model.js';
+import type { ChildInit, ChildIo, ToChild } from './child-protocol.js';
+import { realClock } from './clock.js';
+import { CheckEngine, rsKey } from './engine.js';
+import type { EngineDeps } from './engine.js';
+import { faultPlan, injectFault } from './fault-hook.js';
+import { allServicesRefused } from './health.js';
+import { runScript } from './notify.js';
+import { tcpProbe, tcpProbeKind } from './tcp-probe.js';
+
+/** The status snapshot is refreshed at least this often (ms): counters move without changes. */
+const STATUS_REFRESH_MS = 5000;
+/** Health and IPVS changes closer together than this go to the daemon in one 'state' message. */
+const STATE_COALESCE_MS = 20;
+
+/**
+ * What the daemon hands the engine beyond today's EngineDeps and methods, passed as given: -I
+ * (which, with lvs_flush_on_stop, decides the reconciler's stop mode) and the drained real
+ * servers. An engine without them releases the table on stop and ignores drains.
+ */
+interface EngineSeams {
+  dontReleaseIpvs?: boolean;
+}
+interface DrainSeam {
+  start(): void;
+  setDrained?(keys: DrainKey[]): void;
+}
+
+/** Build and start the engine; returns the handler for the daemon's later messages. */
+export function runEngine(init: ChildInit, io: ChildIo): (m: ToChild) => void {
+  const { send, sendThenExit, log, flushLogs } = io;
+  const config: Config = init.config;
+  const fault = faultPlan(process.env, init.generation);
+  let stateTimer: NodeJS.Timeout | null = null;
+  let statusTimer: NodeJS.Timeout | null = null;
+
+  const deps: EngineDeps & EngineSeams = {
+    clock: realClock,
+    probe: tcpProbe,
+    backend: ipvsadmBackendPair({
+      path: init.ipvsadmPath,
+      onFallback: (why) => log('warn', `IPVS: ${why}`, {}),
+    }),
+    runScript,
+    log,
+    onChange: changed,
+    resyncMs: init.resyncMs,
+    timerSlackMs: 20,
+    // A restart: every real server starts from its last known health, not from the config.
+    initialHealth: new Map(init.initialHealth),
+    dontReleaseIpvs: init.dontReleaseIpvs,
+  };
+  const engine = new CheckEngine(config, deps);
+  const drains: DrainSeam = engine;
+  drains.setDrained?.(init.drained);
+  const services = new Set(engine.desired().map((d) => serviceKey(d.addr)));
+
+  /** Health and IPVS state for the daemon: the reconciler's status and what changed alive. */
+  const lastAlive = new Map<string, boolean>();
+  let synced = false;
+  function sendState(): void {
+    stateTimer = null;
+    const st = engine.status();
+    const alive: [string, boolean][] = [];
+    for (const v of st.virtualServers) {
+      for (const r of v.realServers) {
+        const key = rsKey(v.vs, r.rs);
+        if (lastAlive.get(key) !== r.alive) alive.push([key, r.alive]);
+        lastAlive.set(key, r.alive);
+      }
+    }
+    send({ type: 'state', ipvs: st.ipvs, allRefused: allServicesRefused(services, st.ipvs), alive });
+    if (!synced && st.ipvs.lastSyncAt !== null) {
+      synced = true;
+      if (fault) {
+        log('warn', `HAKEEP_TEST_CHECKER_FAULT=${fault.fault} is set: the checker child fails in ${fault.afterMs} ms (test hook)`, {});
+        setTimeout(() => { flushLogs(); injectFault(fault.fault); }, fault.afterMs);
+      }
+    }
+  }
+  function postStatus(): void {
+    statusTimer = null;
+    send({ type: 'status', json: JSON.stringify(engine.status()) });
+  }
+  function changed(): void {
+    stateTimer ??= setTimeout(sendState, STATE_COALESCE_MS);
+    statusTimer ??= setTimeout(postStatus, init.statusIntervalMs);
+  }
+  const statusRefresh = setInterval(() => { statusTimer ??= setTimeout(postStatus, init.statusIntervalMs); }, STATUS_REFRESH_MS);
+
+  let stopping = false;
+  const stop = (): void => {
+    if (stopping) return;
+    stopping = true;
+    void engine.stop().then(() => {
+      clearInterval(statusRefresh);
+      if (statusTimer) clearTimeout(statusTimer);
+      if (stateTimer) clearTimeout(stateTimer);
+      sendState();
+      postStatus();
+      flushLogs();
+      sendThenExit({ type: 'stopped' }, 0);
+    });
+  };
+
+  // A restart is worth an info line; a first start is routine.
+  const restart = init.initialHealth.length > 0;
+  log(restart ? 'info' : 'debug', `Checker child ${init.generation} (pid ${process.pid}): TCP checks use the ${tcpProbeKind} probe${restart ? `; starting from the last known health of ${init.initialHealth.length} real server(s)` : ''}`, {
+    probe: tcpProbeKind, generation: init.generation,
+  });
+  sendState();
+  engine.start();
+  flushLogs();
+  postStatus();
+  send({ type: 'ready', probe: tcpProbeKind });
+  return (m) => {
+    if (m.type === 'stop') stop();
+    else if (m.type === 'drained') drains.setDrained?.(m.keys);
+  };
+}

@@ -1,0 +1,103 @@
+// The checker side's process, forked and supervised by the daemon (src/check/service.ts). This
+// entry sets up the link to the daemon first (heartbeats, exit with the daemon, log lines, fatal
+// errors), then loads the engine (child-engine.ts) and runs it once the daemon's init arrives.
+// Whatever goes wrong here (an exception, a native abort, running out of heap, a hung loop) ends
+// this process only; the daemon, where VRRP runs, restarts it.
+import { constants } from 'node:os';
+import { native } from '../net/native.js';
+import { LOG_BATCH } from './child-protocol.js';
+import type { ChildIo, ChildInit, FromChild, LogRecord, ToChild } from './child-protocol.js';
+
+/** Log records held while the daemon reads slowly; beyond this they are counted and dropped. */
+const MAX_PENDING_LOGS = 100_000;
+/** How long a last message (fatal, stopped) may take before the child exits anyway. */
+const LAST_WORDS_MS = 1000;
+
+const send = (msg: FromChild, cb?: () => void): void => {
+  if (!process.connected || !process.send) {
+    cb?.();
+    return;
+  }
+  try {
+    process.send(msg, undefined, {}, cb ? () => cb() : undefined);
+  } catch {
+    cb?.(); // the channel closed meanwhile: the disconnect handler exits
+  }
+};
+
+/** Exit once `msg` is written to the channel (or after LAST_WORDS_MS). */
+function sendThenExit(msg: FromChild, code: number): void {
+  const exit = (): void => process.exit(code);
+  setTimeout(exit, LAST_WORDS_MS).unref();
+  send(msg, exit);
+}
+
+if (!process.send) {
+  process.stderr.write('src/check/child.js is started by the hakeep daemon (child_process.fork with an IPC channel)\n');
+  process.exit(2);
+}
+
+// Heartbeats start before the engine's modules load (slow on a busy host): from here on, only a
+// stuck event loop stops them. The interval comes as the first argument.
+const heartbeatMs = Number(process.argv[2]) > 0 ? Number(process.argv[2]) : 1000;
+setInterval(() => send({ type: 'heartbeat' }), heartbeatMs);
+send({ type: 'heartbeat' });
+
+// The daemon died (crash, SIGKILL): nobody supervises this process any more. The IPVS table stays
+// as it is for the next daemon to adopt; the ipvsadm session ends with our end of its stdin.
+process.on('disconnect', () => process.exit(0));
+// A hung loop never sees the disconnect: the kernel kills this process with its parent instead.
+try {
+  if (native().setParentDeathSignal?.(constants.signals.SIGKILL, process.ppid) === false) process.exit(0);
+} catch {
+  // No addon: the disconnect above is the only link.
+}
+
+let fatalSent = false;
+function fatal(what: string, err: unknown): void {
+  if (fatalSent) return;
+  fatalSent = true;
+  flushLogs();
+  const e = err instanceof Error ? err : new Error(String(err));
+  sendThenExit({ type: 'fatal', what, message: e.message, stack: e.stack ?? e.message }, 70);
+}
+process.on('uncaughtException', (e) => fatal('uncaught exception', e));
+process.on('unhandledRejection', (e) => fatal('unhandled promise rejection', e));
+
+// ---- log lines, in bounded messages --------------------------------------------------------------
+const pendingLogs: LogRecord[] = [];
+let droppedLogs = 0;
+let logFlushScheduled = false;
+function flushLogs(): void {
+  logFlushScheduled = false;
+  if (droppedLogs > 0) {
+    pendingLogs.push({ level: 'warn', msg: `${droppedLogs} checker log line(s) dropped (the daemon read them too slowly)`, fields: { dropped: droppedLogs } });
+    droppedLogs = 0;
+  }
+  for (let i = 0; i < pendingLogs.length; i += LOG_BATCH) send({ type: 'log', records: pendingLogs.slice(i, i + LOG_BATCH) });
+  pendingLogs.length = 0;
+}
+const log: ChildIo['log'] = (level, msg, fields) => {
+  if (pendingLogs.length >= MAX_PENDING_LOGS) droppedLogs++;
+  else pendingLogs.push({ level, msg, fields });
+  if (!logFlushScheduled) {
+    logFlushScheduled = true;
+    setImmediate(flushLogs);
+  }
+};
+
+// ---- the engine, once the daemon has sent its init -----------------------------------------------
+let onMessage: ((m: ToChild) => void) | null = null;
+const queued: ToChild[] = [];
+process.on('message', (m: ToChild) => {
+  if (onMessage) onMessage(m);
+  else if (m.type === 'init' && queued.length === 0) void start(m);
+  else queued.push(m); // a stop or drain while the engine loads
+});
+
+async function start(init: ChildInit): Promise<void> {
+  queued.push(init);
+  const { runEngine } = await import('./child-engine.js');
+  onMessage = runEngine(init, { send, sendThenExit, log, flushLogs });
+  for (const m of queued.splice(1)) onMessage(m);
+}
