@@ -1,18 +1,26 @@
-// Parse `ipvsadm -S -n` (the save format: one -A line per service, one -a line per destination)
-// into the table model. Lines we cannot read are reported, never guessed at.
-import type { IpvsDest, IpvsForward, IpvsService, IpvsServiceAddr, IpvsTable } from './model.js';
+// Parse `ipvsadm -S -n` (the save format: one -A line per service, then one -a line per
+// destination) into the table model. It reads what ipvsadm 1.26 to 1.31 print:
+//   1.31: `-A -t 10.0.0.1:80 -s sh -p 300 -M 255.255.255.0 --pe sip -o -b sh-port`,
+//         `-a -f 7 -6 -r [2001:db8::2]:0 -i -w 1 --tun-type gue --tun-port 6080 --tun-nocsum`
+//   1.26: `-A -u 10.0.0.1:53 -s rr -p 300 pe sip ops` (no dashes, no -b, no tunnel options)
+// A line with an option it does not know is still attributed by its service key (and -r address):
+// the service is never taken as absent, and what is unknown is marked so the diff does not trust
+// it (see diff.ts). Lines that cannot be attributed at all are reported.
+import type { IpvsDest, IpvsForward, IpvsService, IpvsServiceAddr, IpvsTable, IpvsTunnel } from './model.js';
 import { serviceKey } from './model.js';
 import { canonicalSchedFlag } from './desired.js';
+import { canonicalIp } from './format.js';
 
 export interface ParseResult {
   table: IpvsTable;
+  /** Lines not fully read, with their number and why (services and destinations stay in `table`). */
   errors: string[];
 }
 
 /** `10.0.0.1:80` or `[2001:db8::1]:80` (port optional for destinations of fwmark services). */
 export function parseHostPort(text: string): { ip: string; port: number; family: 4 | 6 } | null {
   const v6 = /^\[([0-9a-fA-F:.]+)\](?::(\d+))?$/.exec(text);
-  if (v6) return { ip: v6[1]!.toLowerCase(), port: v6[2] ? Number(v6[2]) : 0, family: 6 };
+  if (v6) return { ip: canonicalIp(v6[1]!, 6), port: v6[2] ? Number(v6[2]) : 0, family: 6 };
   const v4 = /^(\d{1,3}(?:\.\d{1,3}){3})(?::(\d+))?$/.exec(text);
   if (v4) return { ip: v4[1]!, port: v4[2] ? Number(v4[2]) : 0, family: 4 };
   return null;
@@ -24,74 +32,106 @@ interface Parsed {
   persistence: number | null;
   netmask: string | null;
   ops: boolean;
+  pe: string | null;
   schedFlags: string[];
   dest: { ip: string; port: number; family: 4 | 6 } | null;
   forward: IpvsForward;
   weight: number;
   upper: number;
   lower: number;
+  tunType: IpvsTunnel['type'] | null;
+  tunPort: number;
+  csum: IpvsTunnel['csum'];
+  /** Why part of the line could not be read; the key and -r address may still be known. */
+  problem: string | null;
 }
 
-// Options that take one argument and that we do not model (tunnel details, persistence engine).
-const IGNORED_WITH_ARG = new Set(['--tun-type', '--tun-port', '--pe']);
-const IGNORED_FLAGS = new Set(['--tun-nocsum', '--tun-csum', '--tun-remcsum']);
+const SERVICE_OPTS: Record<string, 'tcp' | 'udp' | 'sctp'> = {
+  '-t': 'tcp', '--tcp-service': 'tcp', '-u': 'udp', '--udp-service': 'udp', '--sctp-service': 'sctp',
+};
 
-function parseOptions(tokens: string[]): Parsed | string {
+function parseOptions(tokens: string[]): Parsed {
   const p: Parsed = {
-    addr: null, scheduler: null, persistence: null, netmask: null, ops: false, schedFlags: [],
-    dest: null, forward: 'route', weight: 1, upper: 0, lower: 0,
+    addr: null, scheduler: null, persistence: null, netmask: null, ops: false, pe: null, schedFlags: [],
+    dest: null, forward: 'route', weight: 1, upper: 0, lower: 0, tunType: null, tunPort: 0, csum: 'nocsum',
+    problem: null,
   };
   let v6 = false;
   let fwmark: number | null = null;
+  const problem = (msg: string): void => { p.problem ??= msg; };
   for (let i = 0; i < tokens.length; i++) {
     const opt = tokens[i]!;
-    const arg = (): string => {
-      const v = tokens[++i];
-      if (v === undefined) throw new Error(`${opt} needs a value`);
+    const arg = (): string | null => {
+      const v = tokens[i + 1];
+      if (v === undefined) {
+        problem(`${opt} needs a value`);
+        return null;
+      }
+      i++;
       return v;
     };
-    try {
-      switch (opt) {
-        case '-t':
-        case '-u':
-        case '--sctp-service': {
-          const hp = parseHostPort(arg());
-          if (!hp) return `bad service address after ${opt}`;
-          const protocol = opt === '-t' ? 'tcp' : opt === '-u' ? 'udp' : 'sctp';
-          p.addr = { kind: 'ip', protocol, ...hp };
-          break;
-        }
-        case '-f': {
-          const v = Number(arg());
-          if (!Number.isInteger(v)) return 'bad fwmark';
-          fwmark = v;
-          break;
-        }
-        case '-6': v6 = true; break;
-        case '-s': p.scheduler = arg(); break;
-        case '-p': p.persistence = Number(arg()); break;
-        case '-M': p.netmask = arg(); break;
-        case '-o': p.ops = true; break;
-        case '-b': p.schedFlags = arg().split(',').filter(Boolean).map(canonicalSchedFlag).sort(); break;
-        case '-r': {
-          const hp = parseHostPort(arg());
-          if (!hp) return 'bad destination address after -r';
-          p.dest = hp;
-          break;
-        }
-        case '-m': p.forward = 'masq'; break;
-        case '-g': p.forward = 'route'; break;
-        case '-i': p.forward = 'tunnel'; break;
-        case '-w': p.weight = Number(arg()); break;
-        case '-x': p.upper = Number(arg()); break;
-        case '-y': p.lower = Number(arg()); break;
-        default:
-          if (IGNORED_WITH_ARG.has(opt)) { arg(); break; }
-          if (IGNORED_FLAGS.has(opt)) break;
-          return `unknown option ${opt}`;
+    const num = (v: string | null, what: string): number | null => {
+      if (v === null) return null;
+      if (!/^\d+$/.test(v)) {
+        problem(`bad ${what} '${v}'`);
+        return null;
       }
-    } catch (e) {
-      return (e as Error).message;
+      return Number(v);
+    };
+    const protocol = SERVICE_OPTS[opt];
+    if (protocol !== undefined) {
+      const v = arg();
+      const hp = v === null ? null : parseHostPort(v);
+      if (!hp) problem(`bad service address after ${opt}`);
+      else p.addr = { kind: 'ip', protocol, ...hp };
+      continue;
+    }
+    switch (opt) {
+      case '-f':
+      case '--fwmark-service': {
+        const v = num(arg(), 'fwmark');
+        if (v !== null) fwmark = v;
+        break;
+      }
+      case '-6': case '--ipv6': v6 = true; break;
+      case '-s': case '--scheduler': p.scheduler = arg(); break;
+      case '-p': case '--persistent': p.persistence = num(arg(), 'persistence timeout'); break;
+      case '-M': case '--netmask': p.netmask = arg(); break;
+      case '-o': case '--ops': case 'ops': p.ops = true; break;
+      // 1.26 writes `pe NAME`, 1.31 `--pe NAME`.
+      case '--pe': case 'pe': p.pe = arg(); break;
+      case '-b': case '--sched-flags': {
+        // 1.31 prints a bare `-b ` when the only flag is one it does not show (flag-3 on sh or mh).
+        if (tokens[i + 1] === undefined || tokens[i + 1]!.startsWith('-')) break;
+        const v = tokens[++i]!;
+        p.schedFlags = [...new Set(v.split(',').filter(Boolean).map(canonicalSchedFlag))].sort();
+        break;
+      }
+      case '-r': case '--real-server': {
+        const v = arg();
+        const hp = v === null ? null : parseHostPort(v);
+        if (!hp) problem('bad destination address after -r');
+        else p.dest = hp;
+        break;
+      }
+      case '-m': case '--masquerading': p.forward = 'masq'; break;
+      case '-g': case '--gatewaying': p.forward = 'route'; break;
+      case '-i': case '--ipip': p.forward = 'tunnel'; break;
+      case '-w': case '--weight': p.weight = num(arg(), 'weight') ?? p.weight; break;
+      case '-x': case '--u-threshold': p.upper = num(arg(), 'threshold') ?? 0; break;
+      case '-y': case '--l-threshold': p.lower = num(arg(), 'threshold') ?? 0; break;
+      case '--tun-type': {
+        const v = arg();
+        if (v === 'ipip' || v === 'gue' || v === 'gre') p.tunType = v;
+        else problem(`unknown tunnel type '${v ?? ''}'`);
+        break;
+      }
+      case '--tun-port': p.tunPort = num(arg(), 'tunnel port') ?? 0; break;
+      case '--tun-nocsum': p.csum = 'nocsum'; break;
+      case '--tun-csum': p.csum = 'csum'; break;
+      case '--tun-remcsum': p.csum = 'remcsum'; break;
+      default:
+        problem(`unknown option ${opt}`);
     }
   }
   if (fwmark !== null) p.addr = { kind: 'fwmark', fwmark, family: v6 ? 6 : 4 };
@@ -107,52 +147,79 @@ export interface IpvsadmLine {
 
 const COMMANDS = new Set(['-A', '-E', '-D', '-a', '-e', '-d']);
 
+function toService(p: Parsed, addr: IpvsServiceAddr): IpvsService {
+  const s: IpvsService = {
+    addr, scheduler: p.scheduler ?? 'wlc', persistence: p.persistence,
+    netmask: p.persistence !== null ? p.netmask : null, ops: p.ops, schedFlags: p.schedFlags, dests: [],
+  };
+  if (p.pe !== null) s.persistenceEngine = p.pe;
+  return s;
+}
+
+function toDest(p: Parsed): IpvsDest | null {
+  if (!p.dest) return null;
+  const d: IpvsDest = { ...p.dest, forward: p.forward, weight: p.weight, upperThreshold: p.upper, lowerThreshold: p.lower };
+  if (p.forward === 'tunnel' && p.tunType !== null && p.tunType !== 'ipip') {
+    d.tunnel = { type: p.tunType, port: p.tunType === 'gue' ? p.tunPort : 0, csum: p.csum };
+  }
+  return d;
+}
+
+/** Strictly one command line; any option it does not know makes it an error string. */
 export function parseIpvsadmLine(line: string): IpvsadmLine | string {
   const tokens = line.trim().split(/\s+/);
   const cmd = tokens[0] ?? '';
   if (!COMMANDS.has(cmd)) return 'expected one of -A -E -D -a -e -d';
   const p = parseOptions(tokens.slice(1));
-  if (typeof p === 'string') return p;
+  if (p.problem !== null) return p.problem;
   if (!p.addr) return 'no service address';
-  const service: IpvsService = {
-    addr: p.addr, scheduler: p.scheduler ?? 'wlc', persistence: p.persistence, netmask: p.netmask,
-    ops: p.ops, schedFlags: p.schedFlags, dests: [],
-  };
   const isDest = cmd === '-a' || cmd === '-e' || cmd === '-d';
   if (isDest && !p.dest) return 'no -r destination';
-  const dest: IpvsDest | null = p.dest
-    ? { ...p.dest, forward: p.forward, weight: p.weight, upperThreshold: p.upper, lowerThreshold: p.lower }
-    : null;
-  return { cmd: cmd as IpvsadmLine['cmd'], service, dest };
+  return { cmd: cmd as IpvsadmLine['cmd'], service: toService(p, p.addr), dest: toDest(p) };
 }
 
 export function parseIpvsadmSave(text: string): ParseResult {
   const table: IpvsTable = new Map();
   const errors: string[] = [];
+  /** ipvsadm prints each service's destinations right after it: the block we are in. */
+  let current: IpvsService | null = null;
   text.split('\n').forEach((raw, idx) => {
     const line = raw.trim();
     if (line === '') return;
     const where = `ipvsadm -S line ${idx + 1} "${line}"`;
-    const parsed = parseIpvsadmLine(line);
-    if (typeof parsed === 'string') {
-      errors.push(`${where}: ${parsed}`);
-      return;
-    }
-    if (parsed.cmd !== '-A' && parsed.cmd !== '-a') {
+    const tokens = line.split(/\s+/);
+    const cmd = tokens[0]!;
+    if (cmd !== '-A' && cmd !== '-a') {
       errors.push(`${where}: expected -A or -a`);
+      current = null;
       return;
     }
-    const key = serviceKey(parsed.service.addr);
-    if (parsed.cmd === '-A') {
-      table.set(key, parsed.service);
+    const p = parseOptions(tokens.slice(1));
+    if (p.problem !== null) errors.push(`${where}: ${p.problem}`);
+    if (cmd === '-A') {
+      if (!p.addr) {
+        // Unattributable: the destinations that follow cannot be placed either.
+        current = null;
+        return;
+      }
+      const svc = toService(p, p.addr);
+      if (p.problem !== null) svc.unreadable = line;
+      table.set(serviceKey(p.addr), svc);
+      current = svc;
       return;
     }
-    const svc = table.get(key);
+    const svc = p.addr ? table.get(serviceKey(p.addr)) : current;
     if (!svc) {
-      errors.push(`${where}: destination before its service`);
+      if (p.addr) errors.push(`${where}: destination before its service`);
       return;
     }
-    svc.dests.push(parsed.dest!);
+    const dest = toDest(p);
+    if (!dest) {
+      (svc.unreadableDests ??= []).push(line);
+      return;
+    }
+    if (p.problem !== null) dest.unreadable = line;
+    svc.dests.push(dest);
   });
   return { table, errors };
 }

@@ -10,6 +10,16 @@ export type IpvsServiceAddr =
   | { kind: 'ip'; protocol: IpvsProtocol; ip: string; port: number; family: 4 | 6 }
   | { kind: 'fwmark'; fwmark: number; family: 4 | 6 };
 
+/** Tunnel encapsulation of a TUN destination (kernel 5.2+, ipvsadm 1.30+). */
+export interface IpvsTunnel {
+  type: 'ipip' | 'gue' | 'gre';
+  /** GUE's UDP port; 0 for the other types. */
+  port: number;
+  csum: 'nocsum' | 'csum' | 'remcsum';
+}
+
+export const IPIP: IpvsTunnel = { type: 'ipip', port: 0, csum: 'nocsum' };
+
 export interface IpvsDest {
   ip: string;
   family: 4 | 6;
@@ -19,6 +29,14 @@ export interface IpvsDest {
   /** -x / -y; 0 = none. `ipvsadm -S` does not print them, so they are applied but never compared. */
   upperThreshold: number;
   lowerThreshold: number;
+  /** Only for forward 'tunnel'; absent = plain IPIP. */
+  tunnel?: IpvsTunnel;
+  /**
+   * Observed only: the `ipvsadm -S` line of a destination whose address was read but not all of
+   * its options. Its forwarding and weight are unknown, so the diff edits it (`-e`) rather than
+   * trusting them.
+   */
+  unreadable?: string;
 }
 
 export interface IpvsService {
@@ -31,7 +49,18 @@ export interface IpvsService {
   ops: boolean;
   /** -b flags, e.g. sh-port; compared as a set. */
   schedFlags: string[];
+  /** --pe persistence engine (e.g. sip); absent or null = none. */
+  persistenceEngine?: string | null;
   dests: IpvsDest[];
+  /** Desired only: which configuration this service comes from, for log lines and status. */
+  name?: string;
+  /** Observed only: the `-A` line, when some of its options could not be read (settings unknown). */
+  unreadable?: string;
+  /**
+   * Observed only: `-a` lines in this service's block whose destination could not be read at all.
+   * The destination list is then incomplete: a missing destination may in fact exist.
+   */
+  unreadableDests?: string[];
 }
 
 /** The key ipvsadm uses to name a service on its command line, e.g. `-t 10.0.0.1:80`, `-f 7 -6`. */
@@ -43,6 +72,14 @@ export function serviceKey(a: IpvsServiceAddr): string {
 
 export function destKey(d: Pick<IpvsDest, 'ip' | 'port' | 'family'>): string {
   return hostPort(d.ip, d.port, d.family);
+}
+
+/**
+ * One destination of one service, spelled as ipvsadm names it (`-t 10.0.0.100:80 -r 10.0.0.2:80`):
+ * the key of a drained real server.
+ */
+export function serviceDestKey(a: IpvsServiceAddr, d: Pick<IpvsDest, 'ip' | 'port' | 'family'>): string {
+  return `${serviceKey(a)} -r ${destKey(d)}`;
 }
 
 export function hostPort(ip: string, port: number, family: 4 | 6): string {
