@@ -120,6 +120,16 @@ export async function main(argv: string[]): Promise<number> {
     return releaseConfiguredVips(res.config, pidFile, (line) => process.stderr.write(`${line}\n`));
   }
 
+  // Scripts the config names: found, executable, and safe as keepalived's script security
+  // sees them (file system reads only). Warnings, shown by -t and logged at start.
+  if (!o.cleanupCommand && res.errorCount === 0) {
+    const { scriptDiagnostics } = await import('./script/config-check.js');
+    for (const d of await scriptDiagnostics(res.config)) {
+      res.diagnostics.push(d);
+      if (d.severity === 'warning') res.warningCount += 1;
+    }
+  }
+
   if (o.configTest || o.dumpConf) {
     printDiagnostics(res);
     if (o.dumpConf) process.stdout.write(`${JSON.stringify(res.config, null, 2)}\n`);
@@ -178,6 +188,7 @@ export async function main(argv: string[]): Promise<number> {
     signalAddon: await loadSignalAddon(),
     dontReleaseIpvs: o.dontReleaseIpvs,
     drainFile: join(stateDirOf(settings, o), 'drained.json'),
+    notifyTimeoutMs: settings.notifyTimeoutSec * 1000,
   });
 }
 

@@ -6,7 +6,8 @@ import type { Config, Diagnostic, VrrpInstance, VrrpScript, VrrpSyncGroup } from
 import { parseTree, type Statement } from './parser.js';
 import { readGlobalDefs } from './schema-global.js';
 import {
-  checkRuleAddresses, instanceSpec, newInstance, newInstanceMeta, scriptSpec, syncGroupSpec, parseVip, type InstanceMeta,
+  checkRuleAddresses, instanceSpec, newInstance, newInstanceMeta, readTrackFile, readTrackProcess, scriptSpec, syncGroupSpec, parseVip,
+  type InstanceMeta,
 } from './schema-vrrp.js';
 import { readVirtualServer, readVsGroup } from './schema-lvs.js';
 import { blockOf, walkBlock } from './block.js';
@@ -98,6 +99,17 @@ function build(file: string, lines: Parameters<typeof parseTree>[0], lexDiags: D
         if (!g.name) r.error(loc(st), 'vrrp_sync_group needs a name');
         walkBlock(r, syncGroupSpec(r), blockOf(r, st), g);
         config.vrrpSyncGroups.push(g);
+        break;
+      }
+      case 'track_file':
+      case 'vrrp_track_file': {
+        const t = readTrackFile(r, st);
+        if (t) (config.vrrpTrackFiles ??= []).push(t);
+        break;
+      }
+      case 'vrrp_track_process': {
+        const t = readTrackProcess(r, st);
+        if (t) (config.vrrpTrackProcesses ??= []).push(t);
         break;
       }
       case 'virtual_server_group':

@@ -54,6 +54,14 @@ export interface GlobalDefs {
   vrrpStartupDelay: number;
   enableScriptSecurity: boolean;
   scriptUser: string | null;
+  /** notify_fifo: VRRP (and, in keepalived, LVS) event lines. */
+  notifyFifo: NotifyFifo | null;
+  notifyFifoScript: NotifyFifoScript | null;
+  /** vrrp_notify_fifo: VRRP event lines only. Dropped (with a warning) when it is notify_fifo's path. */
+  vrrpNotifyFifo: NotifyFifo | null;
+  vrrpNotifyFifoScript: NotifyFifoScript | null;
+  /** vrrp_notify_priority_changes: the default of every instance's notify_priority_changes. */
+  vrrpNotifyPriorityChanges: boolean;
   lvsFlush: boolean;
   lvsFlushOnStop: boolean;
   checkerLogAllFailures: boolean;
@@ -96,10 +104,45 @@ export interface TrackInterfaceRef {
   loc: SourceLoc;
 }
 
+/** `track_file { NAME [weight N [reverse|noreverse]] }` in an instance or sync group. */
+export interface TrackFileRef {
+  name: string;
+  /** -254..254; null = the track_file block's own weight (default 1). */
+  weight: number | null;
+  /** null = the track_file block's own `reverse`. */
+  reverse: boolean | null;
+  loc: SourceLoc;
+}
+
+/** `track_process { NAME [weight N [reverse|noreverse]] }` in an instance or sync group. */
+export interface TrackProcessRef {
+  name: string;
+  /** -254..254; null = the vrrp_track_process block's own weight (default 0). */
+  weight: number | null;
+  reverse: boolean | null;
+  loc: SourceLoc;
+}
+
 export interface NotifyCmd {
   /** The command line as written (one string; split with shell-like rules when run). */
   command: string;
   user: string | null;
+  /** `notify_* "cmd" USER GROUP`: the group to run as; absent = the user's own group. */
+  group?: string;
+}
+
+/** `notify_fifo PATH [user [group]]` / `vrrp_notify_fifo …` (keepalived global_parser.c:1338-1361). */
+export interface NotifyFifo {
+  path: string;
+  /** Owner given to a FIFO hakeep creates; null = the default script user (as keepalived). */
+  user: string | null;
+  group?: string;
+  loc: SourceLoc;
+}
+
+/** `notify_fifo_script` / `vrrp_notify_fifo_script`: run once at start with the FIFO path appended. */
+export interface NotifyFifoScript extends NotifyCmd {
+  loc: SourceLoc;
 }
 
 export interface UnicastPeer {
@@ -143,6 +186,8 @@ export interface VrrpInstance {
   virtualRules: string[];
   trackInterface: TrackInterfaceRef[];
   trackScript: TrackScriptRef[];
+  trackFile: TrackFileRef[];
+  trackProcess: TrackProcessRef[];
   nopreempt: boolean;
   preemptDelay: number; // seconds, 0 = none
   /** mcast_src_ip and unicast_src_ip set one and the same source address in keepalived (the last
@@ -182,6 +227,14 @@ export interface VrrpInstance {
   notifyFault: NotifyCmd | null;
   notifyStop: NotifyCmd | null;
   notify: NotifyCmd | null;
+  /** notify_deleted [script]: an instance removed by a reload reports DELETED instead of
+   * keepalived's default FAULT, and runs the script when one is given. null = not written. */
+  notifyDeleted: { script: NotifyCmd | null } | null;
+  /** Run when, as master, an advert from a lower-priority master arrives (no extra arguments). */
+  notifyMasterRxLowerPri: NotifyCmd | null;
+  /** notify_priority_changes: MASTER_PRIORITY/BACKUP_PRIORITY lines on the notify FIFOs.
+   * null = not written: the sync group's value, else the global vrrp_notify_priority_changes. */
+  notifyPriorityChanges: boolean | null;
   smtpAlert: boolean;
   /** strict_mode, else the global vrrp_strict. Its corrections are already applied to this
    * model (see validate.ts); hakeep never installs the firewall rules that come with it. */
@@ -224,8 +277,20 @@ export interface VrrpSyncGroup {
   notifyBackup: NotifyCmd | null;
   notifyFault: NotifyCmd | null;
   notify: NotifyCmd | null;
+  /** Absent = not written (as the other notify_* of the group: null). */
+  notifyStop?: NotifyCmd | null;
+  /** notify_priority_changes for the members that do not set their own; absent/null = not written. */
+  notifyPriorityChanges?: boolean | null;
   trackScript: TrackScriptRef[];
   trackInterface: TrackInterfaceRef[];
+  /** Absent = none (filled by the sync group's track_file keyword). */
+  trackFile?: TrackFileRef[];
+  trackProcess?: TrackProcessRef[];
+  /**
+   * sync_group_tracking_weight (or the deprecated global_tracking): the members' own weighted
+   * trackers keep their weights. Without it keepalived zeroes or drops them (vrrp.c:3826-3904).
+   */
+  trackingWeight?: boolean;
   smtpAlert: boolean;
 }
 
@@ -243,8 +308,60 @@ export interface VrrpScript {
   initFail: boolean;
 }
 
+/**
+ * `track_file NAME { file PATH; weight N [reverse]; init_file [VALUE] [overwrite] }`
+ * (`vrrp_track_file` is keepalived's deprecated synonym). trackers/track_file.c.
+ */
+export interface VrrpTrackFile {
+  name: string;
+  loc: SourceLoc;
+  file: string;
+  /** -254..254, default 1 (track_file.c:191). */
+  weight: number;
+  weightReverse: boolean;
+  /** init_file: write `value` at start when the file is missing (or always with overwrite). */
+  initFile: { value: number; overwrite: boolean } | null;
+}
+
+/** How a vrrp_track_process compares a process's parameters (track_process.c check_params). */
+export type ParamMatch = 'none' | 'exact' | 'partial' | 'initial';
+
+/** `vrrp_track_process NAME { process …; param_match; quorum; quorum_max; delay …; full_command; weight }`. */
+export interface VrrpTrackProcess {
+  name: string;
+  loc: SourceLoc;
+  /** Matched exactly against the process name (comm, at most 15 bytes) or, with fullCommand,
+   * against argv[0]. */
+  process: string;
+  /** Parameters written after the process name; empty = none written. */
+  params: string[];
+  paramMatch: ParamMatch;
+  fullCommand: boolean;
+  /** 1 (0 when quorum_max is 0). */
+  quorum: number;
+  /** Default: no upper bound (keepalived's UINT_MAX). */
+  quorumMax: number;
+  /** Seconds; 0 = none. */
+  forkDelay: number;
+  terminateDelay: number;
+  /** -254..254, default 0 (vrrp_data.c alloc_vrrp_process leaves it 0; the man page says 1). */
+  weight: number;
+  weightReverse: boolean;
+}
+
 export type Protocol = 'TCP' | 'UDP' | 'SCTP';
 export type LbKind = 'NAT' | 'DR' | 'TUN';
+
+/**
+ * `lb_kind TUN [type ipip|gue|gre] [port N] [nocsum|csum|remcsum]` (keepalived check_parser.c:358-448):
+ * the tunnel a TUN real server is reached through. keepalived's defaults: ipip, no checksum.
+ */
+export interface TunnelOptions {
+  type: 'ipip' | 'gue' | 'gre';
+  /** GUE's UDP port (required for gue, refused for the others); 0 otherwise. */
+  port: number;
+  csum: 'nocsum' | 'csum' | 'remcsum';
+}
 export const LB_ALGOS = [
   'rr', 'wrr', 'lc', 'wlc', 'lblc', 'lblcr', 'dh', 'sh', 'sed', 'nq', 'fo', 'ovf', 'mh', 'twos',
 ] as const;
@@ -259,7 +376,11 @@ export type VsAddress =
 /** One entry of a virtual_server_group. A range `a.b.c.d-e` expands to several `ip` entries. */
 export type VsGroupEntry =
   | { kind: 'ip'; ip: string; port: number; family: 4 | 6 }
-  | { kind: 'fwmark'; fwmark: number; family: 4 | 6 };
+  /**
+   * `familySet`: an inet/inet6 word was written. Without one (family 4 here), the service takes
+   * the virtual server's family (keepalived ipvswrapper.c:469-474).
+   */
+  | { kind: 'fwmark'; fwmark: number; family: 4 | 6; familySet?: boolean };
 
 export interface VirtualServerGroup {
   name: string;
@@ -351,6 +472,8 @@ export interface RealServer {
   uthreshold: number;
   lthreshold: number;
   lbKind: LbKind | null; // null = the virtual server's
+  /** Tunnel options of this real server's own `lb_kind TUN …` line; absent = the virtual server's. */
+  tunnel?: TunnelOptions | null;
   alpha: boolean; // resolved cascade
   checkers: Checker[];
 }
@@ -361,6 +484,8 @@ export interface VirtualServer {
   delayLoop: number; // 60
   lbAlgo: LbAlgo; // wlc
   lbKind: LbKind; // NAT
+  /** Tunnel options of the virtual server's `lb_kind TUN …` line; absent = plain IPIP. */
+  tunnel?: TunnelOptions | null;
   protocol: Protocol; // TCP
   persistenceTimeout: number | null; // seconds; null = no persistence
   persistenceGranularity: string | null;
@@ -369,6 +494,20 @@ export interface VirtualServer {
   sorryServer: { ip: string; port: number; family: 4 | 6 } | null;
   sorryServerInhibit: boolean;
   sorryServerLbKind: LbKind | null;
+  /** Tunnel options of `sorry_server_lvs_method TUN …`; absent = the virtual server's. */
+  sorryServerTunnel?: TunnelOptions | null;
+  /** `persistence_engine NAME` (ipvsadm --pe), sent only with persistence, as keepalived does. */
+  persistenceEngine?: string | null;
+  /** The virtual server's `weight`: the weight of real servers without their own (keepalived). */
+  weight?: number;
+  /**
+   * The virtual server's address family as keepalived decides it (its vs->af): the address's for an
+   * ip virtual server; for fwmark and groups, ip_family or else the first real server that is not
+   * tunnelled (check_parser.c rs_end_handler/vs_end_handler). Absent = not determined (IPv4).
+   */
+  family?: 4 | 6;
+  /** A group virtual server without a protocol line (UDP then, as in keepalived). */
+  protocolDefaulted?: boolean;
   quorum: number; // 1
   hysteresis: number; // 0
   quorumUp: NotifyCmd | null;
@@ -387,6 +526,9 @@ export interface Config {
   file: string;
   globalDefs: GlobalDefs;
   vrrpScripts: VrrpScript[];
+  /** Absent = none. */
+  vrrpTrackFiles?: VrrpTrackFile[];
+  vrrpTrackProcesses?: VrrpTrackProcess[];
   vrrpSyncGroups: VrrpSyncGroup[];
   vrrpInstances: VrrpInstance[];
   virtualServerGroups: VirtualServerGroup[];

@@ -1,8 +1,9 @@
 // global_defs: defaults for the whole daemon (keepalived's values when a keyword is absent).
-import type { GlobalDefs } from './model.js';
+import type { GlobalDefs, NotifyFifo, NotifyFifoScript } from './model.js';
 import type { Statement } from './parser.js';
 import { walkBlock, type BlockSpec } from './block.js';
-import { arg, bool, int, ip, loc, presentFlag, seconds, type Reporter } from './values.js';
+import { notifyLine } from './schema-vrrp.js';
+import { arg, at, bool, int, ip, loc, presentFlag, seconds, type Reporter } from './values.js';
 
 export function defaultGlobalDefs(): GlobalDefs {
   return {
@@ -31,6 +32,11 @@ export function defaultGlobalDefs(): GlobalDefs {
     vrrpStartupDelay: 0,
     enableScriptSecurity: false,
     scriptUser: null,
+    notifyFifo: null,
+    notifyFifoScript: null,
+    vrrpNotifyFifo: null,
+    vrrpNotifyFifoScript: null,
+    vrrpNotifyPriorityChanges: false,
     lvsFlush: false,
     lvsFlushOnStop: false,
     checkerLogAllFailures: false,
@@ -108,6 +114,11 @@ export function globalSpec(r: Reporter, seen: GlobalsSeen = { garpLowerPrioDelay
       },
       enable_script_security: (st, g) => { g.enableScriptSecurity = bool(r, st); },
       script_user: (st, g) => { g.scriptUser = arg(r, st, 'a user name'); },
+      notify_fifo: (st, g) => { g.notifyFifo = fifoOf(r, st, g.notifyFifo); },
+      notify_fifo_script: (st, g) => { g.notifyFifoScript = fifoScriptOf(r, st, g.notifyFifoScript); },
+      vrrp_notify_fifo: (st, g) => { g.vrrpNotifyFifo = fifoOf(r, st, g.vrrpNotifyFifo); },
+      vrrp_notify_fifo_script: (st, g) => { g.vrrpNotifyFifoScript = fifoScriptOf(r, st, g.vrrpNotifyFifoScript); },
+      vrrp_notify_priority_changes: (st, g) => { g.vrrpNotifyPriorityChanges = bool(r, st); },
       lvs_flush: (st, g) => {
         g.lvsFlush = bool(r, st);
         r.warn(loc(st), 'lvs_flush: hakeep never flushes the whole IPVS table; it only touches the services in this config');
@@ -117,7 +128,6 @@ export function globalSpec(r: Reporter, seen: GlobalsSeen = { garpLowerPrioDelay
     },
     notYet: [
       'vrrp_iptables', 'vrrp_ipsets', 'nftables', 'nftables_priority', 'nftables_counters', 'nftables_ifindex',
-      'vrrp_notify_fifo', 'vrrp_notify_fifo_script', 'notify_fifo', 'notify_fifo_script',
       'lvs_notify_fifo', 'lvs_notify_fifo_script', 'lvs_sync_daemon', 'lvs_sync_daemon_interface', 'lvs_timeouts',
       'vrrp_delay_after_boot', 'dynamic_interfaces', 'net_namespace', 'net_namespace_ipvs',
       'instance', 'use_pid_dir', 'default_interface', 'startup_script', 'shutdown_script',
@@ -166,6 +176,34 @@ export function globalSpec(r: Reporter, seen: GlobalsSeen = { garpLowerPrioDelay
       vrrp_mcast_group4_addr: 'vrrp_mcast_group4',
     },
   };
+}
+
+/** `notify_fifo PATH [user [group]]`; keepalived keeps the first of a repeated one (global_parser.c:1345-1348). */
+function fifoOf(r: Reporter, st: Statement, current: NotifyFifo | null): NotifyFifo | null {
+  if (current) {
+    r.warn(loc(st), `${st.keyword} is already given at ${at(current.loc)}; keepalived keeps the first one and so does hakeep: remove one`);
+    return current;
+  }
+  const [path, user, group, ...rest] = st.args;
+  if (!path) {
+    r.error(loc(st), `${st.keyword} needs a FIFO path, e.g. ${st.keyword} /run/keepalived.fifo`);
+    return null;
+  }
+  if (!path.startsWith('/')) {
+    r.warn(loc(st), `${st.keyword} ${path} is a relative path: it is taken from hakeep's working directory (/ under systemd); write an absolute path`);
+  }
+  if (rest.length > 0) r.warn(loc(st), `${st.keyword}: '${rest.join(' ')}' ignored (the syntax is ${st.keyword} PATH [USER [GROUP]])`);
+  return { path, user: user ?? null, ...(group !== undefined ? { group } : {}), loc: loc(st) };
+}
+
+/** `notify_fifo_script SCRIPT [user [group]]` (global_parser.c:1363-1382). */
+function fifoScriptOf(r: Reporter, st: Statement, current: NotifyFifoScript | null): NotifyFifoScript | null {
+  if (current) {
+    r.warn(loc(st), `${st.keyword} is already given at ${at(current.loc)}; keepalived keeps the first one and so does hakeep: remove one`);
+    return current;
+  }
+  const cmd = notifyLine(r, st, 'global_defs', null);
+  return cmd ? { ...cmd, loc: loc(st) } : null;
 }
 
 function isMulticast4(a: string): boolean {

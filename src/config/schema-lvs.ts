@@ -2,11 +2,12 @@
 // virtual_server → real_server → checker, resolved here so the checker reads final numbers.
 import {
   LB_ALGOS, type Checker, type HttpCheck, type LbAlgo, type LbKind, type MiscCheck, type OtherCheck,
-  type RealServer, type TcpCheck, type VirtualServer, type VirtualServerGroup, type VsGroupEntry,
+  type RealServer, type TcpCheck, type TunnelOptions, type VirtualServer, type VirtualServerGroup, type VsGroupEntry,
 } from './model.js';
 import type { Statement } from './parser.js';
 import { blockOf, walkBlock, type BlockSpec } from './block.js';
 import { arg, bool, int, ip, ipFamily, loc, notifyCmd, port, seconds, type Reporter } from './values.js';
+import type { SourceLoc } from './model.js';
 
 // Specs are built once per load (they close over the Reporter), not once per real server: a
 // 10,000-server config would otherwise spend most of its time building handler tables.
@@ -22,10 +23,67 @@ function cached<T>(r: Reporter, key: string, make: () => BlockSpec<T>): BlockSpe
 const SCHED_FLAGS = ['flag-1', 'flag-2', 'flag-3', 'sh-port', 'sh-fallback', 'mh-port', 'mh-fallback'];
 
 function lbKind(r: Reporter, st: Statement): LbKind | null {
+  return lbKindLine(r, st)?.kind ?? null;
+}
+
+/**
+ * `lb_kind NAT|DR|TUN [type ipip|gue|gre] [port N] [nocsum|csum|remcsum]`, with keepalived's rules
+ * (check_parser.c:358-448 svr_forwarding_handler): the options default to ipip without checksum;
+ * gue needs a port and only gue may have one; ipip takes no checksum option; gre no remcsum.
+ * keepalived reports a bad option and keeps the previous tunnel settings; hakeep refuses it.
+ */
+function lbKindLine(r: Reporter, st: Statement): { kind: LbKind; tunnel: TunnelOptions | null } | null {
   const k = (st.args[0] ?? '').toUpperCase();
-  if (k === 'NAT' || k === 'DR' || k === 'TUN') return k;
-  r.error(loc(st), `${st.keyword} '${st.args[0] ?? ''}' is not valid; use NAT, DR or TUN`);
-  return null;
+  if (k !== 'NAT' && k !== 'DR' && k !== 'TUN') {
+    r.error(loc(st), `${st.keyword} '${st.args[0] ?? ''}' is not valid; use NAT, DR or TUN`);
+    return null;
+  }
+  const opts = st.args.slice(1);
+  if (opts.length === 0) return { kind: k, tunnel: k === 'TUN' ? { type: 'ipip', port: 0, csum: 'nocsum' } : null };
+  const t: TunnelOptions = { type: 'ipip', port: 0, csum: 'nocsum' };
+  const bad = (msg: string): null => {
+    r.error(loc(st), `${st.keyword} ${st.args.join(' ')}: ${msg}`);
+    return null;
+  };
+  for (let i = 0; i < opts.length; i++) {
+    const o = opts[i]!;
+    if (o === 'type') {
+      const v = opts[++i];
+      if (v !== 'ipip' && v !== 'gue' && v !== 'gre') return bad(`tunnel type '${v ?? ''}' is not valid; use type ipip, gue or gre`);
+      t.type = v;
+    } else if (o === 'port') {
+      const v = opts[++i];
+      if (v === undefined || !/^\d+$/.test(v) || Number(v) < 1 || Number(v) > 65535) return bad(`tunnel port '${v ?? ''}' is not valid; use 1-65535`);
+      t.port = Number(v);
+    } else if (o === 'nocsum' || o === 'csum' || o === 'remcsum') {
+      t.csum = o;
+    } else {
+      return bad(`'${o}' is not a tunnel option; use type ipip|gue|gre, port N, nocsum, csum or remcsum`);
+    }
+  }
+  if ((t.type === 'gue') !== (t.port !== 0)) return bad('gue tunnels require a port (type gue port 6080), and only gue tunnels take one (keepalived: "gue tunnels require port, otherwise cannot have port.")');
+  if (t.type === 'ipip' && t.csum !== 'nocsum') return bad('ipip tunnels do not support a checksum option (keepalived refuses it too); remove it or use type gue/gre');
+  if (t.type === 'gre' && t.csum === 'remcsum') return bad('gre tunnels do not support remcsum (keepalived refuses it too); use csum or nocsum');
+  if (k !== 'TUN') {
+    r.warn(loc(st), `${st.keyword} ${k}: tunnel options only apply to TUN; keepalived ignores them here, so does hakeep. Remove them`);
+    return { kind: k, tunnel: null };
+  }
+  return { kind: k, tunnel: t };
+}
+
+/**
+ * The IPv4 netmask inet_aton() reads from `text` (what keepalived's getaddrinfo and ipvsadm -M
+ * both use): `255.255.255.0`, but also `24` = 0.0.0.24. Null when it is not one.
+ */
+export function inetAton(text: string): string | null {
+  const parts = text.split('.');
+  if (parts.length > 4 || parts.some((p) => !/^(0x[0-9a-f]+|0[0-7]*|[1-9]\d*)$/i.test(p))) return null;
+  const nums = parts.map((p) => (/^0x/i.test(p) ? parseInt(p, 16) : p.length > 1 && p.startsWith('0') ? parseInt(p, 8) : Number(p)));
+  const last = nums.pop()!;
+  if (nums.some((n) => n > 255) || last >= 2 ** (8 * (4 - nums.length))) return null;
+  let v = last;
+  nums.forEach((n, i) => { v += n * 2 ** (8 * (3 - i)); });
+  return [v >>> 24, (v >>> 16) & 255, (v >>> 8) & 255, v & 255].join('.');
 }
 
 /** Timing knobs shared by every level of the cascade. Undefined = inherit. */
@@ -57,13 +115,22 @@ export function readVsGroup(r: Reporter, st: Statement): VirtualServerGroup {
   for (const s of blockOf(r, st)) {
     if (s.keyword === 'fwmark') {
       const mark = int(r, s, 1, 0xffffffff);
-      const fam = s.args[1] === 'inet6' ? 6 : 4;
-      if (mark !== null) g.entries.push({ kind: 'fwmark', fwmark: mark, family: fam });
+      const famWord = s.args[1];
+      if (famWord !== undefined && famWord !== 'inet' && famWord !== 'inet6') {
+        r.error(loc(s), `fwmark ${s.args[0] ?? ''} family '${famWord}' is not valid; use inet or inet6 (or leave it out)`);
+        continue;
+      }
+      // Without a family word the service takes the virtual server's (ipvswrapper.c:469-474).
+      if (mark !== null) {
+        g.entries.push(famWord === undefined
+          ? { kind: 'fwmark', fwmark: mark, family: 4 }
+          : { kind: 'fwmark', fwmark: mark, family: famWord === 'inet6' ? 6 : 4, familySet: true });
+      }
       continue;
     }
-    // `a.b.c.d[-e] port` or `net/len port`.
+    // `a.b.c.d[-e] [port]` or `net/len [port]`; no port (or 0) is port 0 (keepalived 2.0.7+).
     const m = /^(\d+\.\d+\.\d+\.)(\d+)-(\d+)$/.exec(s.keyword);
-    const p = port(r, s, s.args[0]);
+    const p = s.args[0] === undefined ? 0 : port(r, s, s.args[0]);
     if (p === null) continue;
     if (m) {
       const lo = Number(m[2]);
@@ -268,7 +335,10 @@ function realServerSpec(r: Reporter): BlockSpec<RsDraft> {
     notify_down: (st, d) => { d.rs.notifyDown = notifyCmd(r, st); },
     uthreshold: (st, d) => { d.rs.uthreshold = int(r, st, 0, 0x7fffffff) ?? 0; },
     lthreshold: (st, d) => { d.rs.lthreshold = int(r, st, 0, 0x7fffffff) ?? 0; },
-    lb_kind: (st, d) => { d.rs.lbKind = lbKind(r, st); },
+    lb_kind: (st, d) => {
+      const k = lbKindLine(r, st);
+      if (k) { d.rs.lbKind = k.kind; d.rs.tunnel = k.tunnel; }
+    },
     virtualhost: () => {},
   };
   for (const c of CHECKERS) handlers[c] = (st, d) => { d.checkerStmts.push(st); };
@@ -287,6 +357,12 @@ interface VsDraft {
   timing: Timing;
   protocolSet: boolean;
   rsStmts: Statement[];
+  /**
+   * What sets a fwmark/group virtual server's family, in file order (keepalived decides it as it
+   * parses: ip_family, persistence_granularity and each real server's end, check_parser.c).
+   */
+  familyHints: { line: number; family: 4 | 6; what: string }[];
+  granularityAt: SourceLoc | null;
 }
 
 function virtualServerSpec(r: Reporter): BlockSpec<VsDraft> {
@@ -299,7 +375,21 @@ function virtualServerSpec(r: Reporter): BlockSpec<VsDraft> {
         if ((LB_ALGOS as readonly string[]).includes(a)) d.vs.lbAlgo = a as LbAlgo;
         else r.error(loc(st), `${st.keyword} '${a}' is not a scheduler ipvsadm knows; use one of ${LB_ALGOS.join(' ')}`);
       },
-      lb_kind: (st, d) => { d.vs.lbKind = lbKind(r, st) ?? d.vs.lbKind; },
+      lb_kind: (st, d) => {
+        const k = lbKindLine(r, st);
+        if (k) { d.vs.lbKind = k.kind; d.vs.tunnel = k.tunnel; }
+      },
+      // keepalived check_parser.c:972-982: the weight of real servers that have none of their own.
+      weight: (st, d) => { d.vs.weight = int(r, st, 1, 65535) ?? d.vs.weight; },
+      ip_family: (st, d) => {
+        const w = st.args[0];
+        if (w !== 'inet' && w !== 'inet6') {
+          r.error(loc(st), `ip_family '${w ?? ''}' is not valid; use inet or inet6`);
+          return;
+        }
+        d.familyHints.push({ line: st.line, family: w === 'inet6' ? 6 : 4, what: `ip_family ${w}` });
+      },
+      persistence_engine: (st, d) => { d.vs.persistenceEngine = arg(r, st, 'a persistence engine name, e.g. sip'); },
       protocol: (st, d) => {
         const p = (st.args[0] ?? '').toUpperCase();
         if (d.vs.address.kind === 'fwmark') r.warn(loc(st), 'protocol has no effect on a fwmark virtual_server (the mark selects the traffic); keepalived ignores it too');
@@ -309,11 +399,7 @@ function virtualServerSpec(r: Reporter): BlockSpec<VsDraft> {
       persistence_timeout: (st, d) => {
         d.vs.persistenceTimeout = st.args.length === 0 ? 360 : int(r, st, 1, 0x7fffffff);
       },
-      persistence_granularity: (st, d) => {
-        const g = arg(r, st, 'a netmask');
-        if (g && !ipFamily(g) && !/^\d{1,3}$/.test(g)) r.error(loc(st), `persistence_granularity '${g}' is not a netmask`);
-        d.vs.persistenceGranularity = g;
-      },
+      persistence_granularity: (st, d) => { readGranularity(r, st, d); },
       ops: (_st, d) => { d.vs.ops = true; },
       sorry_server: (st, d) => {
         const a = ip(r, st, st.args[0]);
@@ -322,7 +408,10 @@ function virtualServerSpec(r: Reporter): BlockSpec<VsDraft> {
         if (a && p !== null) d.vs.sorryServer = { ip: a.ip, port: p, family: a.family };
       },
       sorry_server_inhibit: (st, d) => { d.vs.sorryServerInhibit = bool(r, st); },
-      sorry_server_lvs_method: (st, d) => { d.vs.sorryServerLbKind = lbKind(r, st); },
+      sorry_server_lvs_method: (st, d) => {
+        const k = lbKindLine(r, st);
+        if (k) { d.vs.sorryServerLbKind = k.kind; d.vs.sorryServerTunnel = k.tunnel; }
+      },
       quorum: (st, d) => { d.vs.quorum = int(r, st, 1, 0x7fffffff) ?? 1; },
       hysteresis: (st, d) => { d.vs.hysteresis = int(r, st, 0, 0x7fffffff) ?? 0; },
       quorum_up: (st, d) => { d.vs.quorumUp = notifyCmd(r, st); },
@@ -332,13 +421,68 @@ function virtualServerSpec(r: Reporter): BlockSpec<VsDraft> {
       inhibit_on_failure: (st, d) => { d.vs.inhibitOnFailure = bool(r, st); },
       virtualhost: (st, d) => { d.vs.virtualhost = st.args[0] ?? null; },
       real_server: (st, d) => { d.rsStmts.push(st); },
-      ...Object.fromEntries(SCHED_FLAGS.map((f) => [f, (_st: Statement, d: VsDraft) => { d.vs.schedFlags.push(f); }])),
+      ...Object.fromEntries(SCHED_FLAGS.map((f) => [f, (st: Statement, d: VsDraft) => { schedFlag(r, st, d); }])),
       hashed: () => {},
     },
     deprecated: { lvs_sched: 'lb_algo', lvs_method: 'lb_kind' },
-    notYet: ['persistence_engine', 'ip_family', 'smtp_alert', 'snmp_name', 'retry_delay'],
+    notYet: ['smtp_alert', 'snmp_name', 'retry_delay'],
   };
 }
+
+/**
+ * sh-port/sh-fallback only mean something to the sh scheduler and mh-* to mh: keepalived keeps them
+ * only when lb_algo (written before them) is that scheduler, else "… only applies to sh scheduler -
+ * ignoring" (check_parser.c:322-355). ipvsadm itself refuses them with another scheduler.
+ */
+function schedFlag(r: Reporter, st: Statement, d: VsDraft): void {
+  const f = st.keyword;
+  const owner = f.startsWith('sh-') ? 'sh' : f.startsWith('mh-') ? 'mh' : null;
+  if (owner !== null && d.vs.lbAlgo !== owner) {
+    r.warn(loc(st), `${f} only applies to the ${owner} scheduler, and lb_algo is ${d.vs.lbAlgo} here (keepalived looks at the lb_algo written before it): keepalived ignores it, so does hakeep. Write lb_algo ${owner} before ${f}, or remove it`);
+    return;
+  }
+  if (!d.vs.schedFlags.includes(f)) d.vs.schedFlags.push(f);
+}
+
+/**
+ * keepalived check_parser.c:509-560 (pgr_handler): the family is the virtual server's when known,
+ * else a dotted value is IPv4 and anything else IPv6 (which then sets the family). IPv6 takes a
+ * prefix length 1-128; IPv4 whatever inet_aton reads (`24` is 0.0.0.24). It turns persistence on.
+ */
+function readGranularity(r: Reporter, st: Statement, d: VsDraft): void {
+  const g = arg(r, st, 'a netmask');
+  if (g === null) return;
+  const a = d.vs.address;
+  const known = a.kind === 'ip' ? a.family : [...d.familyHints].sort((x, y) => x.line - y.line)[0]?.family ?? null;
+  const family = known ?? (g.includes('.') ? 4 : 6);
+  if (family === 6) {
+    if (!/^\d{1,3}$/.test(g) || Number(g) < 1 || Number(g) > 128) {
+      r.error(loc(st), `persistence_granularity '${g}' is not valid for an IPv6 virtual server; use a prefix length 1-128 (keepalived ignores it with "Invalid IPv6 persistence_granularity specified")`);
+      return;
+    }
+    d.vs.persistenceGranularity = String(Number(g));
+  } else {
+    const mask = inetAton(g);
+    if (mask === null) {
+      r.error(loc(st), `persistence_granularity '${g}' is not an IPv4 netmask; write it dotted, e.g. 255.255.255.0`);
+      return;
+    }
+    if (!g.includes('.')) {
+      r.warn(loc(st), `persistence_granularity ${g} is read as the IPv4 netmask ${mask}, as keepalived and ipvsadm read it (an address, not a prefix length); for a /${g} write ${prefixMask(Number(g)) ?? 'the dotted netmask'}`);
+    }
+    d.vs.persistenceGranularity = mask;
+  }
+  if (known === null) d.familyHints.push({ line: st.line, family, what: `persistence_granularity ${g}` });
+  d.granularityAt = loc(st);
+}
+
+function prefixMask(len: number): string | null {
+  if (!Number.isInteger(len) || len < 0 || len > 32) return null;
+  const v = len === 0 ? 0 : (0xffffffff << (32 - len)) >>> 0;
+  return [v >>> 24, (v >>> 16) & 255, (v >>> 8) & 255, v & 255].join('.');
+}
+
+export const NO_PROTOCOL = 'virtual_server has no protocol line; like keepalived this means UDP. Add `protocol TCP` if you meant TCP';
 
 /** Where the DR/TUN port rule and other cross-checks need the real_server line. */
 export function readVirtualServer(r: Reporter, st: Statement, logAll: boolean): VirtualServer | null {
@@ -353,8 +497,8 @@ export function readVirtualServer(r: Reporter, st: Statement, logAll: boolean): 
     else address = { kind: 'group', group: a1 };
   } else {
     const a = ip(r, st, a0, 'an address and a port (or fwmark N, or group NAME)');
-    const p = a1 === undefined ? null : port(r, st, a1);
-    if (a && a1 === undefined) r.error(l, `virtual_server ${a0} needs a port: virtual_server ${a0} 80`);
+    // No port is port 0, as in keepalived 2.0.7+ (check_data.c:797-800); see validate for what follows.
+    const p = a1 === undefined ? 0 : port(r, st, a1);
     if (a && p !== null) address = { kind: 'ip', ip: a.ip, port: p, family: a.family };
   }
   if (!address) {
@@ -371,13 +515,23 @@ export function readVirtualServer(r: Reporter, st: Statement, logAll: boolean): 
     timing: {},
     protocolSet: false,
     rsStmts: [],
+    familyHints: [],
+    granularityAt: null,
   };
+  // hakeep's own `virtual_server fwmark N inet6` (keepalived ignores the third word) counts as ip_family.
+  if (a0 === 'fwmark' && (st.args[2] === 'inet6' || st.args[2] === 'inet')) {
+    d.familyHints.push({ line: st.line, family: st.args[2] === 'inet6' ? 6 : 4, what: `virtual_server fwmark ${a1 ?? ''} ${st.args[2]}` });
+  }
   walkBlock(r, cached(r, 'virtual_server', () => virtualServerSpec(r)), blockOf(r, st), d, d.vs.extra);
   const vs = d.vs;
+  // A persistence_granularity turns persistence on (check_parser.c:558-559).
+  if (vs.persistenceGranularity !== null && vs.persistenceTimeout === null) vs.persistenceTimeout = 360;
   if (!d.protocolSet && address.kind !== 'fwmark') {
-    // keepalived 2.2.x picks UDP here, which surprises people: follow it, but say so.
+    // keepalived 2.2.x picks UDP here, which surprises people: follow it, but say so. For a group,
+    // only when it has address members (check_data.c:1101-1108): validate says so.
     vs.protocol = 'UDP';
-    r.warn(l, 'virtual_server has no protocol line; like keepalived this means UDP. Add `protocol TCP` if you meant TCP');
+    if (address.kind === 'ip') r.warn(l, NO_PROTOCOL);
+    else vs.protocolDefaulted = true;
   }
   vs.delayLoop = d.timing.delayLoop ?? 60;
   vs.alpha = d.timing.alpha ?? false;
@@ -393,7 +547,41 @@ export function readVirtualServer(r: Reporter, st: Statement, logAll: boolean): 
     const rs = readRealServer(r, rst, vs, inherited, logAll);
     if (rs) vs.realServers.push(rs);
   }
+  resolveFamily(r, vs, d);
   return vs;
+}
+
+/**
+ * keepalived's vs->af: the address's for an ip virtual server; otherwise the first of ip_family,
+ * persistence_granularity's form and the real servers that are not tunnelled, in file order
+ * (check_parser.c:216-245, 509-560, 661-684); then a sorry server that is not tunnelled; then the
+ * tunnelled servers when they agree; else undetermined, which means IPv4 (check_parser.c:160-214).
+ * Real servers of the other family are refused in validate.
+ */
+function resolveFamily(r: Reporter, vs: VirtualServer, d: VsDraft): void {
+  const a = vs.address;
+  const kindOf = (k: LbKind | null): LbKind => k ?? vs.lbKind;
+  if (a.kind === 'ip') {
+    vs.family = a.family;
+    for (const h of d.familyHints) {
+      if (h.family !== a.family) r.warn({ file: vs.loc.file, line: h.line }, `${h.what} conflicts with the address family of virtual_server ${a.ip}: keepalived ignores it ("Virtual server specified family … conflicts with server family"), so does hakeep. Remove it`);
+    }
+    return;
+  }
+  const hints = [...d.familyHints];
+  for (const rs of vs.realServers) {
+    if (kindOf(rs.lbKind) !== 'TUN') hints.push({ line: rs.loc.line, family: rs.family, what: `real_server ${rs.ip}` });
+  }
+  hints.sort((x, y) => x.line - y.line);
+  let family = hints[0]?.family;
+  const s = vs.sorryServer;
+  if (family === undefined && s && kindOf(vs.sorryServerLbKind) !== 'TUN') family = s.family;
+  if (family === undefined) {
+    const fams = new Set([...(s ? [s.family] : []), ...vs.realServers.map((x) => x.family)]);
+    if (fams.size === 1) family = [...fams][0];
+  }
+  if (family !== undefined) vs.family = family;
+  if (a.kind === 'fwmark') a.family = family ?? 4;
 }
 
 function readRealServer(
@@ -409,7 +597,7 @@ function readRealServer(
   if (!a || p === null) return null;
   const d: RsDraft = {
     rs: {
-      ip: a.ip, family: a.family, port: p, loc: l, weight: 1, inhibitOnFailure: vs.inhibitOnFailure,
+      ip: a.ip, family: a.family, port: p, loc: l, weight: vs.weight ?? 1, inhibitOnFailure: vs.inhibitOnFailure,
       notifyUp: null, notifyDown: null, uthreshold: 0, lthreshold: 0, lbKind: null, alpha: inherited.alpha, checkers: [],
     },
     timing: {},

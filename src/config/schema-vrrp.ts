@@ -1,11 +1,12 @@
 // vrrp_instance, vrrp_sync_group and vrrp_script blocks.
 import type {
-  GlobalDefs, SourceLoc, TrackInterfaceRef, TrackScriptRef, VipScope, VirtualIp, VrrpInstance, VrrpScript, VrrpSyncGroup,
+  GlobalDefs, NotifyCmd, ParamMatch, SourceLoc, TrackFileRef, TrackInterfaceRef, TrackProcessRef, TrackScriptRef, VipScope, VirtualIp,
+  VrrpInstance, VrrpScript, VrrpSyncGroup, VrrpTrackFile, VrrpTrackProcess,
 } from './model.js';
 import type { Statement } from './parser.js';
-import { blockOf, type BlockSpec, type Handler } from './block.js';
+import { blockOf, walkBlock, type BlockSpec, type Handler } from './block.js';
 import {
-  arg, at, bool, int, ip, ipFamily, isVrrpMulticast, loc, notifyCmd, presentFlag, seconds, type Reporter,
+  arg, at, bool, int, ip, ipFamily, isVrrpMulticast, loc, presentFlag, seconds, type Reporter,
 } from './values.js';
 
 const SCOPES: readonly VipScope[] = ['global', 'site', 'link', 'host', 'nowhere'];
@@ -112,39 +113,100 @@ function parseVipBlock(r: Reporter, st: Statement): VirtualIp[] {
   return out;
 }
 
-function parseTrackScripts(r: Reporter, st: Statement): TrackScriptRef[] {
-  return blockOf(r, st).map((s) => {
-    const ref: TrackScriptRef = { name: s.keyword, weight: null, reverse: null, loc: loc(s) };
-    for (let i = 0; i < s.args.length; i++) {
-      const a = s.args[i]!;
-      if (a === 'weight') ref.weight = int(r, s, -253, 253, s.args[++i]);
-      else if (a === 'reverse') ref.reverse = true;
-      else if (a === 'noreverse') ref.reverse = false;
-      else r.error(loc(s), `track_script ${s.keyword}: unexpected '${a}'; expected weight N [reverse|noreverse]`);
-    }
-    return ref;
-  });
+/** The kind of a `track_*` list, for messages and keepalived's per-kind rules (vrrp_track.c). */
+type TrackKind = 'track_script' | 'track_interface' | 'track_file' | 'track_process';
+
+interface RawTrackRef {
+  name: string;
+  weight: number | null;
+  reverse: boolean | null;
+  loc: SourceLoc;
 }
 
-function parseTrackInterfaces(r: Reporter, st: Statement): TrackInterfaceRef[] {
-  return blockOf(r, st).map((s) => {
-    const ref: TrackInterfaceRef = { name: s.keyword, weight: 0, reverse: false, loc: loc(s) };
-    for (let i = 0; i < s.args.length; i++) {
-      const a = s.args[i]!;
-      if (a === 'weight') ref.weight = int(r, s, -253, 253, s.args[++i]) ?? 0;
-      else if (a === 'reverse') ref.reverse = true;
-      else if (a === 'noreverse') ref.reverse = false;
-      else r.error(loc(s), `track_interface ${s.keyword}: unexpected '${a}'; expected weight N [reverse]`);
+/**
+ * One `track_*` block: `NAME [weight N [reverse|noreverse]]` per line, with keepalived's
+ * corrections (vrrp_track.c alloc_track_if:86-156, alloc_track_script:200-279,
+ * alloc_track_process:319-391; track_file.c vrrp_alloc_track_file:110-179). Each correction
+ * keepalived makes and runs with is a warning here:
+ *   - the same name twice in one owner: the later line is ignored;
+ *   - an option other than `weight`, or `weight` without a value: the line is ignored;
+ *   - a weight outside -254..254: the default weight is used (0 for interfaces, the block's own
+ *     weight otherwise); ±254 becomes ±253 for scripts and interfaces;
+ *   - after the weight only `reverse` (and, except for interfaces, `noreverse`); anything else is
+ *     reported and, for track_file only, the line ignored.
+ */
+function parseTrackRefs(r: Reporter, st: Statement, owner: string, kind: TrackKind, existing: readonly { name: string }[]): RawTrackRef[] {
+  const out: RawTrackRef[] = [];
+  const what = kind.replace('_', ' ');
+  for (const s of blockOf(r, st)) {
+    const name = s.keyword;
+    const ref: RawTrackRef = { name, weight: null, reverse: null, loc: loc(s) };
+    if (existing.some((e) => e.name === name) || out.some((e) => e.name === name)) {
+      r.warn(loc(s), `(${owner}) duplicate ${kind} ${name}: keepalived ignores this line, so does hakeep. Remove it`);
+      continue;
     }
-    return ref;
-  });
+    if (s.args.length > 0) {
+      if (s.args[0] !== 'weight') {
+        // An error, not a warning: keepalived drops the whole line, so the object is not tracked.
+        r.error(loc(s), `(${owner}) unknown ${what} option '${s.args[0]}' for ${name}: keepalived ignores the whole line, so ${name} would not be tracked at all. Write ${name} [weight N [reverse]]`);
+        continue;
+      }
+      const value = s.args[1];
+      if (value === undefined) {
+        r.error(loc(s), `(${owner}) weight without value specified for ${kind} ${name}: ${name} needs a number between -253 and 253 (keepalived ignores the whole line, so ${name} would not be tracked at all). Write a weight or remove 'weight'`);
+        continue;
+      }
+      if (!/^[+-]?\d+$/.test(value) || Math.abs(Number(value)) > 254) {
+        const dflt = kind === 'track_interface' ? 'weight 0 (FAULT when down)' : 'the weight of its definition';
+        r.warn(loc(s), `(${owner}) ${kind} ${name}: weight '${value}' must be between -253 and 253: keepalived uses ${dflt} instead, so does hakeep`);
+      } else {
+        let w = Number(value);
+        if ((kind === 'track_script' || kind === 'track_interface') && Math.abs(w) === 254) {
+          r.warn(loc(s), `(${owner}) weight for ${name} cannot be ${w}: keepalived uses ${w > 0 ? 253 : -253}, so does hakeep. Write ${w > 0 ? 253 : -253}`);
+          w = w > 0 ? 253 : -253;
+        }
+        ref.weight = w;
+      }
+      const opt = s.args[2];
+      if (opt === 'reverse') ref.reverse = true;
+      else if (opt === 'noreverse' && kind !== 'track_interface') ref.reverse = false;
+      else if (opt !== undefined) {
+        if (kind === 'track_file') {
+          r.error(loc(s), `(${owner}) unknown track_file ${name} weight option '${opt}': keepalived ignores the whole line, so ${name} would not be tracked at all. Use reverse or noreverse`);
+          continue;
+        }
+        r.warn(loc(s), `(${owner}) unknown ${kind} ${name} weight option '${opt}': keepalived ignores the option, so does hakeep. Use reverse${kind === 'track_interface' ? '' : ' or noreverse'}`);
+      }
+      if (s.args.length > 3) r.warn(loc(s), `(${owner}) ${kind} ${name}: '${s.args.slice(3).join(' ')}' ignored (keepalived reads nothing after the weight option)`);
+    }
+    out.push(ref);
+  }
+  return out;
+}
+
+function parseTrackScripts(r: Reporter, st: Statement, owner: string, existing: readonly TrackScriptRef[]): TrackScriptRef[] {
+  return parseTrackRefs(r, st, owner, 'track_script', existing);
+}
+
+function parseTrackInterfaces(r: Reporter, st: Statement, owner: string, existing: readonly TrackInterfaceRef[]): TrackInterfaceRef[] {
+  return parseTrackRefs(r, st, owner, 'track_interface', existing).map((t) => ({
+    name: t.name, weight: t.weight ?? 0, reverse: t.reverse ?? false, loc: t.loc,
+  }));
+}
+
+function parseTrackFiles(r: Reporter, st: Statement, owner: string, existing: readonly TrackFileRef[]): TrackFileRef[] {
+  return parseTrackRefs(r, st, owner, 'track_file', existing);
+}
+
+function parseTrackProcesses(r: Reporter, st: Statement, owner: string, existing: readonly TrackProcessRef[]): TrackProcessRef[] {
+  return parseTrackRefs(r, st, owner, 'track_process', existing);
 }
 
 export function newInstance(name: string, st: Statement, g: GlobalDefs): VrrpInstance {
   return {
     name, loc: loc(st), initialState: 'BACKUP', interface: '', virtualRouterId: 0, priority: 100, advertInt: 1,
     version: g.vrrpVersion, family: 4, authType: null, authPass: null, virtualIpaddress: [], virtualIpaddressExcluded: [],
-    virtualRoutes: [], virtualRules: [], trackInterface: [], trackScript: [], nopreempt: false, preemptDelay: 0,
+    virtualRoutes: [], virtualRules: [], trackInterface: [], trackScript: [], trackFile: [], trackProcess: [], nopreempt: false, preemptDelay: 0,
     mcastSrcIp: null, mcastDstIp: null, unicastSrcIp: null, unicastPeers: [], unicastTtl: 255,
     checkUnicastSrc: g.vrrpCheckUnicastSrc,
     // vrrp_min_garp is already folded into the global values (see schema-global.ts).
@@ -152,7 +214,8 @@ export function newInstance(name: string, st: Statement, g: GlobalDefs): VrrpIns
     garpMasterRefresh: g.vrrpGarpMasterRefresh, garpMasterRefreshRepeat: g.vrrpGarpMasterRefreshRepeat,
     garpInterval: g.vrrpGarpInterval, garpLowerPrioDelay: g.vrrpGarpLowerPrioDelay,
     garpLowerPrioRepeat: g.vrrpGarpLowerPrioRepeat, notifyMaster: null, notifyBackup: null, notifyFault: null,
-    notifyStop: null, notify: null, smtpAlert: false, strictMode: g.vrrpStrict, accept: true, dontTrackPrimary: false,
+    notifyStop: null, notify: null, notifyDeleted: null, notifyMasterRxLowerPri: null, notifyPriorityChanges: null,
+    smtpAlert: false, strictMode: g.vrrpStrict, accept: true, dontTrackPrimary: false,
     skipCheckAdvAddr: g.vrrpSkipCheckAdvAddr, lowerPrioNoAdvert: g.vrrpLowerPrioNoAdvert,
     higherPrioSendAdvert: g.vrrpHigherPrioSendAdvert, downTimerAdverts: 3, useVmac: null, extra: {},
   };
@@ -300,8 +363,10 @@ export function instanceSpec(r: Reporter, meta: InstanceMeta): BlockSpec<VrrpIns
       }
     },
     virtual_ipaddress_excluded: (st, v) => { v.virtualIpaddressExcluded.push(...parseVipBlock(r, st)); },
-    track_interface: (st, v) => { v.trackInterface.push(...parseTrackInterfaces(r, st)); },
-    track_script: (st, v) => { v.trackScript.push(...parseTrackScripts(r, st)); },
+    track_interface: (st, v) => { v.trackInterface.push(...parseTrackInterfaces(r, st, v.name, v.trackInterface)); },
+    track_script: (st, v) => { v.trackScript.push(...parseTrackScripts(r, st, v.name, v.trackScript)); },
+    track_file: (st, v) => { v.trackFile.push(...parseTrackFiles(r, st, v.name, v.trackFile)); },
+    track_process: (st, v) => { v.trackProcess.push(...parseTrackProcesses(r, st, v.name, v.trackProcess)); },
     nopreempt: (st, v) => { meta.nopreemptLoc = loc(st); v.nopreempt = true; },
     preempt: (_st, v) => { v.nopreempt = false; },
     preempt_delay: (st, v) => { v.preemptDelay = seconds(r, st, 0, 1000) ?? 0; },
@@ -385,11 +450,23 @@ export function instanceSpec(r: Reporter, meta: InstanceMeta): BlockSpec<VrrpIns
       v.garpLowerPrioRepeat = n;
       return true;
     },
-    notify_master: (st, v) => { v.notifyMaster = notifyCmd(r, st); },
-    notify_backup: (st, v) => { v.notifyBackup = notifyCmd(r, st); },
-    notify_fault: (st, v) => { v.notifyFault = notifyCmd(r, st); },
-    notify_stop: (st, v) => { v.notifyStop = notifyCmd(r, st); },
-    notify: (st, v) => { v.notify = notifyCmd(r, st); },
+    notify_master: (st, v) => { v.notifyMaster = notifyLine(r, st, `(${v.name})`, v.notifyMaster); },
+    notify_backup: (st, v) => { v.notifyBackup = notifyLine(r, st, `(${v.name})`, v.notifyBackup); },
+    notify_fault: (st, v) => { v.notifyFault = notifyLine(r, st, `(${v.name})`, v.notifyFault); },
+    notify_stop: (st, v) => { v.notifyStop = notifyLine(r, st, `(${v.name})`, v.notifyStop); },
+    notify: (st, v) => { v.notify = notifyLine(r, st, `(${v.name})`, v.notify); },
+    notify_master_rx_lower_pri: (st, v) => {
+      v.notifyMasterRxLowerPri = notifyLine(r, st, `(${v.name})`, v.notifyMasterRxLowerPri);
+    },
+    // vrrp_parser.c:1147-1160: the script is optional; the keyword alone switches FAULT to DELETED.
+    notify_deleted: (st, v) => {
+      if (v.notifyDeleted) {
+        r.warn(loc(st), `(${v.name}) notify_deleted is given twice; keepalived keeps the first one and so does hakeep: remove one`);
+        return;
+      }
+      v.notifyDeleted = { script: st.args.length > 0 ? notifyLine(r, st, `(${v.name})`, null) : null };
+    },
+    notify_priority_changes: (st, v) => { v.notifyPriorityChanges = bool(r, st); },
     smtp_alert: (st, v) => {
       v.smtpAlert = bool(r, st);
       r.note(loc(st), `'smtp_alert' has no effect in hakeep: e-mail alerts are not sent by hakeep; use notify scripts`);
@@ -430,14 +507,38 @@ export function instanceSpec(r: Reporter, meta: InstanceMeta): BlockSpec<VrrpIns
     name: 'vrrp_instance',
     handlers: recorded,
     notYet: [
-      'use_vmac', 'vmac_xmit_base', 'use_ipvlan', 'track_file', 'track_process', 'track_bfd', 'track_src_ip',
-      'notify_master_rx_lower_pri', 'notify_deleted', 'notify_priority_changes', 'unicast_fault_no_peer',
+      'use_vmac', 'vmac_xmit_base', 'use_ipvlan', 'track_bfd', 'track_src_ip',
+      'unicast_fault_no_peer',
       'kernel_rx_buf_size', 'promote_secondaries', 'no_virtual_ipaddress', 'timer_expired_backup',
       'debug', 'linkbeat_use_polling', 'lvs_sync_daemon_interface', 'garp_extra_if', 'native_ipv6', 'old_unicast_checksum',
       'v3_checksum_as_v2',
     ],
     deprecated: { garp_lower_prio_refresh: 'garp_lower_prio_delay' },
   };
+}
+
+/**
+ * `notify_* SCRIPT [USER [GROUP]]` as keepalived reads it (notify_script_init, lib/notify.c:1062-1101):
+ * the first word is the whole command line (quoted when it has arguments), the second the user,
+ * the third the group. A repeated keyword keeps the first one (vrrp_parser.c:1106-1108).
+ */
+export function notifyLine(r: Reporter, st: Statement, who: string, current: NotifyCmd | null): NotifyCmd | null {
+  if (current) {
+    r.warn(loc(st), `${who} ${st.keyword} is given twice; keepalived keeps the first one ('${current.command}') and so does hakeep: remove one`);
+    return current;
+  }
+  const [command, user, group, ...rest] = st.args;
+  if (command === undefined || command === '') {
+    r.error(loc(st), `${who} ${st.keyword} needs a script (quote it when it has arguments: ${st.keyword} "/path/script arg")`);
+    return null;
+  }
+  if (user !== undefined && !st.argTokens[0]?.quoted) {
+    // keepalived reads the second word as a user, never as an argument: a config written as
+    // `notify_master /x.sh arg` runs nothing there (unknown user 'arg'). Same here; say so.
+    r.note(loc(st), `${who} ${st.keyword}: '${user}' is the user the script runs as (keepalived's syntax); if it is an argument, quote the command: ${st.keyword} "${[command, user, group].filter((w) => w !== undefined).join(' ')}"`);
+  }
+  if (rest.length > 0) r.warn(loc(st), `${who} ${st.keyword}: '${rest.join(' ')}' ignored (the syntax is ${st.keyword} "SCRIPT ARGS" [USER [GROUP]])`);
+  return { command, user: user ?? null, ...(group !== undefined ? { group } : {}) };
 }
 
 /** `from X`/`to X` in a rule must be an address or prefix (keepalived rejects `192.168.1./24`). */
@@ -455,41 +556,222 @@ export function checkRuleAddresses(r: Reporter, s: Statement): void {
   }
 }
 
+/**
+ * The command of a `script`/`process` line as one string for the script runner, which splits it
+ * as keepalived does: one argument is passed as written (a quoted "cmd arg" holds the whole
+ * command line); several are re-joined, quoting again the ones that were quoted.
+ */
+function commandOf(st: Statement): string {
+  if (st.argTokens.length <= 1) return st.args[0] ?? '';
+  return st.argTokens.map((t) => (t.quoted ? `"${t.text.replace(/(["\\])/g, '\\$1')}"` : t.text)).join(' ');
+}
+
+/** keepalived reads `interval`/`timeout` as whole seconds and turns 0 into 1 (vrrp_parser.c:1506-1544). */
+function scriptSeconds(r: Reporter, st: Statement, name: string): number | null {
+  if (st.args[0] !== undefined && /^0*(\.0*)?$/.test(st.args[0])) {
+    r.warn(loc(st), `(${name}): vrrp script ${st.keyword} must be greater than 0: keepalived uses 1, so does hakeep. Write 1 or more`);
+    return 1;
+  }
+  return seconds(r, st, 0.001, 86400);
+}
+
 export function scriptSpec(r: Reporter, seen: { timeout: boolean; script: boolean }): BlockSpec<VrrpScript> {
   return {
     name: 'vrrp_script',
     handlers: {
-      script: (st, s) => { seen.script = true; s.script = st.args.join(' '); if (!s.script) r.error(loc(st), 'script needs a command'); },
-      interval: (st, s) => { s.interval = seconds(r, st, 0.001, 86400) ?? s.interval; },
-      timeout: (st, s) => { seen.timeout = true; s.timeout = seconds(r, st, 0.001, 86400) ?? s.timeout; },
+      script: (st, s) => { seen.script = true; s.script = commandOf(st); if (!s.script) r.error(loc(st), 'script needs a command'); },
+      interval: (st, s) => { s.interval = scriptSeconds(r, st, s.name) ?? s.interval; },
+      timeout: (st, s) => { seen.timeout = true; s.timeout = scriptSeconds(r, st, s.name) ?? s.timeout; },
       weight: (st, s) => {
+        // vrrp_parser.c:1546-1561: an invalid weight is reported and becomes 0.
         s.weight = int(r, st, -253, 253) ?? 0;
-        if (st.args[1] === 'reverse') s.weightReverse = true;
+        const opt = st.args[1];
+        if (opt === 'reverse') s.weightReverse = true;
+        else if (opt !== undefined) r.warn(loc(st), `vrrp_script ${s.name} unknown weight option '${opt}': ignored, as keepalived does. Only 'reverse' may follow the weight`);
       },
-      rise: (st, s) => { s.rise = int(r, st, 1, 1_000_000) ?? 1; },
-      fall: (st, s) => { s.fall = int(r, st, 1, 1_000_000) ?? 1; },
+      rise: (st, s) => { s.rise = int(r, st, 1, 2_147_483_647) ?? 1; },
+      fall: (st, s) => { s.fall = int(r, st, 1, 2_147_483_647) ?? 1; },
       user: (st, s) => { s.user = st.args.join(' ') || null; },
       init_fail: (_st, s) => { s.initFail = true; },
     },
   };
 }
 
+/** A weight line of a track_file/vrrp_track_process block: `weight N [reverse]`, -254..254. */
+function blockWeight(r: Reporter, st: Statement, what: string, target: { weight: number; weightReverse: boolean }, unset: number): void {
+  const v = st.args[0];
+  if (v === undefined) {
+    r.warn(loc(st), `No weight specified for ${what}: ignored, as keepalived does`);
+    return;
+  }
+  if (target.weight !== unset) {
+    r.warn(loc(st), `Weight already set for ${what}: keepalived ignores '${v}', so does hakeep. Keep one weight line`);
+    return;
+  }
+  if (!/^[+-]?\d+$/.test(v) || Math.abs(Number(v)) > 254) {
+    r.warn(loc(st), `Weight (${v}) for ${what} must be between -254 and 254: ignored, as keepalived does`);
+    return;
+  }
+  target.weight = Number(v);
+  const opt = st.args[1];
+  if (opt === 'reverse') target.weightReverse = true;
+  else if (opt !== undefined) r.warn(loc(st), `${what}: unknown weight option '${opt}': ignored, as keepalived does. Only 'reverse' may follow the weight`);
+}
+
+/**
+ * `track_file NAME { … }` or its deprecated synonym `vrrp_track_file` (track_file.c:180-394).
+ * null when keepalived would drop the block (no name, no file line).
+ */
+export function readTrackFile(r: Reporter, st: Statement): VrrpTrackFile | null {
+  const name = st.args[0] ?? '';
+  const t: VrrpTrackFile = { name, loc: loc(st), file: '', weight: 1, weightReverse: false, initFile: null };
+  const what = `track_file ${name}`;
+  if (st.keyword === 'vrrp_track_file') {
+    r.note(loc(st), `'vrrp_track_file' is deprecated, please use 'track_file' (keepalived's words); it works the same`);
+  }
+  if (!name) r.error(loc(st), `${st.keyword} needs a name, e.g. track_file my_file { file /run/my_file }`);
+  walkBlock(r, {
+    name: st.keyword,
+    handlers: {
+      file: (s, f) => {
+        const v = s.args[0];
+        if (v === undefined) r.error(loc(s), `${what}: file name missing; write file /path/to/file`);
+        else if (f.file) r.warn(loc(s), `File already set for ${what}: keepalived ignores ${v}, so does hakeep`);
+        else f.file = v;
+      },
+      weight: (s, f) => blockWeight(r, s, what, f, 1),
+      init_file: (s, f) => {
+        // track_file.c:264-302: VALUE (default 0) and/or `overwrite`, in any order.
+        const init = { value: 0, overwrite: false };
+        for (const word of s.args) {
+          if (/^[-\d]/.test(word)) {
+            if (!/^-?\d+$/.test(word) || Math.abs(Number(word)) > 2_147_483_647) {
+              r.warn(loc(s), `Track file ${name} init value ${word} is invalid: keepalived writes 0, so does hakeep`);
+              init.value = 0;
+            } else {
+              init.value = Number(word);
+              if (Math.abs(init.value) > 254) r.warn(loc(s), `Track file ${name} init value ${init.value} is outside sensible range [-254, 254]`);
+            }
+          } else if (word === 'overwrite') {
+            init.overwrite = true;
+          } else {
+            r.warn(loc(s), `Unknown track file init option '${word}': ignored, as keepalived does. Write init_file [VALUE] [overwrite]`);
+          }
+        }
+        f.initFile = init;
+      },
+    },
+  }, blockOf(r, st), t);
+  if (!t.file) {
+    r.error(loc(st), `No file set for ${what}: keepalived ignores this block, so does hakeep (references to it are errors). Add file /path/to/file`);
+    return null;
+  }
+  return name ? t : null;
+}
+
+/** `vrrp_track_process NAME { … }` (vrrp_parser.c:1628-1836). null when keepalived drops it. */
+export function readTrackProcess(r: Reporter, st: Statement): VrrpTrackProcess | null {
+  const name = st.args[0] ?? '';
+  const what = `vrrp_track_process ${name}`;
+  const t: VrrpTrackProcess = {
+    name, loc: loc(st), process: '', params: [], paramMatch: 'none', fullCommand: false, quorum: 1, quorumMax: QUORUM_MAX_UNSET,
+    forkDelay: 0, terminateDelay: 0, weight: 0, weightReverse: false,
+  };
+  if (!name) r.error(loc(st), 'vrrp_track_process needs a name, e.g. vrrp_track_process nginx { process nginx }');
+  const delay = (which: 'both' | 'fork' | 'terminate') => (s: Statement, p: VrrpTrackProcess): void => {
+    const v = s.args[0];
+    const n = v !== undefined && /^(\d+(\.\d*)?|\.\d+)$/.test(v) ? Number(v) : NaN;
+    if (!(n >= 0.000001 && n <= 3600)) {
+      r.warn(loc(s), `${s.keyword} (${v ?? ''}) for ${what} must be between 0.000001 and 3600 seconds: ignored, as keepalived does`);
+      return;
+    }
+    if (which !== 'fork') p.terminateDelay = n;
+    if (which !== 'terminate') p.forkDelay = n;
+  };
+  walkBlock(r, {
+    name: 'vrrp_track_process',
+    handlers: {
+      process: (s, p) => {
+        const v = s.args[0];
+        if (v === undefined) { r.error(loc(s), `${what}: process needs a name`); return; }
+        if (p.process) { r.warn(loc(s), `Process already set for ${what}: keepalived ignores ${v}, so does hakeep`); return; }
+        p.process = v;
+        if (s.args.length > 1) {
+          // Parameters written: match the command line, exactly unless param_match says otherwise.
+          p.params = s.args.slice(1);
+          if (p.paramMatch === 'none') p.paramMatch = 'exact';
+          p.fullCommand = true;
+        }
+      },
+      param_match: (s, p) => {
+        const v = s.args[0];
+        const m: ParamMatch | null = v === undefined ? 'exact' : v === 'initial' ? 'initial' : v === 'partial' ? 'partial' : null;
+        if (m === null) { r.warn(loc(s), `Invalid param_match type '${v}': ignored, as keepalived does. Use initial or partial (or nothing for an exact match)`); return; }
+        p.paramMatch = m;
+        p.fullCommand = true;
+      },
+      weight: (s, p) => blockWeight(r, s, what, p, 0),
+      quorum: (s, p) => {
+        const v = s.args[0] ?? '';
+        if (!/^\d+$/.test(v) || Number(v) < 1 || Number(v) > 65535) { r.warn(loc(s), `Quorum (${v}) for ${what} must be between 1 and 65535: ignored, as keepalived does`); return; }
+        if (Number(v) > p.quorumMax) { r.warn(loc(s), `${what}: quorum ${v} is greater than quorum_max ${p.quorumMax}: ignored, as keepalived does`); return; }
+        p.quorum = Number(v);
+      },
+      quorum_max: (s, p) => {
+        const v = s.args[0] ?? '';
+        if (!/^\d+$/.test(v) || Number(v) > 65535) { r.warn(loc(s), `quorum_max (${v}) for ${what} must be between 0 and 65535: ignored, as keepalived does`); return; }
+        const n = Number(v);
+        // quorum_max 0 (only while quorum is at most 1) means "must not run at all".
+        if ((n > 0 || p.quorum > 1) && n < p.quorum) { r.warn(loc(s), `${what}: quorum_max ${n} is less than quorum ${p.quorum}: ignored, as keepalived does`); return; }
+        p.quorumMax = n;
+        if (n === 0) p.quorum = 0;
+        else if (p.quorum === 0) p.quorum = 1;
+      },
+      delay: delay('both'),
+      fork_delay: delay('fork'),
+      terminate_delay: delay('terminate'),
+      full_command: (_s, p) => { p.fullCommand = true; },
+    },
+  }, blockOf(r, st), t);
+  if (!t.process) {
+    r.error(loc(st), `track process '${name}' process name not specified: keepalived ignores this block, so does hakeep (references to it are errors). Add process NAME`);
+    return null;
+  }
+  if (!t.fullCommand && Buffer.byteLength(t.process) > 15) {
+    r.warn(loc(st), `${what}: '${t.process}' is longer than 15 bytes, but a process name (comm, what keepalived matches without full_command) is at most 15: it can never match. Write the first 15 bytes, or add full_command to match the command line`);
+  }
+  return name ? t : null;
+}
+
+/** keepalived's quorum_max default (UINT_MAX): no upper bound. */
+export const QUORUM_MAX_UNSET = 4_294_967_295;
+
 export function syncGroupSpec(r: Reporter): BlockSpec<VrrpSyncGroup> {
   return {
     name: 'vrrp_sync_group',
     handlers: {
       group: (st, g) => { for (const s of blockOf(r, st)) g.group.push(s.keyword, ...s.args); },
-      notify_master: (st, g) => { g.notifyMaster = notifyCmd(r, st); },
-      notify_backup: (st, g) => { g.notifyBackup = notifyCmd(r, st); },
-      notify_fault: (st, g) => { g.notifyFault = notifyCmd(r, st); },
-      notify: (st, g) => { g.notify = notifyCmd(r, st); },
-      track_script: (st, g) => { g.trackScript.push(...parseTrackScripts(r, st)); },
-      track_interface: (st, g) => { g.trackInterface.push(...parseTrackInterfaces(r, st)); },
+      notify_master: (st, g) => { g.notifyMaster = notifyLine(r, st, `vrrp_sync_group ${g.name}:`, g.notifyMaster); },
+      notify_backup: (st, g) => { g.notifyBackup = notifyLine(r, st, `vrrp_sync_group ${g.name}:`, g.notifyBackup); },
+      notify_fault: (st, g) => { g.notifyFault = notifyLine(r, st, `vrrp_sync_group ${g.name}:`, g.notifyFault); },
+      notify_stop: (st, g) => { g.notifyStop = notifyLine(r, st, `vrrp_sync_group ${g.name}:`, g.notifyStop ?? null); },
+      notify: (st, g) => { g.notify = notifyLine(r, st, `vrrp_sync_group ${g.name}:`, g.notify); },
+      notify_priority_changes: (st, g) => { g.notifyPriorityChanges = bool(r, st); },
+      track_script: (st, g) => { g.trackScript.push(...parseTrackScripts(r, st, g.name, g.trackScript)); },
+      track_interface: (st, g) => { g.trackInterface.push(...parseTrackInterfaces(r, st, g.name, g.trackInterface)); },
+      track_file: (st, g) => { (g.trackFile ??= []).push(...parseTrackFiles(r, st, g.name, g.trackFile ?? [])); },
+      track_process: (st, g) => { (g.trackProcess ??= []).push(...parseTrackProcesses(r, st, g.name, g.trackProcess ?? [])); },
+      sync_group_tracking_weight: (_st, g) => { g.trackingWeight = true; },
+      global_tracking: (st, g) => {
+        // vrrp_parser.c:366-373: deprecated, and it now means sync_group_tracking_weight.
+        r.warn(loc(st), `(${g.name}) global_tracking is deprecated: keepalived treats it as sync_group_tracking_weight, so does hakeep. Use track_interface/track_script/track_file on the sync group instead`);
+        g.trackingWeight = true;
+      },
       smtp_alert: (st, g) => {
         g.smtpAlert = bool(r, st);
         r.note(loc(st), `'smtp_alert' has no effect in hakeep: e-mail alerts are not sent by hakeep; use notify scripts`);
       },
     },
-    notYet: ['notify_stop', 'track_file', 'track_process', 'track_bfd', 'global_tracking', 'sync_group_tracking_weight'],
+    notYet: ['track_bfd'],
   };
 }

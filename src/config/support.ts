@@ -8,26 +8,9 @@ import type { Reporter } from './values.js';
 export const IMPLEMENTED_CHECKERS = new Set(['TCP_CHECK']);
 
 export function reportUnimplemented(r: Reporter, config: Config): void {
-  for (const s of config.vrrpScripts) {
-    r.warn(s.loc, `vrrp_script ${s.name} is parsed but hakeep does not run tracking scripts yet; it has no effect on priority`);
-  }
-  for (const g of config.vrrpSyncGroups) {
-    // Members move together (src/vrrp/sync-group.ts); group-level trackers and scripts do not yet.
-    if (g.trackScript.length > 0 || g.trackInterface.length > 0) {
-      r.warn(g.loc, `vrrp_sync_group ${g.name}: track_script/track_interface on the group are parsed but not acted on yet`);
-    }
-    if (g.notifyMaster || g.notifyBackup || g.notifyFault || g.notify) {
-      r.warn(g.loc, `vrrp_sync_group ${g.name}: notify scripts are parsed but hakeep does not run VRRP notify scripts yet`);
-    }
-  }
+  // Sync groups (src/vrrp/sync-group.ts), their trackers (src/vrrp/trackers/) and notify scripts
+  // (src/vrrp/notify.ts) all run: nothing to say about them here.
   for (const inst of config.vrrpInstances) {
-    for (const t of inst.trackInterface) {
-      r.warn(t.loc, `(${inst.name}) track_interface ${t.name} is parsed but not acted on yet`);
-    }
-    const notifies = (['notifyMaster', 'notifyBackup', 'notifyFault', 'notifyStop', 'notify'] as const).filter((k) => inst[k] !== null);
-    if (notifies.length > 0) {
-      r.warn(inst.loc, `(${inst.name}) notify scripts are parsed but hakeep does not run VRRP notify scripts yet`);
-    }
     if (inst.family === 6) {
       const v6 = inst.virtualIpaddress[0];
       r.warn(v6?.loc ?? inst.loc, `(${inst.name}) IPv6 VRRP is not implemented by hakeep yet; the daemon will refuse to start this instance`);
@@ -35,6 +18,10 @@ export function reportUnimplemented(r: Reporter, config: Config): void {
     if (inst.virtualRoutes.length > 0 || inst.virtualRules.length > 0) {
       r.warn(inst.loc, `(${inst.name}) virtual_routes/virtual_rules are parsed but not applied by hakeep yet`);
     }
+  }
+  const fifo = config.globalDefs.notifyFifo;
+  if (fifo && config.virtualServers.length > 0) {
+    r.note(fifo.loc, `notify_fifo ${fifo.path}: hakeep writes the VRRP lines (INSTANCE/GROUP) there; the checker lines keepalived also writes (VS/RS) are not written yet`);
   }
   for (const vs of config.virtualServers) {
     if (vs.haSuspend) r.warn(vs.loc, 'ha_suspend is parsed but not implemented by hakeep yet; checks always run');

@@ -1,17 +1,19 @@
 // Cross-field and cross-block checks that need the whole model: required keys, references
 // between blocks, VRID clashes, and the LVS rules keepalived applies after parsing.
-import type { Config, VrrpInstance } from './model.js';
+import type { Config, SourceLoc, VrrpInstance, VrrpSyncGroup } from './model.js';
 import type { InstanceMeta } from './schema-vrrp.js';
+import { NO_PROTOCOL } from './schema-lvs.js';
 import { nearest, type Reporter } from './values.js';
 
 export function validate(r: Reporter, config: Config, metas: Map<VrrpInstance, InstanceMeta>): void {
   validateInstances(r, config, metas);
   validateSyncGroups(r, config);
+  validateNotifyFifos(r, config);
+  validateTracking(r, config);
   validateVirtualServers(r, config);
 }
 
 function validateInstances(r: Reporter, config: Config, metas: Map<VrrpInstance, InstanceMeta>): void {
-  const scripts = new Set(config.vrrpScripts.map((s) => s.name));
   const byName = new Map<string, VrrpInstance>();
   const vrids = new Map<string, VrrpInstance>();
 
@@ -32,12 +34,6 @@ function validateInstances(r: Reporter, config: Config, metas: Map<VrrpInstance,
 
     completeInstance(r, inst, meta);
 
-    for (const ref of inst.trackScript) {
-      if (!scripts.has(ref.name)) {
-        const hint = nearest(ref.name, scripts);
-        r.error(ref.loc, `(${inst.name}) track_script ${ref.name} does not name a vrrp_script${hint ? `; did you mean '${hint}'?` : ''}`);
-      }
-    }
 
     if (inst.interface && inst.virtualRouterId > 0) {
       const key = `${inst.interface}/${inst.family}/${inst.virtualRouterId}`;
@@ -277,9 +273,158 @@ function validateSyncGroups(r: Reporter, config: Config): void {
       if (o && o !== g.name) r.error(g.loc, `vrrp_instance ${m} is in two sync groups (${o} and ${g.name}); an instance can be in one`);
       owner.set(m, g.name);
     }
-    for (const t of g.trackScript) {
-      if (!config.vrrpScripts.some((s) => s.name === t.name)) r.error(t.loc, `vrrp_sync_group ${g.name}: track_script ${t.name} does not name a vrrp_script`);
+  }
+}
+
+/** The first definition of each name; later ones are reported (keepalived finds the first). */
+function firstByName<T extends { name: string; loc: SourceLoc }>(r: Reporter, defs: readonly T[], kind: string): Map<string, T> {
+  const out = new Map<string, T>();
+  for (const d of defs) {
+    const prev = out.get(d.name);
+    if (prev) r.warn(d.loc, `${kind} ${d.name} is defined twice (first at ${prev.loc.file}:${prev.loc.line}): keepalived uses the first, so does hakeep. Rename or remove one`);
+    else out.set(d.name, d);
+  }
+  return out;
+}
+
+/**
+ * Tracker references, and keepalived's corrections of tracker weights once the instances are
+ * complete. The model keeps the corrected lists, so the trackers (src/vrrp/trackers/) read them
+ * as they are:
+ *   - a reference to an undefined vrrp_script/track_file/vrrp_track_process is an error
+ *     (keepalived ignores the line: "track script X not found", vrrp_track.c:213);
+ *   - track_interface on the instance's own interface is dropped (vrrp.c:3528-3535);
+ *   - a member of a sync group without sync_group_tracking_weight, and an address owner, may not
+ *     have weighted trackers of its own (vrrp.c:3826-3904): interface weights become 0 (sync
+ *     group) or the entry goes (owner); weighted scripts go; a track_file at its default weight 1
+ *     becomes weight 0, another weight goes; track_process is left alone, as keepalived does;
+ *   - a sync group with an address owner among its members has its own tracker weights set to 0
+ *     (vrrp.c:4013-4104);
+ *   - a vrrp_script nothing references is not run ("script X is not used", vrrp.c:4787-4793).
+ */
+function validateTracking(r: Reporter, config: Config): void {
+  const scripts = firstByName(r, config.vrrpScripts, 'vrrp_script');
+  const files = firstByName(r, config.vrrpTrackFiles ?? [], 'track_file');
+  const procs = firstByName(r, config.vrrpTrackProcesses ?? [], 'vrrp_track_process');
+  const groupOf = new Map<string, VrrpSyncGroup>();
+  for (const g of config.vrrpSyncGroups) for (const m of g.group) if (!groupOf.has(m)) groupOf.set(m, g);
+
+  const known = <T extends { name: string; loc: SourceLoc }>(owner: string, refs: T[], defs: ReadonlyMap<string, unknown>, kind: string, def: string): T[] =>
+    refs.filter((ref) => {
+      if (defs.has(ref.name)) return true;
+      const hint = nearest(ref.name, defs.keys());
+      r.error(ref.loc, `(${owner}) ${kind} ${ref.name} does not name a ${def}${hint ? `; did you mean '${hint}'?` : defs.size === 0 ? `; there is none: define ${def} ${ref.name} { … }` : ''}`);
+      return false;
+    });
+
+  for (const inst of config.vrrpInstances) {
+    const n = `(${inst.name})`;
+    inst.trackScript = known(inst.name, inst.trackScript, scripts, 'track_script', 'vrrp_script');
+    inst.trackFile = known(inst.name, inst.trackFile, files, 'track_file', 'track_file');
+    inst.trackProcess = known(inst.name, inst.trackProcess, procs, 'track_process', 'vrrp_track_process');
+    inst.trackInterface = inst.trackInterface.filter((t) => {
+      if (t.name !== inst.interface) return true;
+      r.warn(t.loc, `${n} Ignoring track_interface ${t.name} since own interface (keepalived's words): the instance already goes to FAULT when ${t.name} is down${inst.dontTrackPrimary ? ' (unless dont_track_primary, as here)' : ''}. Remove the line`);
+      return false;
+    });
+
+    const group = groupOf.get(inst.name);
+    const syncNoWeight = group !== undefined && !group.trackingWeight;
+    if (!syncNoWeight && inst.priority !== 255) continue;
+    const why = syncNoWeight ? `SYNC group ${group!.name} (add sync_group_tracking_weight to the group to keep it)` : 'address owner (priority 255 never changes)';
+    inst.trackInterface = inst.trackInterface.filter((t) => {
+      if (t.weight === 0) return true;
+      if (syncNoWeight) {
+        r.warn(t.loc, `${n} ignoring ${t.name} tracked interface weight due to ${why}: keepalived uses weight 0 (FAULT when down), so does hakeep. Write it without a weight`);
+        t.weight = 0;
+        t.reverse = false;
+        return true;
+      }
+      r.warn(t.loc, `${n} ignoring ${t.name} tracked interface due to ${why}: keepalived drops it, so does hakeep. Remove it`);
+      return false;
+    });
+    inst.trackScript = inst.trackScript.filter((t) => {
+      if ((t.weight ?? scripts.get(t.name)!.weight) === 0) return true;
+      r.warn(t.loc, `${n} ignoring tracked script ${t.name} with weights due to ${why}: keepalived drops it, so does hakeep (the script does not affect this instance). Use weight 0 to put the instance in FAULT when it fails`);
+      return false;
+    });
+    inst.trackFile = inst.trackFile.filter((t) => {
+      const w = t.weight ?? files.get(t.name)!.weight;
+      if (w === 0) return true;
+      if (w === 1) {
+        r.warn(t.loc, `${n} ignoring weight from tracked file ${t.name} due to ${why}: keepalived uses weight 0 (FAULT while the file holds a non-zero value), so does hakeep. Specify weight 0`);
+        t.weight = 0;
+        return true;
+      }
+      r.warn(t.loc, `${n} ignoring tracked file ${t.name} with weight ${w} due to ${why}: keepalived drops it, so does hakeep. Use weight 0`);
+      return false;
+    });
+    if (inst.priority === 255) {
+      for (const t of inst.trackProcess) {
+        if ((t.weight ?? procs.get(t.name)!.weight) !== 0) r.note(t.loc, `${n} track_process ${t.name} has a weight, but an address owner's priority (255) never changes: it has no effect. Use weight 0 to put the instance in FAULT on lost quorum`);
+      }
     }
+  }
+
+  const byName = new Map(config.vrrpInstances.map((i) => [i.name, i]));
+  for (const g of config.vrrpSyncGroups) {
+    g.trackScript = known(g.name, g.trackScript, scripts, 'track_script', 'vrrp_script');
+    if (g.trackFile) g.trackFile = known(g.name, g.trackFile, files, 'track_file', 'track_file');
+    if (g.trackProcess) g.trackProcess = known(g.name, g.trackProcess, procs, 'track_process', 'vrrp_track_process');
+    const members = g.group.map((m) => byName.get(m)).filter((m): m is VrrpInstance => m !== undefined);
+    const owner = members.find((m) => m.priority === 255);
+    if (owner) {
+      const clear = (t: { name: string; weight: number | null; loc: SourceLoc }, kind: string, dflt: number): void => {
+        if ((t.weight ?? dflt) === 0) return;
+        r.warn(t.loc, `(${g.name}) Cannot have weighted ${kind} '${t.name}' with member ${owner.name} having priority 255: keepalived sets weight 0, so does hakeep. Write it without a weight`);
+        t.weight = 0;
+      };
+      for (const t of g.trackScript) clear(t, 'track script', scripts.get(t.name)!.weight);
+      for (const t of g.trackFile ?? []) clear(t, 'track file', files.get(t.name)!.weight);
+      for (const t of g.trackProcess ?? []) clear(t, 'track process', procs.get(t.name)!.weight);
+      for (const t of g.trackInterface) {
+        if (t.weight !== 0) {
+          r.warn(t.loc, `(${g.name}) Cannot have weighted track interface '${t.name}' with member ${owner.name} having priority 255: keepalived sets weight 0, so does hakeep. Write it without a weight`);
+          t.weight = 0;
+        }
+      }
+    }
+    for (const m of members) {
+      const both = (kind: string, mine: readonly { name: string }[], theirs: readonly { name: string; loc: SourceLoc }[]): void => {
+        for (const t of theirs) {
+          if (mine.some((x) => x.name === t.name)) {
+            r.warn(t.loc, `(${m.name}) ${kind} ${t.name} is configured on VRRP instance and sync group ${g.name}. Remove vrrp instance config (keepalived's words): tracked once, with the group's weight unless the instance's is 0`);
+          }
+        }
+      };
+      both('track_script', m.trackScript, g.trackScript);
+      both('track_interface', m.trackInterface, g.trackInterface);
+      both('track_file', m.trackFile, g.trackFile ?? []);
+      both('track_process', m.trackProcess, g.trackProcess ?? []);
+    }
+  }
+
+  const used = new Set<string>();
+  for (const i of config.vrrpInstances) for (const t of i.trackScript) used.add(t.name);
+  for (const g of config.vrrpSyncGroups) if (g.group.length > 0) for (const t of g.trackScript) used.add(t.name);
+  for (const s of scripts.values()) {
+    if (!used.has(s.name)) r.warn(s.loc, `Warning - script ${s.name} is not used (keepalived's words): it is not run. Reference it in a track_script block, or remove it`);
+  }
+}
+
+/** The notify FIFOs as keepalived settles them after parsing (global_data.c:297-311). */
+function validateNotifyFifos(r: Reporter, config: Config): void {
+  const g = config.globalDefs;
+  if (g.notifyFifo && g.vrrpNotifyFifo && g.notifyFifo.path === g.vrrpNotifyFifo.path) {
+    r.warn(g.vrrpNotifyFifo.loc, `vrrp_notify_fifo ${g.vrrpNotifyFifo.path} is also the notify_fifo (${g.notifyFifo.loc.file}:${g.notifyFifo.loc.line}): ignored with its script, as keepalived does, so lines are not written twice. Remove it or give it another path`);
+    g.vrrpNotifyFifo = null;
+    g.vrrpNotifyFifoScript = null;
+  }
+  for (const [script, fifo, kw] of [
+    [g.notifyFifoScript, g.notifyFifo, 'notify_fifo'],
+    [g.vrrpNotifyFifoScript, g.vrrpNotifyFifo, 'vrrp_notify_fifo'],
+  ] as const) {
+    if (script && !fifo) r.warn(script.loc, `${kw}_script is not run without a ${kw} (keepalived passes it the FIFO path); add a ${kw} PATH line or remove the script line`);
   }
 }
 
@@ -289,38 +434,182 @@ function vsName(a: Config['virtualServers'][number]['address']): string {
   return `group ${a.group}`;
 }
 
+type Vs = Config['virtualServers'][number];
+
+/** keepalived's default persistence timeout (IPVS_SVC_PERSISTENT_TIMEOUT, libipvs.h:25). */
+const DEFAULT_PERSISTENCE = 360;
+
+/**
+ * The LVS rules keepalived applies once everything is parsed (check_data.c:1074-1345
+ * validate_check_config), in its order. A correction keepalived makes and runs with is a warning
+ * here and the model holds the corrected value, so no line ipvsadm would reject is generated; what
+ * hakeep refuses (and keepalived skips) is an error.
+ */
 function validateVirtualServers(r: Reporter, config: Config): void {
   const groups = new Map(config.virtualServerGroups.map((g) => [g.name, g]));
   const seen = new Map<string, { file: string; line: number }>();
+  const kept: Vs[] = [];
+  const twice = new Set<Vs>();
   for (const vs of config.virtualServers) {
     const key = `${vs.protocol}/${vsName(vs.address)}`;
     const prev = seen.get(key);
-    if (prev) r.error(vs.loc, `virtual_server ${vsName(vs.address)} (${vs.protocol}) is defined twice (first at ${prev.file}:${prev.line})`);
+    if (prev) {
+      r.error(vs.loc, `virtual_server ${vsName(vs.address)} (${vs.protocol}) is defined twice (first at ${prev.file}:${prev.line})`);
+      twice.add(vs);
+    }
     seen.set(key, vs.loc);
 
-    if (vs.address.kind === 'group' && !groups.has(vs.address.group)) {
+    const group = vs.address.kind === 'group' ? groups.get(vs.address.group) : undefined;
+    if (vs.address.kind === 'group' && !group) {
       const hint = nearest(vs.address.group, groups.keys());
       r.error(vs.loc, `virtual_server group ${vs.address.group}: no virtual_server_group with that name${hint ? `; did you mean '${hint}'?` : ''}`);
     }
-    if (vs.realServers.length === 0 && !vs.sorryServer) {
-      r.warn(vs.loc, `virtual_server ${vsName(vs.address)} has no real_server; the IPVS service will have no destination`);
+    // check_data.c:1085-1089: a virtual server without real servers is dropped, sorry server or not.
+    if (vs.realServers.length === 0) {
+      r.warn(vs.loc, `virtual_server ${vsName(vs.address)} has no real_server: keepalived ignores it ("has no real servers - ignoring"), so does hakeep; no IPVS service is created for it. Add a real_server or remove the block`);
+      continue;
     }
-    const rsSeen = new Set<string>();
-    for (const rs of vs.realServers) {
-      const rk = `${rs.ip}:${rs.port}`;
-      if (rsSeen.has(rk)) r.error(rs.loc, `real_server ${rs.ip} ${rs.port} appears twice in virtual_server ${vsName(vs.address)}`);
-      rsSeen.add(rk);
-      const kind = rs.lbKind ?? vs.lbKind;
-      // With DR and TUN the packet keeps its destination port: the real server must listen on the VS port.
-      if ((kind === 'DR' || kind === 'TUN') && vs.address.kind === 'ip' && rs.port !== vs.address.port) {
-        r.error(rs.loc, `real_server ${rs.ip} port ${rs.port} differs from virtual_server port ${vs.address.port}; with lb_kind ${kind} packets keep the virtual server's port, so use ${vs.address.port} (or lb_kind NAT)`);
-      }
-      if (vs.address.kind === 'ip' && rs.family !== vs.address.family && kind !== 'TUN') {
-        r.error(rs.loc, `real_server ${rs.ip} is IPv${rs.family} but virtual_server ${vsName(vs.address)} is IPv${vs.address.family}; only TUN can mix families`);
-      }
-    }
+    kept.push(vs);
+    correctVirtualServer(r, vs, group);
+    checkRealServers(r, vs, group);
     if (vs.hysteresis >= vs.quorum && vs.hysteresis > 0) {
       r.warn(vs.loc, `virtual_server ${vsName(vs.address)}: hysteresis ${vs.hysteresis} is not below quorum ${vs.quorum}, so quorum can never be lost`);
     }
+  }
+  config.virtualServers.splice(0, config.virtualServers.length, ...kept);
+  checkOverlaps(r, config, twice);
+}
+
+/** check_data.c:1091-1147: ha_suspend, ops, port 0 and persistence. */
+function correctVirtualServer(r: Reporter, vs: Vs, group: Config['virtualServerGroups'][number] | undefined): void {
+  const name = vsName(vs.address);
+  const fwmarkOnly = vs.address.kind === 'fwmark' || (group !== undefined && group.entries.every((e) => e.kind === 'fwmark'));
+  if (vs.haSuspend && (vs.address.kind === 'fwmark' || group?.entries.some((e) => e.kind === 'fwmark'))) {
+    r.warn(vs.loc, `virtual_server ${name}: ha_suspend cannot be used with fwmarks: keepalived clears it ("cannot use ha_suspend with fwmarks - clearing ha_suspend"), so does hakeep. Remove ha_suspend`);
+    vs.haSuspend = false;
+  }
+  if (vs.protocolDefaulted && !fwmarkOnly) r.warn(vs.loc, NO_PROTOCOL);
+  if (!fwmarkOnly) {
+    // ipvsadm refuses -o on TCP/SCTP ("One-Packet Scheduling is only for UDP virtual services").
+    if (vs.ops && vs.protocol !== 'UDP') {
+      r.warn(vs.loc, `virtual_server ${name}: one packet scheduling (ops) requires UDP, and this is ${vs.protocol}: keepalived resets it ("one packet scheduling requires UDP - resetting"), so does hakeep. Remove ops or use protocol UDP`);
+      vs.ops = false;
+    }
+    // ipvsadm refuses port 0 without -p ("Zero port specified for non-persistent service").
+    const zeroPort = vs.address.kind === 'ip' ? vs.address.port === 0 : (group?.entries.some((e) => e.kind === 'ip' && e.port === 0) ?? false);
+    if (zeroPort && vs.persistenceTimeout === null) {
+      const where = vs.address.kind === 'ip' ? 'port 0 (or no port)' : `a member of virtual_server_group ${group!.name} with port 0 (or no port)`;
+      r.warn(vs.loc, `virtual_server ${name}: ${where} is only valid for a persistent service: keepalived turns persistence on ("zero port only valid for persistent services - setting"), so does hakeep (persistence_timeout ${DEFAULT_PERSISTENCE}). Add persistence_timeout, or give the port`);
+      vs.persistenceTimeout = DEFAULT_PERSISTENCE;
+    }
+  }
+}
+
+/**
+ * Real and sorry servers: duplicates, families, ports (check_data.c:1164-1345, check_parser.c:160-214,
+ * 661-684). keepalived skips a server of the wrong family; hakeep refuses it, since ipvsadm would
+ * (“Different address family is allowed only for tunneling servers”).
+ */
+function checkRealServers(r: Reporter, vs: Vs, group: Config['virtualServerGroups'][number] | undefined): void {
+  const name = vsName(vs.address);
+  const a = vs.address;
+  const family = a.kind === 'ip' ? a.family : vs.family;
+  const familyHow = a.kind === 'ip' ? '' : ' (its family comes from ip_family or its first real server that is not tunnelled, as in keepalived)';
+  const fwmarkPorts = a.kind === 'fwmark' || (group?.entries.some((e) => e.kind === 'fwmark') ?? false);
+  const rsSeen = new Set<string>();
+  for (const rs of vs.realServers) {
+    const rk = `${rs.ip}:${rs.port}`;
+    if (rsSeen.has(rk)) r.error(rs.loc, `real_server ${rs.ip} ${rs.port} appears twice in virtual_server ${name}`);
+    rsSeen.add(rk);
+    const kind = rs.lbKind ?? vs.lbKind;
+    // With DR and TUN the packet keeps its destination port: the real server must listen on the VS port.
+    if ((kind === 'DR' || kind === 'TUN') && a.kind === 'ip' && rs.port !== a.port && rs.port !== 0) {
+      r.error(rs.loc, `real_server ${rs.ip} port ${rs.port} differs from virtual_server port ${a.port}; with lb_kind ${kind} packets keep the virtual server's port, so use ${a.port} (or lb_kind NAT)`);
+    }
+    if (family !== undefined && rs.family !== family && kind !== 'TUN') {
+      r.error(rs.loc, `real_server ${rs.ip} is IPv${rs.family} but virtual_server ${name} is IPv${family}${familyHow}; only TUN can mix families (keepalived skips this real server: "Address family of virtual server and real server … don't match")`);
+    }
+    if (kind !== 'NAT' && rs.port !== 0 && fwmarkPorts) {
+      // check_data.c:1280-1285, 1312-1317; keepalived sends port 0 (ipvswrapper.c:457-460, 613-614).
+      const what = a.kind === 'fwmark' ? 'clearing' : 'port will be ignored';
+      r.warn(rs.loc, `fwmark virtual server ${name}, real server ${rs.ip} has port ${rs.port} specified with lb_kind ${kind}: keepalived warns ("has port specified - ${what}") and programs port 0, so does hakeep (its checks still use port ${rs.port}). Remove the port, or set connect_port in the checker`);
+    }
+    if (group && kind !== 'NAT' && rs.port !== 0) {
+      for (const e of group.entries) {
+        if (e.kind === 'ip' && e.port !== 0 && e.port !== rs.port) {
+          r.warn(rs.loc, `virtual server ${name}: member ${e.ip}:${e.port} of virtual_server_group ${group.name} and real server ${rs.ip} ${rs.port} ports don't match (as keepalived reports); with lb_kind ${kind} ipvsadm uses the service's port ${e.port}`);
+          break;
+        }
+      }
+    }
+  }
+  const s = vs.sorryServer;
+  if (!s) return;
+  const skind = vs.sorryServerLbKind ?? vs.lbKind;
+  if (family !== undefined && s.family !== family && skind !== 'TUN') {
+    r.error(vs.loc, `virtual_server ${name}: sorry_server ${s.ip} is IPv${s.family} but the virtual server is IPv${family}${familyHow}; only TUN can mix families (keepalived skips the sorry server: "Address family of virtual server and sorry server … don't match")`);
+  }
+  if (skind !== 'NAT' && s.port !== 0) {
+    if (fwmarkPorts) {
+      r.warn(vs.loc, `virtual_server ${name}: the sorry server has port ${s.port} specified with lb_kind ${skind} on a fwmark service: keepalived warns ("sorry server has port specified") and programs port 0, so does hakeep. Remove the port`);
+    } else if (a.kind === 'ip' && s.port !== a.port) {
+      r.warn(vs.loc, `virtual_server ${name} and sorry server ${s.ip} ${s.port} ports don't match with lb_kind ${skind}: keepalived resets the sorry server's port to ${a.port} ("ports don't match - resetting"), so does hakeep (as ipvsadm does for ${skind}). Use port ${a.port}`);
+      s.port = a.port;
+    }
+  }
+  // check_data.c:1236-1244: a sorry server that is also a real server follows its inhibit setting.
+  const twin = vs.realServers.find((x) => x.ip === s.ip && x.port === s.port);
+  if (twin && twin.inhibitOnFailure !== vs.sorryServerInhibit) {
+    r.warn(vs.loc, `virtual_server ${name}: real server ${twin.ip} ${twin.port} (${twin.loc.file}:${twin.loc.line}) is also the sorry server, but their inhibit settings differ: keepalived ${twin.inhibitOnFailure ? 'sets' : 'clears'} sorry_server_inhibit to match the real server, so does hakeep`);
+    vs.sorryServerInhibit = twin.inhibitOnFailure;
+  }
+}
+
+/**
+ * One IPVS service must come from one virtual_server. keepalived 2.2.7 does not notice a
+ * virtual_server_group member that is also an address-based virtual_server (or a member of another
+ * group used with the same protocol): both program the same IPVS service, its "already exists" is
+ * ignored (ipvswrapper.c:216-226), and its destinations then depend on which virtual server changed
+ * last. hakeep refuses it.
+ */
+function checkOverlaps(r: Reporter, config: Config, reported: ReadonlySet<Vs>): void {
+  const groups = new Map(config.virtualServerGroups.map((g) => [g.name, g]));
+  const owner = new Map<string, { vs: Vs; how: string }>();
+  const claim = (k: string, vs: Vs, how: string): void => {
+    const o = owner.get(k);
+    if (!o) {
+      owner.set(k, { vs, how });
+      return;
+    }
+    if (o.vs === vs) return;
+    r.error(vs.loc, `${how} is also ${o.how} (${o.vs.loc.file}:${o.vs.loc.line}): both would program the same IPVS service. keepalived does not detect this and lets whichever changes last decide its destinations; remove it from one of them`);
+  };
+  for (const vs of config.virtualServers) {
+    if (reported.has(vs)) continue;
+    const a = vs.address;
+    const proto = vs.protocol.toLowerCase();
+    if (a.kind === 'ip') {
+      claim(`${proto} ${canonical(a.ip, a.family)}:${a.port}`, vs, `virtual_server ${vsName(a)} (${vs.protocol})`);
+    } else if (a.kind === 'fwmark') {
+      claim(`fwmark ${a.fwmark}/${a.family}`, vs, `virtual_server fwmark ${a.fwmark}`);
+    } else {
+      const g = groups.get(a.group);
+      for (const e of g?.entries ?? []) {
+        if (e.kind === 'ip') claim(`${proto} ${canonical(e.ip, e.family)}:${e.port}`, vs, `member ${e.family === 6 ? `[${e.ip}]` : e.ip}:${e.port} of virtual_server_group ${a.group} (used by virtual_server group ${a.group}, ${vs.protocol})`);
+        else {
+          const fam = e.familySet || e.family === 6 ? e.family : vs.family ?? 4;
+          claim(`fwmark ${e.fwmark}/${fam}`, vs, `member fwmark ${e.fwmark} of virtual_server_group ${a.group}`);
+        }
+      }
+    }
+  }
+}
+
+function canonical(ip: string, family: 4 | 6): string {
+  if (family === 4) return ip;
+  try {
+    return new URL(`http://[${ip}]/`).hostname.slice(1, -1);
+  } catch {
+    return ip.toLowerCase();
   }
 }

@@ -42,6 +42,8 @@ export interface RunOptions {
   dontReleaseIpvs?: boolean;
   /** State file of `hakeep rs drain`; null = drains are not kept across restarts. */
   drainFile?: string | null;
+  /** [notify] timeout, ms. */
+  notifyTimeoutMs?: number;
 }
 
 /** Resolves with the exit code once the daemon has stopped. */
@@ -157,7 +159,11 @@ export async function runDaemon(o: RunOptions): Promise<number> {
     if (o.vrrp) {
       if (o.config.vrrpInstances.length === 0) log.info('no vrrp_instance in the configuration: VRRP side idle');
       else {
-        vrrp = await o.startVrrp(o.config, { log: log.child({ proc: 'vrrp' }), ...(gated ? { checkerGate: 'IPVS table not programmed yet' } : {}) });
+        vrrp = await o.startVrrp(o.config, {
+          log: log.child({ proc: 'vrrp' }),
+          ...(gated ? { checkerGate: 'IPVS table not programmed yet' } : {}),
+          ...(o.notifyTimeoutMs !== undefined ? { notifyTimeoutMs: o.notifyTimeoutMs } : {}),
+        });
         services.push(vrrp);
       }
     }

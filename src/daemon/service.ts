@@ -41,6 +41,8 @@ export interface StartOptions {
   drained?: DrainKey[];
   /** Checker side: leave the IPVS table as it is on stop (-I, keepalived's --dont-release-ipvs). */
   dontReleaseIpvs?: boolean;
+  /** VRRP side: how long a notify script may run (ms). */
+  notifyTimeoutMs?: number;
 }
 
 export type StartService = (config: Config, ctx: ServiceContext & StartOptions) => Promise<RunningService>;

@@ -13,6 +13,9 @@ export interface Settings {
    * status socket's directory, /run/hakeep, so two daemons with their own sockets never share it. */
   stateDir: string | null;
   metricsListen: string | null;
+  /** [notify] timeout: seconds a VRRP notify script may run before its process group is killed
+   * (keepalived has none; one hung script would hold every later notification of its instance). */
+  notifyTimeoutSec: number;
 }
 
 export const DEFAULT_SETTINGS_FILE = '/etc/hakeep/hakeep.ini';
@@ -24,6 +27,7 @@ export const DEFAULT_SETTINGS: Settings = {
   statusSocket: '/run/hakeep/status.sock',
   stateDir: null,
   metricsListen: null,
+  notifyTimeoutSec: 30,
 };
 
 const LEVELS: readonly LogLevel[] = ['trace', 'debug', 'info', 'warn', 'error', 'fatal'];
@@ -66,6 +70,12 @@ export function settingsFromIni(text: string, path = 'hakeep.ini'): Settings {
   s.pidFile = str('daemon', 'pid_file') ?? s.pidFile;
   s.statusSocket = str('daemon', 'status_socket') ?? s.statusSocket;
   s.stateDir = str('daemon', 'state_dir') ?? s.stateDir;
+  const nt = str('notify', 'timeout');
+  if (nt !== undefined) {
+    const n = Number(nt);
+    if (!(n > 0 && n <= 3600)) throw new SettingsError(`${path}: [notify] timeout = ${nt} is not a number of seconds between 0 and 3600`);
+    s.notifyTimeoutSec = n;
+  }
   const metrics = str('metrics', 'listen');
   if (metrics !== undefined) s.metricsListen = metrics === '' ? null : metrics;
   return s;

@@ -6,7 +6,7 @@
 // feed the log lines and status, so an operator can see every cause at once, not just the first.
 // Pure: the caller passes the time.
 
-export type FaultSource = 'interface' | 'address' | 'socket' | 'script' | 'track_interface' | 'checker' | 'sync_group';
+export type FaultSource = 'interface' | 'address' | 'socket' | 'script' | 'track_interface' | 'file' | 'process' | 'checker' | 'sync_group';
 
 export interface FaultReason {
   /** Stable identity, e.g. `interface:eth0`; setting the same key again updates the detail. */

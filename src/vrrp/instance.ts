@@ -71,6 +71,8 @@ export interface InstanceDeps {
   onFaultsChanged?(rt: VrrpInstanceRuntime): void;
   /** As master, an advert from a lower-priority master arrived (notify_master_rx_lower_pri). */
   onLowerPriorityMaster?(rt: VrrpInstanceRuntime, from: string, priority: number): void;
+  /** The effective priority changed (trackers; notify_priority_changes). */
+  onPriorityChange?(rt: VrrpInstanceRuntime, priority: number): void;
 }
 
 export interface TransitionRecord {
@@ -172,6 +174,15 @@ export class VrrpInstanceRuntime implements ChannelMember {
 
   get name(): string {
     return this.instanceName;
+  }
+
+  get effectivePriority(): number {
+    return this.fsm.effectivePriority;
+  }
+
+  /** The fault reasons now (for notifications: keepalived skips notify_fault for some). */
+  get faultReasons(): FaultReason[] {
+    return this.faults.list();
   }
 
   get state(): VrrpState {
@@ -481,6 +492,7 @@ export class VrrpInstanceRuntime implements ChannelMember {
   }
 
   private apply(r: StepResult, now: number): void {
+    const prevPriority = this.fsm.effectivePriority;
     this.fsm = r.state;
     // Arm first: whatever an action does, a master keeps advertising and a backup keeps watching.
     // A backup's deadline is a takeover: worth sub-millisecond precision. Adverts are not.
@@ -503,6 +515,13 @@ export class VrrpInstanceRuntime implements ChannelMember {
         this.execute(a);
       } catch (e) {
         this.deps.log.error({ instance: this.name, action: a.type, err: (e as Error).stack }, `(${this.name}) ${a.type} failed: ${(e as Error).message}`);
+      }
+    }
+    if (r.state.effectivePriority !== prevPriority) {
+      try {
+        this.deps.onPriorityChange?.(this, r.state.effectivePriority);
+      } catch (e) {
+        this.deps.log.error({ instance: this.name, err: (e as Error).stack }, `(${this.name}) priority observer failed: ${(e as Error).message}`);
       }
     }
     if (r.reason !== null && this.lastTransition !== null) {

@@ -13,6 +13,9 @@ import { InterfaceChannel } from './channel.js';
 import { monotonicClock, type Clock } from './deadline-timer.js';
 import { VrrpInstanceRuntime, type InstanceDeps, type InstanceSpec, type InstanceStatus } from './instance.js';
 import { SyncGroup } from './sync-group.js';
+import { ScriptRunner } from '../script/runner.js';
+import { groupScripts, instanceScripts, VrrpNotifier } from './notify.js';
+import { planTrackers, SCRIPT_INIT_DETAIL, startTrackers, type Trackers, type TrackerStatus } from './trackers/index.js';
 import { isMulticastIpv4 } from './ipv4.js';
 import { AUTH_NONE, AUTH_PASS, passwordBytes } from './packet.js';
 import { openRawVrrpSocket, type SocketOpener } from './raw-transport.js';
@@ -24,6 +27,9 @@ export interface VrrpServiceStatus {
    * matters for VRRP, measured where it hurts, without a sampling timer of its own. */
   instances: InstanceStatus[];
   syncGroups: Array<{ name: string; state: string; members: string[] }>;
+  trackers: TrackerStatus | null;
+  notify: ReturnType<VrrpNotifier['status']> | null;
+  scripts: ReturnType<ScriptRunner['stats']> | null;
 }
 
 /**
@@ -103,6 +109,10 @@ export interface VrrpServiceOptions {
   clock?: Clock;
   /** The kernel's links and addresses (the shared rtnetlink feed); opened here when absent. */
   kernel?: KernelFeed;
+  /** The script runner (tests); created here when the config has scripts. */
+  runner?: ScriptRunner;
+  /** How long a notify script may run (ms; default the notifier's). */
+  notifyTimeoutMs?: number;
   /**
    * The checker side will run: the instances fronting the virtual servers start with this
    * checker fault (e.g. "IPVS table not programmed yet") until setCheckerHealth says ok, so no
@@ -132,13 +142,27 @@ export async function startVrrp(config: Config, log: Logger, opts: VrrpServiceOp
   const ownsKernel = opts.kernel === undefined;
   const kernel = opts.kernel ?? openKernelFeed(log);
 
+  // One script runner for everything the VRRP side runs (vrrp_script checks, notify scripts,
+  // the notify FIFO script): a small spawner process does the forking, off the advert timers.
+  // Started only when the config has scripts: it is one more process.
+  const runner = opts.runner ?? (needsScripts(config) ? new ScriptRunner({
+    log: (level, msg, fields) => log[level](fields, msg),
+    scriptUser: g.scriptUser,
+    enableScriptSecurity: g.enableScriptSecurity,
+  }) : null);
+  const notifier = runner ? new VrrpNotifier(config, { runner, log, ...(opts.notifyTimeoutMs ? { timeoutMs: opts.notifyTimeoutMs } : {}) }) : null;
+  if (notifier) await notifier.start();
+
   const channels = new Map<string, InterfaceChannel>();
   const runtimes: VrrpInstanceRuntime[] = [];
+  const byName = new Map<string, VrrpInstanceRuntime>();
+  let trackers: Trackers | null = null;
   // vrrp_sync_group: one coordinator per group, wired into its members' runtimes.
   const groupOf = new Map<string, SyncGroup>();
   const groups = config.vrrpSyncGroups.filter((g) => g.group.length > 0).map((g) => {
     const sg = new SyncGroup(g.name, log);
     for (const m of g.group) groupOf.set(m, sg);
+    if (notifier) sg.onState((group, state) => { if (state !== 'INIT') notifier.groupTransition(group.name, state); });
     return sg;
   });
   let watch: InterfaceWatch | null = null;
@@ -167,10 +191,11 @@ export async function startVrrp(config: Config, log: Logger, opts: VrrpServiceOp
         removeVipsNow: (vips) => removeVipsNow(vips, inst.interface),
         garp,
         drain: () => { channel.drain(); },
-        ...syncDeps(groupOf.get(inst.name)),
+        ...instanceHooks(groupOf.get(inst.name), notifier),
       });
       channel.add(rt);
       runtimes.push(rt);
+      byName.set(inst.name, rt);
       groupOf.get(inst.name)?.add(rt);
     }
     if (opts.checkerGate !== undefined) {
@@ -181,10 +206,27 @@ export async function startVrrp(config: Config, log: Logger, opts: VrrpServiceOp
     // Faults (missing interface, no address) are known before the instances start: they start
     // in FAULT (init) instead of making hakeep exit.
     watch.start();
+    // Trackers publish what they know synchronously, so an instance that must start in FAULT
+    // (a weight-0 script without a result yet, a tracked interface down) does.
+    if (hasTrackers(config)) {
+      trackers = startTrackers(config, {
+        sink: {
+          setWeight: (instance, key, weight) => byName.get(instance)?.setTrackWeight(key, weight),
+          setFault: (instance, source, subject, detail) => byName.get(instance)?.setFault(source, subject, detail),
+          clearFault: (instance, source, subject) => byName.get(instance)?.clearFault(source, subject),
+        },
+        log,
+        runner: runner ?? unavailableRunner,
+        kernel,
+      });
+    }
   } catch (e) {
     watch?.stop();
+    await trackers?.stop();
     for (const ch of channels.values()) ch.close();
     if (ownsKernel) kernel.close();
+    await notifier?.close();
+    if (!opts.runner) await runner?.close();
     throw e;
   }
 
@@ -210,8 +252,14 @@ export async function startVrrp(config: Config, log: Logger, opts: VrrpServiceOp
       // Synchronous up to the first await: every master's priority-0 advert is on the wire
       // before this returns (the caller does this before anything else on SIGTERM).
       stopping ??= (async () => {
+        notifier?.beginShutdown();
         await Promise.all(runtimes.map((rt) => rt.stop()));
+        await trackers?.stop();
         closeAll();
+        // keepalived's order: STOP notifications once the VIPs are released, then the runner.
+        notifier?.shutdown((name) => byName.get(name)?.effectivePriority);
+        await notifier?.close();
+        if (!opts.runner) await runner?.close();
         for (const rt of runtimes) {
           const s = rt.status();
           log.info({ instance: s.name, counters: s.counters, transitions: s.transitions, timer: s.timer },
@@ -239,20 +287,59 @@ export async function startVrrp(config: Config, log: Logger, opts: VrrpServiceOp
       return {
         instances: runtimes.map((rt) => rt.status()),
         syncGroups: groups.map((g) => ({ name: g.name, state: g.groupState, members: g.memberNames })),
+        trackers: trackers?.status() ?? null,
+        notify: notifier?.status() ?? null,
+        scripts: runner?.stats() ?? null,
       };
     },
   };
 }
 
-/** The runtime hooks a sync group needs from its members (none outside a group). */
-function syncDeps(group: SyncGroup | undefined): Pick<InstanceDeps, 'onTransition' | 'mayTakeOver' | 'onFaultsChanged'> {
-  if (!group) return {};
-  return {
-    onTransition: (rt, rec) => group.onTransition(rt, rec),
-    mayTakeOver: (rt) => group.mayTakeOver(rt),
-    onFaultsChanged: () => group.faultsChanged(),
+type Hooks = Pick<InstanceDeps, 'onTransition' | 'mayTakeOver' | 'onFaultsChanged' | 'onLowerPriorityMaster' | 'onPriorityChange'>;
+
+/** An instance's observers: its sync group and the notify hooks. The member's own notification
+ * is submitted before the group moves (keepalived: members notify first, then the group). */
+function instanceHooks(group: SyncGroup | undefined, notifier: VrrpNotifier | null): Hooks {
+  const hooks: Hooks = {
+    onTransition: (rt, rec) => {
+      if (notifier && !(rec.to === 'FAULT' && onlyScriptInit(rt))) notifier.instanceTransition(rt.name, rec.to, rt.effectivePriority);
+      group?.onTransition(rt, rec);
+    },
   };
+  if (group) {
+    hooks.mayTakeOver = (rt) => group.mayTakeOver(rt);
+    hooks.onFaultsChanged = () => group.faultsChanged();
+  }
+  if (notifier) {
+    hooks.onLowerPriorityMaster = (rt) => notifier.masterRxLowerPri(rt.name, rt.effectivePriority);
+    hooks.onPriorityChange = (rt, priority) => notifier.priorityChanged(rt.name, priority);
+  }
+  return hooks;
 }
+
+/** keepalived sends no notify_fault while a weight-0 vrrp_script has no result yet
+ * (vrrp_scheduler.c:289-292). */
+function onlyScriptInit(rt: VrrpInstanceRuntime): boolean {
+  const f = rt.faultReasons;
+  return f.length > 0 && f.every((x) => x.source === 'script' && x.detail === SCRIPT_INIT_DETAIL);
+}
+
+function needsScripts(config: Config): boolean {
+  const g = config.globalDefs;
+  return config.vrrpScripts.length > 0 || g.notifyFifo !== null || g.vrrpNotifyFifo !== null
+    || config.vrrpInstances.some((i) => Object.values(instanceScripts(i)).some((c) => c !== null))
+    || config.vrrpSyncGroups.some((sg) => Object.values(groupScripts(sg)).some((c) => c !== null));
+}
+
+function hasTrackers(config: Config): boolean {
+  const p = planTrackers(config);
+  return [p.scripts, p.interfaces, p.files, p.processes].some((list) => list.some((t) => t.bindings.length > 0));
+}
+
+/** For trackers without a runner (no vrrp_script configured): never asked to run anything. */
+const unavailableRunner = {
+  run: () => Promise.resolve({ exitCode: null, signal: null, timedOut: false, durationMs: 0, stdout: '', stderr: '', error: 'no script runner' }),
+};
 
 /** Remove VIPs in this call (netlink, synchronous); used only on the way out of a dying process. */
 function removeVipsNow(vips: VirtualIp[], dev: string): void {
@@ -277,5 +364,7 @@ function openKernelFeed(log: Logger): KernelFeed {
   }
 }
 
-export const startVrrpService: StartService = (config, ctx) =>
-  startVrrp(config, ctx.log, ctx.checkerGate !== undefined ? { checkerGate: ctx.checkerGate } : {});
+export const startVrrpService: StartService = (config, ctx) => startVrrp(config, ctx.log, {
+  ...(ctx.checkerGate !== undefined ? { checkerGate: ctx.checkerGate } : {}),
+  ...(ctx.notifyTimeoutMs !== undefined ? { notifyTimeoutMs: ctx.notifyTimeoutMs } : {}),
+});
