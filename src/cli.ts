@@ -188,6 +188,7 @@ export async function main(argv: string[]): Promise<number> {
     signalAddon: await loadSignalAddon(),
     dontReleaseIpvs: o.dontReleaseIpvs,
     drainFile: join(stateDirOf(settings, o), 'drained.json'),
+    stateDir: stateDirOf(settings, o),
     notifyTimeoutMs: settings.notifyTimeoutSec * 1000,
   });
 }

@@ -2,8 +2,8 @@
 // CheckEngine with the real clock, TCP probes, ipvsadm and script runner, and what it reports to
 // the daemon: prompt health/IPVS state, status snapshots, and the test hook.
 import type { Config } from '../config/model.js';
-import type { DrainKey } from '../daemon/drain.js';
 import { ipvsadmBackendPair } from '../ipvs/ipvsadm-session.js';
+import { fileOwnedStore } from '../ipvs/owned.js';
 import { serviceKey } from '../ipvs/model.js';
 import type { ChildInit, ChildIo, ToChild } from './child-protocol.js';
 import { realClock } from './clock.js';
@@ -24,13 +24,7 @@ const STATE_COALESCE_MS = 20;
  * (which, with lvs_flush_on_stop, decides the reconciler's stop mode) and the drained real
  * servers. An engine without them releases the table on stop and ignores drains.
  */
-interface EngineSeams {
-  dontReleaseIpvs?: boolean;
-}
-interface DrainSeam {
-  start(): void;
-  setDrained?(keys: DrainKey[]): void;
-}
+
 
 /** Build and start the engine; returns the handler for the daemon's later messages. */
 export function runEngine(init: ChildInit, io: ChildIo): (m: ToChild) => void {
@@ -40,7 +34,7 @@ export function runEngine(init: ChildInit, io: ChildIo): (m: ToChild) => void {
   let stateTimer: NodeJS.Timeout | null = null;
   let statusTimer: NodeJS.Timeout | null = null;
 
-  const deps: EngineDeps & EngineSeams = {
+  const deps: EngineDeps = {
     clock: realClock,
     probe: tcpProbe,
     backend: ipvsadmBackendPair({
@@ -54,11 +48,12 @@ export function runEngine(init: ChildInit, io: ChildIo): (m: ToChild) => void {
     timerSlackMs: 20,
     // A restart: every real server starts from its last known health, not from the config.
     initialHealth: new Map(init.initialHealth),
-    dontReleaseIpvs: init.dontReleaseIpvs,
+    // -I keeps the table; lvs_flush_on_stop without argument flushes all of it; else remove ours.
+    stopMode: init.dontReleaseIpvs ? 'keep' : config.globalDefs.lvsFlushOnStop === 'all' ? 'flush' : 'remove',
+    owned: init.ownedPath === null ? null : fileOwnedStore(init.ownedPath),
   };
   const engine = new CheckEngine(config, deps);
-  const drains: DrainSeam = engine;
-  drains.setDrained?.(init.drained);
+  engine.setDrained(init.drained);
   const services = new Set(engine.desired().map((d) => serviceKey(d.addr)));
 
   /** Health and IPVS state for the daemon: the reconciler's status and what changed alive. */
@@ -121,6 +116,6 @@ export function runEngine(init: ChildInit, io: ChildIo): (m: ToChild) => void {
   send({ type: 'ready', probe: tcpProbeKind });
   return (m) => {
     if (m.type === 'stop') stop();
-    else if (m.type === 'drained') drains.setDrained?.(m.keys);
+    else if (m.type === 'drained') engine.setDrained(m.keys);
   };
 }

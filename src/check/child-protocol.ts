@@ -20,6 +20,8 @@ export interface ChildInit {
   drained: DrainKey[];
   /** -I (--dont-release-ipvs): stop leaves the IPVS table as it is. */
   dontReleaseIpvs: boolean;
+  /** The owned-services record (services hakeep created); null = kept in memory only. */
+  ownedPath: string | null;
 }
 
 export type ToChild =

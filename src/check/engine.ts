@@ -10,7 +10,11 @@ import type { IpvsService } from '../ipvs/model.js';
 import { confirmInitialDown, liveWeight, setRealServerAlive, startPool, stopPool } from '../ipvs/pool.js';
 import type { PoolEvent, PoolState } from '../ipvs/pool.js';
 import { Reconciler } from '../ipvs/reconciler.js';
-import type { ReconcilerStatus } from '../ipvs/reconciler.js';
+import type { ReconcilerStatus, StopMode } from '../ipvs/reconciler.js';
+import type { OwnedStore } from '../ipvs/owned.js';
+import { realServerDestKeys } from '../ipvs/desired.js';
+import { destKey, type IpvsTable } from '../ipvs/model.js';
+import type { DrainKey } from '../daemon/drain.js';
 import type { Clock } from './clock.js';
 import type { ScriptRunner } from './notify.js';
 import type { Probe, ProbeTarget } from './tcp-probe.js';
@@ -21,6 +25,8 @@ import type { TimerEntry } from './timer-heap.js';
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 
+/** Longest wait for the kernel table read that adoption needs before starting without it. */
+const ADOPT_READ_WAIT_MS = 5000;
 /** Longest wait for the first IPVS sync before the checks start anyway. */
 const FIRST_SYNC_WAIT_MS = 30_000;
 export type LogSink = (level: LogLevel, msg: string, fields: Record<string, unknown>) => void;
@@ -43,6 +49,10 @@ export interface EngineDeps {
    * checked (no alpha wait, no retries used, no up/down notifiers, quorum set silently).
    */
   initialHealth?: ReadonlyMap<string, boolean>;
+  /** What stop() leaves in the kernel: 'remove' (keepalived's default), 'keep' (-I), 'flush'. */
+  stopMode?: StopMode;
+  /** The record of services hakeep created (removed from the config → removed at start). */
+  owned?: OwnedStore | null;
 }
 
 /** The key of a real server in initialHealth: the VS and RS names as status() prints them. */
@@ -121,7 +131,9 @@ export class CheckEngine {
   private readonly heap: TimerHeap;
   private readonly reconciler: Reconciler;
   private stopped = false;
-  private readonly initialEvents: PoolEvent[] = [];
+  private started = false;
+  /** serviceDestKey()s of the destinations drained by hand (`hakeep rs drain`). */
+  private drained: ReadonlySet<string> = new Set();
   private totalChecks = 0;
   private totalFailures = 0;
 
@@ -135,6 +147,8 @@ export class CheckEngine {
       ...(deps.resyncMs !== undefined ? { resyncMs: deps.resyncMs } : {}),
       ...(deps.coalesceMs !== undefined ? { coalesceMs: deps.coalesceMs } : {}),
       onSynced: () => deps.onChange?.(),
+      ...(deps.stopMode !== undefined ? { stopMode: deps.stopMode } : {}),
+      ...(deps.owned !== undefined ? { owned: deps.owned } : {}),
     });
   }
 
@@ -162,15 +176,59 @@ export class CheckEngine {
       return { rs: r, index, name: rsName, checkers };
     });
     if (vs.haSuspend) this.deps.log('warn', `ha_suspend of VS ${name} is not supported; checks always run`, { vs: name });
-    const alive = rs.map((r) => r.checkers.every((c) => c.state.up));
-    const step = startPool(vs, alive);
-    this.initialEvents.push(...step.events);
-    return { vs, name, pool: step.state, rs };
+    // The pool proper starts in start(), once the kernel table has been read (adoption); until
+    // then status shows the checkers' initial states.
+    return { vs, name, pool: { alive: rs.map((r) => r.checkers.every((c) => c.state.up)), quorumUp: false, sorryActive: false }, rs };
+  }
+
+  /**
+   * Adoption after a restart over an existing table (-I, SIGKILL): an alpha real server whose
+   * destinations are all in the kernel with a weight starts alive, as if already checked, so it
+   * is neither removed nor re-added before its first check. (Non-alpha servers start alive
+   * anyway, as in keepalived; a known health from a restarted checker side wins over both.)
+   */
+  private adopt(kernel: IpvsTable): void {
+    for (const v of this.vss) {
+      for (const r of v.rs) {
+        if (r.checkers.every((c) => c.state.up) || this.deps.initialHealth?.has(rsKey(v.name, r.name))) continue;
+        const keys = realServerDestKeys(v.vs, this.config.virtualServerGroups, r.rs);
+        const present = keys.length > 0 && keys.every((k) => {
+          const [svc, dest] = k.split(' -r ');
+          const s = kernel.get(svc!);
+          return s?.dests.some((d) => destKey(d) === dest && d.weight > 0) ?? false;
+        });
+        if (!present) continue;
+        for (const c of r.checkers) c.state = resumedTcpCheckerState(true);
+        this.deps.log('info', `Adopting service ${r.name} of VS ${v.name}: in the IPVS table already, kept until its first check`, { vs: v.name, rs: r.name });
+      }
+    }
+  }
+
+  /** Real servers drained by hand: their IPVS weight is pinned at 0 until enabled again. */
+  setDrained(keys: readonly DrainKey[]): void {
+    const next = new Set<string>();
+    for (const v of this.vss) {
+      for (const r of v.rs) {
+        if (keys.some((k) => k.vs === v.name && k.rs === r.name)) {
+          for (const dk of realServerDestKeys(v.vs, this.config.virtualServerGroups, r.rs)) next.add(dk);
+        }
+      }
+    }
+    const before = this.drained;
+    this.drained = next;
+    if (!this.started) return;
+    for (const v of this.vss) {
+      const keysOf = v.rs.flatMap((r) => realServerDestKeys(v.vs, this.config.virtualServerGroups, r.rs));
+      if (keysOf.some((k) => before.has(k) !== next.has(k))) {
+        this.reconciler.update(desiredServices(v.vs, this.config.virtualServerGroups, v.pool, this.drained));
+      }
+    }
+    this.deps.onChange?.();
   }
 
   /** Every configured service as it should be in the kernel now. */
   desired(): IpvsService[] {
-    return this.vss.flatMap((v) => desiredServices(v.vs, this.config.virtualServerGroups, v.pool));
+    return this.vss.flatMap((v) => desiredServices(v.vs, this.config.virtualServerGroups, v.pool, this.drained));
   }
 
   /**
@@ -178,8 +236,24 @@ export class CheckEngine {
    * compete with thousands of first checks, and a slow or failing ipvsadm delays them by at most
    * FIRST_SYNC_WAIT_MS.
    */
-  start(): void {
-    this.emit(this.initialEvents.splice(0));
+  async start(): Promise<void> {
+    // Read what the kernel holds first: entries a previous run left are adopted, not re-added.
+    // A hung or failing ipvsadm must not hold the start: adopt nothing after ADOPT_READ_WAIT_MS
+    // (IPVS unavailable: the reconciler reports it and retries).
+    let timer: unknown = null;
+    const kernel = await Promise.race([
+      this.reconciler.readKernel().catch(() => null),
+      new Promise<null>((r) => { timer = this.deps.clock.setTimeout(() => r(null), ADOPT_READ_WAIT_MS); }),
+    ]);
+    this.deps.clock.clearTimeout(timer);
+    if (this.stopped) return;
+    if (kernel) this.adopt(kernel);
+    for (const v of this.vss) {
+      const step = startPool(v.vs, v.rs.map((r) => r.checkers.every((c) => c.state.up)));
+      v.pool = step.state;
+      this.emit(step.events);
+    }
+    this.started = true;
     this.reconciler.setDesired(this.desired());
     this.reconciler.start();
     let started = false;
@@ -248,7 +322,7 @@ export class CheckEngine {
       const p = setRealServerAlive(v.vs, v.pool, r.index, alive);
       v.pool = p.state;
       this.emit(p.events);
-      if (p.events.length > 0) this.reconciler.update(desiredServices(v.vs, this.config.virtualServerGroups, v.pool));
+      if (p.events.length > 0) this.reconciler.update(desiredServices(v.vs, this.config.virtualServerGroups, v.pool, this.drained));
       this.deps.onChange?.();
     }
     c.timer = this.heap.addAt(now + step.delay * 1000, () => {

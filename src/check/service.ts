@@ -17,6 +17,8 @@ import type { DrainKey } from '../daemon/drain.js';
 import type { RunningService, ServiceContext, StartOptions } from '../daemon/service.js';
 import type { ReconcilerStatus } from '../ipvs/reconciler.js';
 import type { ChildInit, FromChild, ToChild } from './child-protocol.js';
+import { join } from 'node:path';
+import { DEFAULT_OWNED_PATH } from '../ipvs/owned.js';
 import { HEALTH_DETAIL, RestartPolicy, giveUpDetail, ipvsState } from './health.js';
 import type { CheckerHealth, RestartPolicyOptions } from './health.js';
 import { LogRelay } from './log-relay.js';
@@ -374,6 +376,7 @@ export function startSupervisedChecker(config: Config, ctx: ServiceContext & Sta
       initialHealth: [...alive],
       drained,
       dontReleaseIpvs,
+      ownedPath: ctx.stateDir ? join(ctx.stateDir, 'ipvs-owned.json') : DEFAULT_OWNED_PATH,
     };
     send(c, init);
     updateHealth();

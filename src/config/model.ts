@@ -63,7 +63,9 @@ export interface GlobalDefs {
   /** vrrp_notify_priority_changes: the default of every instance's notify_priority_changes. */
   vrrpNotifyPriorityChanges: boolean;
   lvsFlush: boolean;
-  lvsFlushOnStop: boolean;
+  /** lvs_flush_on_stop: 'none' (default: remove the configured services), 'all' (no argument:
+   * flush the whole IPVS table, hand-made services too), 'vs' (`VS`: the configured services). */
+  lvsFlushOnStop: 'none' | 'all' | 'vs';
   checkerLogAllFailures: boolean;
   /** Every other keyword we accepted, raw, so nothing is lost in `-d`. */
   extra: Record<string, string[]>;

@@ -38,7 +38,7 @@ export function defaultGlobalDefs(): GlobalDefs {
     vrrpNotifyFifoScript: null,
     vrrpNotifyPriorityChanges: false,
     lvsFlush: false,
-    lvsFlushOnStop: false,
+    lvsFlushOnStop: 'none',
     checkerLogAllFailures: false,
     extra: {},
   };
@@ -123,7 +123,19 @@ export function globalSpec(r: Reporter, seen: GlobalsSeen = { garpLowerPrioDelay
         g.lvsFlush = bool(r, st);
         r.warn(loc(st), 'lvs_flush: hakeep never flushes the whole IPVS table; it only touches the services in this config');
       },
-      lvs_flush_on_stop: (st, g) => { g.lvsFlushOnStop = bool(r, st); },
+      // keepalived (global_parser.c lvs_flush_on_stop_handler): no argument = flush everything,
+      // `VS` = only the configured services; anything else is reported and ignored.
+      lvs_flush_on_stop: (st, g) => {
+        const a = st.args[0];
+        if (a === undefined) {
+          g.lvsFlushOnStop = 'all';
+          r.warn(loc(st), 'lvs_flush_on_stop: on stop hakeep flushes the WHOLE IPVS table, services it did not create included (keepalived does the same); write "lvs_flush_on_stop VS" to remove only the configured services');
+        } else if (a === 'VS') {
+          g.lvsFlushOnStop = 'vs';
+        } else {
+          r.warn(loc(st), `Unknown lvs_flush_on_stop type ${a}: ignored (keepalived ignores it too); use no argument or VS`);
+        }
+      },
       checker_log_all_failures: (st, g) => { g.checkerLogAllFailures = bool(r, st); },
     },
     notYet: [

@@ -44,6 +44,8 @@ export interface RunOptions {
   drainFile?: string | null;
   /** [notify] timeout, ms. */
   notifyTimeoutMs?: number;
+  /** [daemon] state_dir (or the status socket's directory). */
+  stateDir?: string;
 }
 
 /** Resolves with the exit code once the daemon has stopped. */
@@ -175,6 +177,7 @@ export async function runDaemon(o: RunOptions): Promise<number> {
           log: log.child({ proc: 'check' }),
           drained: drains.list(),
           ...(o.dontReleaseIpvs ? { dontReleaseIpvs: true } : {}),
+          ...(o.stateDir !== undefined ? { stateDir: o.stateDir } : {}),
         });
         services.push(check);
         if (gated && vrrp) linkCheckerHealth(check, vrrp as VrrpLike, log);

@@ -43,6 +43,8 @@ export interface StartOptions {
   dontReleaseIpvs?: boolean;
   /** VRRP side: how long a notify script may run (ms). */
   notifyTimeoutMs?: number;
+  /** Where state kept across restarts lives ([daemon] state_dir): the IPVS owned record. */
+  stateDir?: string;
 }
 
 export type StartService = (config: Config, ctx: ServiceContext & StartOptions) => Promise<RunningService>;

@@ -231,7 +231,7 @@ describe('CheckEngine start order', () => {
       },
       runScript: () => undefined, log: () => undefined,
     });
-    engine.start();
+    void engine.start();
     await clock.advance(10);
     expect(order.slice(0, 2)).toEqual(['restore', 'probe']);
     await engine.stop();
@@ -240,14 +240,17 @@ describe('CheckEngine start order', () => {
     let saves = 0;
     const e2 = new CheckEngine(config([vs]), {
       clock, probe: net.probe,
-      backend: { save: () => (++saves === 1 ? new Promise<string>(() => undefined) : Promise.resolve('')), restore: async () => undefined },
+      // The adoption read and the first sync's read hang; later reads answer.
+      backend: { save: () => (++saves <= 2 ? new Promise<string>(() => undefined) : Promise.resolve('')), restore: async () => undefined },
       runScript: () => undefined, log: () => undefined,
     });
     const before = net.probes.length;
-    e2.start();
-    await clock.advance(29_000);
+    void e2.start();
+    // The adoption read gives up after 5 s, then the first sync waits at most 30 s: checks start.
+    await clock.advance(34_900);
     expect(net.probes.length).toBe(before);
-    await clock.advance(1100);
+    expect(saves).toBe(2);
+    await clock.advance(300);
     expect(net.probes.length).toBeGreaterThan(before);
     // Stopping does not hang on the stuck ipvsadm either.
     let stopped = false;

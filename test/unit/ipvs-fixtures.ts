@@ -40,7 +40,7 @@ export function globalDefs(over: Partial<GlobalDefs> = {}): GlobalDefs {
     vrrpGarpInterval: 0, vrrpGarpLowerPrioDelay: null, vrrpGarpLowerPrioRepeat: null, vrrpMinGarp: false,
     vrrpStrict: false, vrrpVersion: 2, vrrpSkipCheckAdvAddr: false, vrrpCheckUnicastSrc: false,
     vrrpLowerPrioNoAdvert: false, vrrpHigherPrioSendAdvert: false, vrrpStartupDelay: 0,
-    enableScriptSecurity: false, scriptUser: null, lvsFlush: false, lvsFlushOnStop: false,
+    enableScriptSecurity: false, scriptUser: null, lvsFlush: false, lvsFlushOnStop: 'none',
     checkerLogAllFailures: false, extra: {}, ...over,
   };
 }
