@@ -472,12 +472,29 @@ function validateVirtualServers(r: Reporter, config: Config): void {
     kept.push(vs);
     correctVirtualServer(r, vs, group);
     checkRealServers(r, vs, group);
-    if (vs.hysteresis >= vs.quorum && vs.hysteresis > 0) {
-      r.warn(vs.loc, `virtual_server ${vsName(vs.address)}: hysteresis ${vs.hysteresis} is not below quorum ${vs.quorum}, so quorum can never be lost`);
-    }
+    correctQuorum(r, vs);
   }
   config.virtualServers.splice(0, config.virtualServers.length, ...kept);
   checkOverlaps(r, config, twice);
+}
+
+/**
+ * keepalived's quorum corrections, in its order (check_data.c:1262-1275): a quorum above the total
+ * weight of the real servers could never be reached, so it is lowered to that total; then a
+ * hysteresis not below the quorum is set to quorum - 1. Each with a warning at the line.
+ */
+function correctQuorum(r: Reporter, vs: Vs): void {
+  const name = vsName(vs.address);
+  const total = vs.realServers.reduce((sum, rs) => sum + rs.weight, 0);
+  if (vs.quorum > total) {
+    r.warn(vs.loc, `virtual_server ${name}: quorum ${vs.quorum} exceeds the total weight of its real servers ${total}: reducing quorum to ${total}, as keepalived does (otherwise the pool could never gain quorum)`);
+    vs.quorum = total;
+  }
+  if (vs.hysteresis >= vs.quorum && vs.hysteresis > 0) {
+    const h = Math.max(0, vs.quorum - 1);
+    r.warn(vs.loc, `virtual_server ${name}: hysteresis ${vs.hysteresis} >= quorum ${vs.quorum}: setting hysteresis to ${h}, as keepalived does`);
+    vs.hysteresis = h;
+  }
 }
 
 /** check_data.c:1091-1147: ha_suspend, ops, port 0 and persistence. */

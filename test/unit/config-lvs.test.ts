@@ -235,3 +235,25 @@ describe('persistence_engine', () => {
     expect(expectAccepted(cfg)[0]).toBe('-A -u 10.0.0.1:5060 -s wlc -p 300 --pe sip');
   });
 });
+
+describe('quorum corrections (keepalived check_data.c:1262-1275)', () => {
+  test('a quorum above the total weight is lowered to it, then hysteresis below the quorum', () => {
+    const r = parseConfigText(`virtual_server 10.0.0.100 80 {
+  protocol TCP
+  quorum 10
+  hysteresis 5
+  real_server 10.0.0.2 80 {
+    weight 2
+  }
+  real_server 10.0.0.3 80 {
+    weight 3
+  }
+}
+`, 'q.conf');
+    const vs = r.config.virtualServers[0]!;
+    expect([vs.quorum, vs.hysteresis]).toEqual([5, 4]);
+    const msgs = r.diagnostics.filter((d) => d.severity === 'warning').map((d) => `${d.line}: ${d.message}`);
+    expect(msgs).toContain('1: virtual_server 10.0.0.100:80: quorum 10 exceeds the total weight of its real servers 5: reducing quorum to 5, as keepalived does (otherwise the pool could never gain quorum)');
+    expect(msgs).toContain('1: virtual_server 10.0.0.100:80: hysteresis 5 >= quorum 5: setting hysteresis to 4, as keepalived does');
+  });
+});

@@ -1,9 +1,7 @@
 // Builders for hand-made Config pieces in the IPVS and checker unit tests: keepalived's defaults,
 // overridable field by field.
 import type { Config, GlobalDefs, RealServer, TcpCheck, VirtualServer } from '../../src/config/model.js';
-import { parseIpvsadmLine, parseIpvsadmSave } from '../../src/ipvs/ipvsadm-parse.js';
-import { destKey, forwardFlag, serviceKey } from '../../src/ipvs/model.js';
-import type { IpvsTable } from '../../src/ipvs/model.js';
+import { FakeKernel } from './ipvs-kernel-fake.js';
 
 const loc = { file: 'test.conf', line: 1 };
 
@@ -53,55 +51,27 @@ export function config(virtualServers: VirtualServer[], over: Partial<Config> = 
 }
 
 /**
- * An in-memory IPVS table driven by ipvsadm command lines, answering like ipvsadm 1.31 does:
- * errors go to stderr and `-R` carries on with the next line.
+ * An in-memory IPVS table driven by ipvsadm command lines, for the engine tests: a thin front
+ * on FakeKernel (ipvs-kernel-fake.ts), which is written from ipvsadm's and the kernel's
+ * behaviour and shares no code with hakeep's own parser or serializer (a fake built from the code
+ * it checks would prove nothing).
  */
 export class FakeIpvs {
-  table: IpvsTable = new Map();
+  readonly kernel = new FakeKernel();
   restores: string[][] = [];
 
   constructor(saved = '') {
-    this.table = parseIpvsadmSave(saved).table;
+    if (saved.trim() !== '') this.kernel.restore(saved.split('\n'));
   }
 
   save(): string {
-    let out = '';
-    for (const s of this.table.values()) {
-      let line = `-A ${serviceKey(s.addr)} -s ${s.scheduler}`;
-      if (s.persistence !== null) line += ` -p ${s.persistence}`;
-      if (s.persistence !== null && s.netmask !== null) line += ` -M ${s.netmask}`;
-      if (s.ops) line += ' -o';
-      if (s.schedFlags.length) line += ` -b ${s.schedFlags.join(',')}`;
-      out += `${line}\n`;
-      for (const d of s.dests) out += `-a ${serviceKey(s.addr)} -r ${destKey(d)} ${forwardFlag(d.forward)} -w ${d.weight}\n`;
-    }
-    return out;
+    return this.kernel.save();
   }
 
   /** Apply `ipvsadm -R` input; returns what ipvsadm would print on stderr. */
   restore(lines: string[]): string {
     this.restores.push(lines);
-    let stderr = '';
-    for (const line of lines) {
-      const p = parseIpvsadmLine(line);
-      if (typeof p === 'string') { stderr += `${p}\n`; continue; }
-      const key = serviceKey(p.service.addr);
-      const svc = this.table.get(key);
-      switch (p.cmd) {
-        case '-A': if (svc) stderr += 'Service already exists\n'; else this.table.set(key, p.service); break;
-        case '-E': if (!svc) stderr += 'No such service\n'; else this.table.set(key, { ...p.service, dests: svc.dests }); break;
-        case '-D': if (!svc) stderr += 'No such service\n'; else this.table.delete(key); break;
-        default: {
-          if (!svc) { stderr += 'No such service\n'; break; }
-          const i = svc.dests.findIndex((d) => destKey(d) === destKey(p.dest!));
-          if (p.cmd === '-a') { if (i >= 0) stderr += 'Destination already exists\n'; else svc.dests.push(p.dest!); }
-          else if (i < 0) stderr += 'No such destination\n';
-          else if (p.cmd === '-e') svc.dests[i] = p.dest!;
-          else svc.dests.splice(i, 1);
-        }
-      }
-    }
-    return stderr;
+    return this.kernel.restore(lines).output;
   }
 }
 

@@ -54,7 +54,8 @@ async function main() {
       ['10.77.1.11:8080/3', '10.77.1.12:8080/2', '10.77.1.13:8080/1'], 30_000);
     log(`hakeep programmed IPVS ${Math.round(performance.now() - t0)} ms after spawn (node start included)`);
     await expectDests('start: DR service (destination port = service port)', DR, ['10.77.1.12:80/5', '10.77.1.13:80/4']);
-    await expectDests('start: fwmark service', FWM, ['10.77.1.13:80/2']);
+    // A fwmark DR destination is programmed with port 0, as keepalived does (ipvswrapper.c:457-460).
+    await expectDests('start: fwmark service', FWM, ['10.77.1.13:0/2']);
     const saved = ipvsadmSave();
     record('start: ipvsadm -S -n shows scheduler, forwarding and persistence as configured',
       saved.includes('-A -t 10.77.9.100:80 -s rr\n') && saved.includes('-A -t 10.77.9.101:80 -s wlc -p 60') &&
