@@ -11,7 +11,8 @@ import { CheckEngine, rsKey } from './engine.js';
 import type { EngineDeps } from './engine.js';
 import { faultPlan, injectFault } from './fault-hook.js';
 import { allServicesRefused } from './health.js';
-import { runScript } from './notify.js';
+import { runnerNotify } from './notify.js';
+import { ScriptRunner } from '../script/runner.js';
 import { tcpProbe, tcpProbeKind } from './tcp-probe.js';
 
 /** The status snapshot is refreshed at least this often (ms): counters move without changes. */
@@ -34,6 +35,12 @@ export function runEngine(init: ChildInit, io: ChildIo): (m: ToChild) => void {
   let stateTimer: NodeJS.Timeout | null = null;
   let statusTimer: NodeJS.Timeout | null = null;
 
+  // Checker notify scripts through the shared runner (its spawner: checks never wait on a fork).
+  const runner = new ScriptRunner({
+    log: (level, msg, fields) => log(level, msg, fields),
+    scriptUser: config.globalDefs.scriptUser,
+    enableScriptSecurity: config.globalDefs.enableScriptSecurity,
+  });
   const deps: EngineDeps = {
     clock: realClock,
     probe: tcpProbe,
@@ -41,7 +48,7 @@ export function runEngine(init: ChildInit, io: ChildIo): (m: ToChild) => void {
       path: init.ipvsadmPath,
       onFallback: (why) => log('warn', `IPVS: ${why}`, {}),
     }),
-    runScript,
+    runScript: runnerNotify(runner),
     log,
     onChange: changed,
     resyncMs: init.resyncMs,
@@ -93,7 +100,10 @@ export function runEngine(init: ChildInit, io: ChildIo): (m: ToChild) => void {
   const stop = (): void => {
     if (stopping) return;
     stopping = true;
-    void engine.stop().then(() => {
+    void engine.stop().then(async () => {
+      // Omega notifiers were just queued: give them a moment (keepalived: 1 s), then close.
+      for (let i = 0; i < 20 && runner.load().running + runner.load().queued > 0; i++) await new Promise((r) => setTimeout(r, 50));
+      await runner.close();
       clearInterval(statusRefresh);
       if (statusTimer) clearTimeout(statusTimer);
       if (stateTimer) clearTimeout(stateTimer);

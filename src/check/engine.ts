@@ -340,7 +340,7 @@ export class CheckEngine {
 
   private notify(cmd: NotifyCmd, what: string, target: string): void {
     this.deps.log('debug', `Running ${what} script for ${target}: ${cmd.command}`, { script: cmd.command, what });
-    this.deps.runScript(cmd, what, (level, msg, fields) => this.deps.log(level, msg, fields));
+    this.deps.runScript(cmd, what, (level, msg, fields) => this.deps.log(level, msg, fields), target);
   }
 
   /** Stop checking, run the stop notifiers (omega) and remove the services hakeep created. */

@@ -1,46 +1,34 @@
-// Run notify_up/notify_down/quorum_up/quorum_down scripts the way keepalived does: through
-// /bin/sh -c, asynchronously, never waiting for them. A script that cannot start is logged.
-import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+// notify_up / notify_down / quorum_up / quorum_down on the checker side, through the shared script
+// runner (src/script/): keepalived's argument splitting and users (script_user, keepalived_script,
+// root with a warning), script security, a timeout that kills the process group, output captured
+// into the log, a bounded pool, and per-owner ordering: the scripts of one real server (or one
+// virtual server's quorum) run one at a time, in the order of the transitions.
 import type { NotifyCmd } from '../config/model.js';
+import type { ScriptRunner as Runner } from '../script/runner.js';
+import { parseUserSpec } from '../script/users.js';
 
-export type ScriptLog = (level: 'debug' | 'warn', msg: string, fields: Record<string, unknown>) => void;
-export type ScriptRunner = (cmd: NotifyCmd, what: string, log: ScriptLog) => void;
+export type ScriptLog = (level: 'debug' | 'info' | 'warn' | 'error', msg: string, fields: Record<string, unknown>) => void;
+/** `owner`: what orders the scripts (a real server's or virtual server's name). */
+export type ScriptRunner = (cmd: NotifyCmd, what: string, log: ScriptLog, owner?: string) => void;
 
-/** uid/gid of `user` or `user:group` / `user group` from /etc/passwd and /etc/group. */
-export function lookupUser(spec: string, passwd: string, group: string): { uid: number; gid: number } | null {
-  const [user, grp] = spec.trim().split(/[:\s]+/);
-  const pw = passwd.split('\n').map((l) => l.split(':')).find((f) => f[0] === user);
-  if (!pw || pw.length < 4) return null;
-  let gid = Number(pw[3]);
-  if (grp) {
-    const g = group.split('\n').map((l) => l.split(':')).find((f) => f[0] === grp);
-    if (!g || g.length < 3) return null;
-    gid = Number(g[2]);
-  }
-  return { uid: Number(pw[2]), gid };
-}
+/** keepalived has no timeout for these; one hung script must not hold its server's later ones. */
+export const CHECKER_NOTIFY_TIMEOUT_MS = 30_000;
 
-export const runScript: ScriptRunner = (cmd, what, log) => {
-  let ids: { uid: number; gid: number } | null = null;
-  if (cmd.user) {
-    try {
-      ids = lookupUser(cmd.user, readFileSync('/etc/passwd', 'utf8'), readFileSync('/etc/group', 'utf8'));
-    } catch {
-      ids = null;
-    }
-    if (!ids) {
-      log('warn', `${what} script "${cmd.command}": unknown user "${cmd.user}"; not run`, { script: cmd.command });
+/** The engine's script hook on top of a ScriptRunner. Never throws; failures are logged by the runner. */
+export function runnerNotify(runner: Pick<Runner, 'run'>, timeoutMs = CHECKER_NOTIFY_TIMEOUT_MS): ScriptRunner {
+  return (cmd, what, log, owner) => {
+    const user = cmd.user ? parseUserSpec(cmd.user) : null;
+    if (cmd.user && !user) {
+      log('warn', `${what} script "${cmd.command}": cannot read user "${cmd.user}"; not run`, { script: cmd.command });
       return;
     }
-  }
-  try {
-    const child = spawn('/bin/sh', ['-c', cmd.command], { stdio: 'ignore', ...(ids ?? {}) });
-    child.on('error', (e) => log('warn', `${what} script "${cmd.command}" could not be started: ${e.message}`, { script: cmd.command }));
-    child.on('exit', (code, signal) => {
-      if (code !== 0) log('debug', `${what} script "${cmd.command}" exited with ${signal ?? `status ${code}`}`, { script: cmd.command, code, signal });
+    void runner.run({
+      owner: `checker:${owner ?? what}`,
+      kind: 'checker_notify',
+      name: what,
+      command: cmd.command,
+      user,
+      timeoutMs,
     });
-  } catch (e) {
-    log('warn', `${what} script "${cmd.command}" could not be started: ${(e as Error).message}`, { script: cmd.command });
-  }
-};
+  };
+}

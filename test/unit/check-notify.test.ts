@@ -1,11 +1,20 @@
-import { mkdtempSync, readFileSync, existsSync } from 'node:fs';
+// Checker notify scripts through the shared script runner (real processes, direct mode: the
+// runner's own tests cover the spawner): keepalived's splitting (no shell), per-server order,
+// never waited for by the checker.
+import { mkdtempSync, readFileSync, existsSync, rmSync, writeFileSync, chmodSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
-import { lookupUser, runScript } from '../../src/check/notify.js';
+import { afterAll, describe, expect, it } from 'vitest';
+import { runnerNotify } from '../../src/check/notify.js';
+import { ScriptRunner } from '../../src/script/runner.js';
 
-const PASSWD = 'root:x:0:0:root:/root:/bin/bash\nnobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n';
-const GROUP = 'root:x:0:\nnogroup:x:65534:\nadm:x:4:\n';
+const dir = mkdtempSync(join(tmpdir(), 'hku-notify-'));
+const lines: string[] = [];
+const runner = new ScriptRunner({ mode: 'direct', scriptUser: 'root', log: (_l, msg) => lines.push(msg) });
+afterAll(async () => {
+  await runner.close();
+  rmSync(dir, { recursive: true, force: true });
+});
 
 async function waitFor(cond: () => boolean, ms = 5000): Promise<void> {
   const end = Date.now() + ms;
@@ -15,29 +24,24 @@ async function waitFor(cond: () => boolean, ms = 5000): Promise<void> {
   }
 }
 
-describe('notify scripts', () => {
-  it('runs the command line through /bin/sh -c without waiting for it', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'hku-notify-'));
+describe('checker notify scripts', () => {
+  it('run without being waited for, one at a time per real server, in transition order', async () => {
     const out = join(dir, 'out');
+    const script = join(dir, 'note.sh');
+    writeFileSync(script, `#!/bin/sh\n[ "$1" = down ] && sleep 0.3\necho "$1" >> ${out}\n`);
+    chmodSync(script, 0o755);
+    const notify = runnerNotify(runner);
     const t0 = Date.now();
-    runScript({ command: `sleep 0.3; echo "up $((1+1))" > ${out}`, user: null }, 'notify_up', () => undefined);
-    expect(Date.now() - t0).toBeLessThan(200);
-    expect(existsSync(out)).toBe(false);
-    await waitFor(() => existsSync(out) && readFileSync(out, 'utf8') !== '');
-    expect(readFileSync(out, 'utf8')).toBe('up 2\n');
+    notify({ command: `${script} down`, user: null }, 'notify_down', () => undefined, '[10.0.0.2]:tcp:80');
+    notify({ command: `${script} up`, user: null }, 'notify_up', () => undefined, '[10.0.0.2]:tcp:80');
+    expect(Date.now() - t0).toBeLessThan(100);
+    await waitFor(() => existsSync(out) && readFileSync(out, 'utf8').split('\n').length === 3);
+    expect(readFileSync(out, 'utf8')).toBe('down\nup\n');
   });
 
-  it('logs a script it cannot run as that user', () => {
+  it('a user the config names badly is reported, not run', () => {
     const logs: string[] = [];
-    runScript({ command: 'true', user: 'no-such-user-hku' }, 'notify_down', (_l, msg) => logs.push(msg));
-    expect(logs).toEqual(['notify_down script "true": unknown user "no-such-user-hku"; not run']);
-  });
-
-  it('looks up user and group ids', () => {
-    expect(lookupUser('nobody', PASSWD, GROUP)).toEqual({ uid: 65534, gid: 65534 });
-    expect(lookupUser('nobody:adm', PASSWD, GROUP)).toEqual({ uid: 65534, gid: 4 });
-    expect(lookupUser('nobody adm', PASSWD, GROUP)).toEqual({ uid: 65534, gid: 4 });
-    expect(lookupUser('ghost', PASSWD, GROUP)).toBeNull();
-    expect(lookupUser('nobody:ghosts', PASSWD, GROUP)).toBeNull();
+    runnerNotify(runner)({ command: 'true', user: 'a b c' }, 'notify_down', (_l, msg) => logs.push(msg));
+    expect(logs).toEqual(['notify_down script "true": cannot read user "a b c"; not run']);
   });
 });
