@@ -53,11 +53,14 @@ function hexAddr(text) {
   return m ? `${hexIp(m[1])}:${parseInt(m[2], 16)}` : text;
 }
 
-/** The kernel's IPVS table: key "TCP 10.0.0.1:80" or "FWM 7" → { line, dests: {"ip:port": {fwd, weight}} }. */
-export function readIpvs() {
+/**
+ * The kernel's IPVS table: key "TCP 10.0.0.1:80" or "FWM 7" → { line, dests: {"ip:port": {fwd, weight}} }.
+ * `path` reads another network namespace's table: `/proc/PID/net/ip_vs` for a process living there.
+ */
+export function readIpvs(path = '/proc/net/ip_vs') {
   const table = new Map();
   let cur = null;
-  for (const line of readFileSync('/proc/net/ip_vs', 'utf8').split('\n').slice(3)) {
+  for (const line of readFileSync(path, 'utf8').split('\n').slice(3)) {
     const f = line.trim().split(/\s+/);
     if (f[0] === '->') {
       if (cur) cur.dests[hexAddr(f[1])] = { fwd: f[2], weight: Number(f[3]) };
