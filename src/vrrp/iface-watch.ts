@@ -89,13 +89,15 @@ export class InterfaceWatch {
         return;
       }
       case 'addr_added':
-        this.evaluateSources();
+        // Our own VIPs coming and going never change an advert source (they are never one):
+        // skipping them keeps a 200-instance takeover from re-evaluating every source per VIP.
+        if (ev.addr.family === 4 && !this.vipAddresses.has(ev.addr.address)) this.evaluateSources();
         return;
       case 'addr_deleted': {
         for (const rts of this.byIface.values()) {
           for (const rt of rts) rt.onAddressDeleted(ev.addr.ifname, ev.addr.address);
         }
-        this.evaluateSources();
+        if (ev.addr.family === 4 && !this.vipAddresses.has(ev.addr.address)) this.evaluateSources();
         return;
       }
       case 'resync':
