@@ -2,8 +2,8 @@
 // and gets one answer, then the connection closes:
 //   `status`                 → the status JSON (the same model the services expose)
 //   `rs drain VS RS` / `rs enable VS RS` → `{"ok":…,"message":…}` (see src/daemon/drain.ts)
-// A client that sends nothing (e.g. `socat - UNIX-CONNECT:…`) gets the status after a moment, as
-// before commands existed.
+// A client that sends nothing gets the status when it half-closes (`socat - UNIX-CONNECT:… </dev/null`)
+// or after SILENT_CLIENT_MS, as before commands existed.
 import { chmodSync, mkdirSync, unlinkSync } from 'node:fs';
 import { createConnection, createServer, type Server } from 'node:net';
 import { dirname } from 'node:path';
@@ -14,8 +14,13 @@ export type StatusSource = () => unknown;
 /** Answers a command line other than `status`; resolves with what to send back. */
 export type CommandHandler = (words: string[]) => Promise<{ ok: boolean; message: string }>;
 
-/** How long a silent client waits for the status (ms). */
-const SILENT_CLIENT_MS = 150;
+/**
+ * How long a client that sends nothing waits before it gets the status anyway (ms). Long enough
+ * that a command line written late (a loaded host, or this loop stalled) is never mistaken for a
+ * silent client: that once answered `rs drain` with the status and dropped the command. A client
+ * that half-closes without a word gets the status at once.
+ */
+const SILENT_CLIENT_MS = 3000;
 const MAX_REQUEST = 4096;
 
 /** Is a live daemon already answering on this path? (A stale socket file refuses connections.) */

@@ -89,8 +89,10 @@ export interface ReconcilerStatus {
 /** How long stop() waits for a batch in flight before removing the services anyway (ms). */
 const STOP_WAIT_MS = 5000;
 
-/** Re-reads take at most 1/READ_COST_FACTOR of the time. */
+/** Re-reads take at most 1/READ_COST_FACTOR of the time… */
 const READ_COST_FACTOR = 20;
+/** …but a drift is repaired within this long after a full read, however slow that read was. */
+const MAX_READ_SPACING_MS = 30_000;
 
 /**
  * An answer from ipvsadm about the commands themselves (an option it refuses and exits on, or a
@@ -336,9 +338,14 @@ export class Reconciler {
     if (this.stopped) return;
     this.resyncTimer = this.o.timers.setTimeout(() => {
       this.resyncTimer = null;
+      const readBefore = this.stats.lastRead?.at ?? null;
       void this.resync().finally(() => {
-        const cost = this.stats.lastRead?.durationMs ?? 0;
-        this.armResync(Math.max(this.o.resyncMs, cost * READ_COST_FACTOR));
+        // Only a tick that read the whole table pays its cost in spacing: a tick that found
+        // /proc unchanged stays on resyncMs, so one slow read does not stretch every later check
+        // (a hand edit would then wait a minute to be repaired).
+        const read = this.stats.lastRead;
+        const didRead = read !== null && read.at !== readBefore;
+        this.armResync(didRead ? Math.max(this.o.resyncMs, Math.min(MAX_READ_SPACING_MS, read.durationMs * READ_COST_FACTOR)) : this.o.resyncMs);
       });
     }, delayMs);
   }
