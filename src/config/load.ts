@@ -10,6 +10,7 @@ import {
   type InstanceMeta,
 } from './schema-vrrp.js';
 import { readVirtualServer, readVsGroup } from './schema-lvs.js';
+import { readSsl } from './schema-checkers.js';
 import { blockOf, walkBlock } from './block.js';
 import { loc, nearest, Reporter } from './values.js';
 import { validate } from './validate.js';
@@ -70,8 +71,18 @@ function build(file: string, lines: Parameters<typeof parseTree>[0], lexDiags: D
         break;
       case 'vrrp_instance': {
         const name = st.args[0];
-        if (!name) r.error(loc(st), 'vrrp_instance needs a name, e.g. vrrp_instance VI_1 { … }');
-        const inst = newInstance(name ?? '', st, globalDefs);
+        // vrrp_parser.c:398-425: no name (or more than one word), or a name already used: keepalived
+        // reports it, skips the whole block and runs the rest. So does hakeep.
+        if (!name || st.args.length !== 1) {
+          r.warn(loc(st), `vrrp_instance ${st.args.join(' ')}: keepalived skips this block ("vrrp_instance must have a name"), so does hakeep; nothing in it runs. Write vrrp_instance NAME { … } with a one-word name`);
+          break;
+        }
+        const twin = config.vrrpInstances.find((i) => i.name === name);
+        if (twin) {
+          r.warn(loc(st), `vrrp_instance ${name} is already defined at ${twin.loc.file}:${twin.loc.line}: keepalived skips this second block ("vrrp instance ${name} already defined"), so does hakeep; nothing in it runs. Rename one`);
+          break;
+        }
+        const inst = newInstance(name, st, globalDefs);
         const meta: InstanceMeta = newInstanceMeta();
         walkBlock(r, instanceSpec(r, meta), blockOf(r, st), inst, inst.extra);
         config.vrrpInstances.push(inst);
@@ -96,7 +107,16 @@ function build(file: string, lines: Parameters<typeof parseTree>[0], lexDiags: D
           name: st.args[0] ?? '', loc: loc(st), group: [], notifyMaster: null, notifyBackup: null, notifyFault: null,
           notify: null, trackScript: [], trackInterface: [], smtpAlert: false,
         };
-        if (!g.name) r.error(loc(st), 'vrrp_sync_group needs a name');
+        // vrrp_parser.c:209-231: no name, or a name already used: the block is skipped.
+        if (!g.name) {
+          r.warn(loc(st), 'vrrp_sync_group without a name: keepalived skips this block ("vrrp_sync_group must have a name - skipping"), so does hakeep; its members are not synchronised. Write vrrp_sync_group NAME { … }');
+          break;
+        }
+        const twinGroup = config.vrrpSyncGroups.find((x) => x.name === g.name);
+        if (twinGroup) {
+          r.warn(loc(st), `vrrp_sync_group ${g.name} is already defined at ${twinGroup.loc.file}:${twinGroup.loc.line}: keepalived skips this second block ("vrrp sync group ${g.name} already defined"), so does hakeep. Merge them or rename one`);
+          break;
+        }
         walkBlock(r, syncGroupSpec(r), blockOf(r, st), g);
         config.vrrpSyncGroups.push(g);
         break;
@@ -120,6 +140,11 @@ function build(file: string, lines: Parameters<typeof parseTree>[0], lexDiags: D
         if (vs) config.virtualServers.push(vs);
         break;
       }
+      case 'SSL':
+        // check_parser.c:60-100: SSL_GET's client certificate, key, its password and the CA file.
+        if (config.ssl) r.warn(loc(st), 'a second SSL block: its settings replace those of the first, as in keepalived');
+        config.ssl = { ...(config.ssl ?? {}), ...Object.fromEntries(Object.entries(readSsl(r, st)).filter(([, v]) => v !== null)) } as NonNullable<typeof config.ssl>;
+        break;
       case 'static_ipaddress':
         for (const s of blockOf(r, st)) parseVip(r, s);
         r.warn(loc(st), 'static_ipaddress is parsed but not applied by hakeep yet; add these addresses with your network configuration');

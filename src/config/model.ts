@@ -8,12 +8,36 @@ export interface SourceLoc {
   line: number;
 }
 
+/** `smtp_server ADDRESS|NAME [PORT]` (global_parser.c:220-239). A name is resolved when an alert is sent. */
+export interface SmtpServer {
+  /** An IP address or a host name. */
+  host: string;
+  /** 25 unless written. */
+  port: number;
+  loc: SourceLoc;
+}
+
 export interface GlobalDefs {
+  /** null = the host name (keepalived: the canonical name of the host, global_data.c:281-282). */
   routerId: string | null;
+  /** Recipients, in order (RCPT TO each, one To: header). */
   notificationEmail: string[];
+  /** null = USER@HOSTNAME (keepalived: global_data.c:62-80, 284-295). */
   notificationEmailFrom: string | null;
-  smtpServer: string | null;
+  /** null = no e-mail alerts (none written, or keepalived's "Invalid smtp server"). */
+  smtpServer: SmtpServer | null;
+  /** Seconds, whole (keepalived's default 30; 0 is read as 1). */
   smtpConnectTimeout: number;
+  /** HELO argument; null = the host name (keepalived: global_data.c:292-293). */
+  smtpHeloName?: string | null;
+  /** Global smtp_alert / smtp_alert_vrrp / smtp_alert_checker; null or absent = not written. */
+  smtpAlert?: boolean | null;
+  smtpAlertVrrp?: boolean | null;
+  smtpAlertChecker?: boolean | null;
+  /** no_email_faults: no alert for a VRRP instance or sync group entering FAULT (vrrp_notify.c:197-199). */
+  noEmailFaults?: boolean;
+  /** no_checker_emails: real-server alerts only when the server's state changes, not for each checker. */
+  noCheckerEmails?: boolean;
   vrrpMcastGroup4: string; // default 224.0.0.18
   vrrpMcastGroup6: string; // default ff02::12
   vrrpGarpMasterDelay: number; // 5
@@ -237,6 +261,8 @@ export interface VrrpInstance {
   /** notify_priority_changes: MASTER_PRIORITY/BACKUP_PRIORITY lines on the notify FIFOs.
    * null = not written: the sync group's value, else the global vrrp_notify_priority_changes. */
   notifyPriorityChanges: boolean | null;
+  /** Resolved (vrrp.c:3237-3244): the instance's smtp_alert, else the global smtp_alert_vrrp, else
+   * the global smtp_alert, else false. */
   smtpAlert: boolean;
   /** strict_mode, else the global vrrp_strict. Its corrections are already applied to this
    * model (see validate.ts); hakeep never installs the firewall rules that come with it. */
@@ -293,6 +319,7 @@ export interface VrrpSyncGroup {
    * trackers keep their weights. Without it keepalived zeroes or drops them (vrrp.c:3826-3904).
    */
   trackingWeight?: boolean;
+  /** Resolved like VrrpInstance.smtpAlert (vrrp.c:4108-4116). */
   smtpAlert: boolean;
 }
 
@@ -390,76 +417,151 @@ export interface VirtualServerGroup {
   entries: VsGroupEntry[];
 }
 
-export interface TcpCheck {
-  type: 'TCP_CHECK';
+/** Timing and mode every checker has (resolved cascade: checker → real_server → virtual_server → default). */
+export interface CheckerBase {
+  /** Seconds; checker → real_server → virtual_server → 5. */
+  connectTimeout: number;
+  /** checker → real_server → virtual_server → the checker's default (1; MISC_CHECK 0; DNS_CHECK 3). */
+  retry: number;
+  /** Seconds; checker → real_server → virtual_server → default (1; HTTP/SSL_GET 3; DNS_CHECK delay_loop). */
+  delayBeforeRetry: number;
+  /** Seconds; checker → real_server → virtual_server (60). */
+  delayLoop: number;
+  /** Seconds; null = random up to delay_loop. */
+  warmup: number | null;
+  /** null = the real server's. */
+  alpha: boolean | null;
+  logAllFailures: boolean;
+  loc: SourceLoc;
+}
+
+/** Where a network checker connects from and to (keepalived's conn_opts). */
+export interface ConnOpts {
   connectIp: string | null;
   connectPort: number | null;
   bindto: string | null;
   bindPort: number | null;
   bindIf: string | null;
-  connectTimeout: number; // resolved cascade: checker → real_server → virtual_server → 5
-  retry: number; // resolved: default 1
-  delayBeforeRetry: number; // resolved: default 1
-  delayLoop: number; // resolved: checker → real_server → virtual_server (60)
-  warmup: number | null; // null = random up to delay_loop
-  alpha: boolean | null;
   fwmark: number | null;
-  logAllFailures: boolean;
-  loc: SourceLoc;
+}
+
+export interface TcpCheck extends CheckerBase, ConnOpts {
+  type: 'TCP_CHECK';
+}
+
+/** `regex …` of a url block (check_http.c:621-888): matched against the body as it arrives. */
+export interface HttpRegex {
+  /** The pattern as written (keepalived's quoted/escaped string). */
+  pattern: string;
+  /** JavaScript RegExp flags derived from regex_options (caseless → i, multiline → m, dotall → s, utf → u). */
+  flags: string;
+  /** regex_no_match: a match fails the check. */
+  noMatch: boolean;
+  /** regex_min_offset: matches must start at or after this body offset. */
+  minOffset: number;
+  /** regex_max_offset: the last body offset a match may start at; null = none. */
+  maxOffset: number | null;
 }
 
 export interface HttpUrl {
   path: string;
+  /** MD5 of the body as keepalived computes it: 32 lower-case hex digits; null = none. */
   digest: string | null;
-  statusCode: string | null;
+  /** Accepted status codes as inclusive ranges; keepalived's default is 200-299. */
+  statusCodes: [number, number][];
   virtualhost: string | null;
-  regex: string | null;
+  regex: HttpRegex | null;
+  /** SSL_GET: send close_notify on this url's connections (newer keepalived's url-level tls_compliant). */
+  tlsCompliant: boolean;
 }
 
-export interface HttpCheck {
+export type HttpProtocol = '1.0' | '1.0C' | '1.1';
+
+export interface HttpCheck extends CheckerBase, ConnOpts {
   type: 'HTTP_GET' | 'SSL_GET';
   urls: HttpUrl[];
-  connectIp: string | null;
-  connectPort: number | null;
-  bindto: string | null;
-  bindPort: number | null;
-  connectTimeout: number;
-  retry: number;
-  delayBeforeRetry: number;
-  delayLoop: number;
-  warmup: number | null;
-  httpProtocol: string | null;
+  /** 1.0 (default), 1.0C (1.0 with Connection: close), 1.1 (with Connection: close). */
+  httpProtocol: HttpProtocol;
   virtualhost: string | null;
   enableSni: boolean;
+  /** The SNI to send (newer keepalived); implies enable_sni. */
   sniName: string | null;
-  loc: SourceLoc;
+  /** Check the urls of a recovering (or starting) server back to back, not delay_loop apart. */
+  fastRecovery: boolean;
+  /** Send a TLS close_notify before closing (otherwise the connection is closed quietly, as keepalived 2.2.7 does). */
+  tlsCompliant: boolean;
 }
 
-export interface MiscCheck {
+export interface MiscCheck extends CheckerBase {
   type: 'MISC_CHECK';
+  /** Program and arguments in one string, split as keepalived splits it. */
   miscPath: string;
+  /** Seconds; null = the virtual server's delay_loop (check_misc.c misc_check_thread). */
   miscTimeout: number | null;
   miscDynamic: boolean;
+  /** `user USER [GROUP]`; null = the default script user. */
   user: string | null;
-  retry: number;
-  delayBeforeRetry: number;
-  delayLoop: number;
-  warmup: number | null;
-  loc: SourceLoc;
 }
 
-/** Checkers parsed but not implemented yet: kept with their raw keywords. */
-export interface OtherCheck {
-  type: 'SMTP_CHECK' | 'DNS_CHECK' | 'UDP_CHECK' | 'PING_CHECK' | 'FILE_CHECK' | 'BFD_CHECK';
-  params: Record<string, string[]>;
-  connectTimeout: number;
-  retry: number;
-  delayBeforeRetry: number;
-  delayLoop: number;
-  loc: SourceLoc;
+export interface SmtpCheck extends CheckerBase, ConnOpts {
+  type: 'SMTP_CHECK';
+  /** HELO argument; keepalived's default is smtpchecker.keepalived.org. */
+  heloName: string;
 }
 
-export type Checker = TcpCheck | HttpCheck | MiscCheck | OtherCheck;
+export const DNS_TYPES = { A: 1, NS: 2, CNAME: 5, SOA: 6, MX: 15, TXT: 16, AAAA: 28, RRSIG: 46, DNSKEY: 48 } as const;
+export type DnsType = keyof typeof DNS_TYPES;
+
+export interface DnsCheck extends CheckerBase, ConnOpts {
+  type: 'DNS_CHECK';
+  /** Query type (default SOA). */
+  dnsType: DnsType;
+  /** Query name (default "."). */
+  dnsName: string;
+}
+
+export interface UdpCheck extends CheckerBase, ConnOpts {
+  type: 'UDP_CHECK';
+  /** Bytes sent; null = keepalived's 32-byte filler ("keepalived check - " repeated). */
+  payload: number[] | null;
+  requireReply: boolean;
+  /** Expected reply bytes (compared over the shorter of reply and pattern); null = any reply. */
+  replyData: number[] | null;
+  /** Per byte: bits that are wildcards (an X nibble in the hex string); null = none. */
+  replyMask: number[] | null;
+  minReplyLength: number; // 0
+  maxReplyLength: number; // 255
+}
+
+export interface PingCheck extends CheckerBase, ConnOpts {
+  type: 'PING_CHECK';
+}
+
+export interface FileCheck extends CheckerBase {
+  type: 'FILE_CHECK';
+  /** The name of a top-level track_file block. */
+  trackFile: string;
+  /** FILE_CHECK's own weight; null = the track_file's. */
+  weight: number | null;
+  weightReverse: boolean | null;
+}
+
+/** Parsed so `-t` can name it; hakeep refuses to run it (no BFD). */
+export interface BfdCheck extends CheckerBase {
+  type: 'BFD_CHECK';
+  name: string | null;
+}
+
+export type Checker = TcpCheck | HttpCheck | MiscCheck | SmtpCheck | DnsCheck | UdpCheck | PingCheck | FileCheck | BfdCheck;
+
+/** The global `SSL { ca; certificate; key; password }` block: SSL_GET's client identity. */
+export interface SslConfig {
+  loc: SourceLoc;
+  ca: string | null;
+  certificate: string | null;
+  key: string | null;
+  password: string | null;
+}
 
 export interface RealServer {
   ip: string;
@@ -474,10 +576,16 @@ export interface RealServer {
   uthreshold: number;
   lthreshold: number;
   lbKind: LbKind | null; // null = the virtual server's
+  /** `virtualhost` of the real server (HTTP_GET's Host after the url's and the checker's). */
+  virtualhost?: string | null;
   /** Tunnel options of this real server's own `lb_kind TUN …` line; absent = the virtual server's. */
   tunnel?: TunnelOptions | null;
   alpha: boolean; // resolved cascade
   checkers: Checker[];
+  /** Resolved (check_data.c:1221-1231): the real server's smtp_alert, else the global
+   * smtp_alert_checker, else the global smtp_alert, else TRUE (keepalived's backward-compatible
+   * default; nothing is sent without notification_email and smtp_server). Absent = true. */
+  smtpAlert?: boolean;
 }
 
 export interface VirtualServer {
@@ -520,6 +628,9 @@ export interface VirtualServer {
   inhibitOnFailure: boolean;
   virtualhost: string | null;
   realServers: RealServer[];
+  /** Resolved (check_data.c:1157-1164): the virtual server's smtp_alert, else the global
+   * smtp_alert_checker, else the global smtp_alert, else false. Absent = false. */
+  smtpAlert?: boolean;
   extra: Record<string, string[]>;
 }
 
@@ -535,6 +646,8 @@ export interface Config {
   vrrpInstances: VrrpInstance[];
   virtualServerGroups: VirtualServerGroup[];
   virtualServers: VirtualServer[];
+  /** The top-level SSL block (SSL_GET); absent/null = none. */
+  ssl?: SslConfig | null;
 }
 
 export type Severity = 'error' | 'warning' | 'note';

@@ -1,9 +1,10 @@
 // global_defs: defaults for the whole daemon (keepalived's values when a keyword is absent).
-import type { GlobalDefs, NotifyFifo, NotifyFifoScript } from './model.js';
+import type { GlobalDefs, NotifyFifo, NotifyFifoScript, SmtpServer } from './model.js';
 import type { Statement } from './parser.js';
 import { walkBlock, type BlockSpec } from './block.js';
 import { notifyLine } from './schema-vrrp.js';
-import { arg, at, bool, int, ip, loc, presentFlag, seconds, type Reporter } from './values.js';
+import { arg, at, ipFamily, loc, presentFlag, type Reporter } from './values.js';
+import { kaBool, kaNumber } from './lenient.js';
 
 export function defaultGlobalDefs(): GlobalDefs {
   return {
@@ -54,39 +55,120 @@ export function globalSpec(r: Reporter, seen: GlobalsSeen = { garpLowerPrioDelay
   return {
     name: 'global_defs',
     handlers: {
-      router_id: (st, g) => { g.routerId = arg(r, st, 'a name'); },
-      notification_email: (st, g) => {
-        for (const s of st.block ?? []) g.notificationEmail.push(s.keyword, ...s.args);
+      // global_parser.c:157-165: without a name the line is ignored (router_id stays the host name).
+      router_id: (st, g) => {
+        if (st.args[0] === undefined) {
+          r.warn(loc(st), 'router_id without a name: keepalived ignores the line ("routerid name missing - ignoring"), so does hakeep; the host name is used. Write router_id NAME');
+          return;
+        }
+        g.routerId = st.args[0];
       },
-      notification_email_from: (st, g) => { g.notificationEmailFrom = arg(r, st, 'an address'); },
-      smtp_server: (st, g) => { g.smtpServer = st.args.join(' ') || null; ip(r, st, st.args[0]); },
-      smtp_connect_timeout: (st, g) => { g.smtpConnectTimeout = seconds(r, st, 1, 3600) ?? g.smtpConnectTimeout; },
+      // global_parser.c:249-265: one address per line (several on a line are all taken).
+      notification_email: (st, g) => {
+        const lines = st.block ?? [];
+        if (lines.length === 0) {
+          r.warn(loc(st), 'notification_email has no addresses: keepalived ignores it ("Warning - empty notification_email block"), so does hakeep; no e-mail alert is sent. Write one address per line inside the block');
+          return;
+        }
+        for (const s of lines) g.notificationEmail.push(s.keyword, ...s.args);
+      },
+      // global_parser.c:167-177
+      notification_email_from: (st, g) => {
+        if (st.args[0] === undefined) {
+          r.warn(loc(st), 'notification_email_from without an address: keepalived ignores the line ("emailfrom missing - ignoring"), so does hakeep; alerts come from USER@HOSTNAME. Write notification_email_from ADDRESS');
+          return;
+        }
+        g.notificationEmailFrom = st.args[0];
+      },
+      smtp_server: (st, g) => { g.smtpServer = readSmtpServer(r, st); },
+      // global_parser.c:179-196: whole seconds 0-4294; 0 becomes 1; anything else is ignored.
+      smtp_connect_timeout: (st, g) => {
+        const n = kaNumber(r, st, 0, 4294, { integer: true, ka: `smtp_connect_timeout '${st.args[0] ?? ''}' must be in [0, 4294] - ignoring`, keeps: `smtp_connect_timeout stays ${g.smtpConnectTimeout} seconds`, unit: 'seconds' });
+        if (n === 0) {
+          r.warn(loc(st), 'smtp_connect_timeout 0: keepalived uses 1 second ("smtp_conect_timeout must be greater than 0, setting to 1"), so does hakeep. Write 1 or more');
+          g.smtpConnectTimeout = 1;
+        } else if (n !== null) {
+          g.smtpConnectTimeout = n;
+        }
+      },
+      // global_parser.c:240-247: without a name keepalived keeps its default (the host name).
+      smtp_helo_name: (st, g) => {
+        if (st.args[0] === undefined) r.warn(loc(st), 'smtp_helo_name without a name: ignored, as keepalived does; HELO uses the host name');
+        else g.smtpHeloName = st.args[0];
+      },
+      // global_parser.c:267-281, 404-435: check_true_false; an invalid value leaves it unset.
+      smtp_alert: (st, g) => {
+        const b = kaBool(r, st, `Invalid value '${st.args[0] ?? ''}' for global smtp_alert specified`, 'smtp_alert stays unset');
+        if (b !== null) g.smtpAlert = b;
+      },
+      smtp_alert_vrrp: (st, g) => {
+        const b = kaBool(r, st, `Invalid value '${st.args[0] ?? ''}' for global smtp_alert_vrrp specified`, 'smtp_alert_vrrp stays unset');
+        if (b !== null) g.smtpAlertVrrp = b;
+      },
+      smtp_alert_checker: (st, g) => {
+        const b = kaBool(r, st, `Invalid value '${st.args[0] ?? ''}' for global smtp_alert_checker specified`, 'smtp_alert_checker stays unset');
+        if (b !== null) g.smtpAlertChecker = b;
+      },
+      // global_parser.c:214-218: a flag; whatever follows is not read.
+      no_email_faults: (st, g) => { g.noEmailFaults = presentFlag(r, st); },
+      // global_parser.c:1975-1990
+      no_checker_emails: (st, g) => {
+        const b = kaBool(r, st, `Invalid value '${st.args[0] ?? ''}' for global no_checker_emails specified`, 'no_checker_emails stays off');
+        if (b !== null) g.noCheckerEmails = b;
+      },
+      // global_parser.c:778-836: a bad group is reported and skipped (the default stays).
       vrrp_mcast_group4: (st, g) => {
-        const a = ip(r, st, st.args[0], 'an IPv4 multicast address');
-        if (a && (a.family !== 4 || !isMulticast4(a.ip))) r.error(loc(st), `vrrp_mcast_group4 ${a.ip} is not an IPv4 multicast address (224.0.0.0/4)`);
-        else if (a) g.vrrpMcastGroup4 = a.ip;
+        const v = st.args[0];
+        if (v === undefined) { arg(r, st, 'an IPv4 multicast address'); return; }
+        const fam = ipFamily(v);
+        const why = !fam ? `Can't parse vrrp_mcast_group4 [${v}]. Skipping` : fam !== 4 ? `vrrp_mcast_group4 [${v}] is not IPv4. Skipping` : !isMulticast4(v) ? `vrrp_mcast_group4 [${v}] is not multicast. Skipping` : null;
+        if (why) r.warn(loc(st), `vrrp_mcast_group4 ${v} is not an IPv4 multicast address (224.0.0.0/4): keepalived skips the line ("${why}"), so does hakeep; adverts go to ${g.vrrpMcastGroup4}. Write a 224.0.0.0/4 address`);
+        else g.vrrpMcastGroup4 = v;
       },
       vrrp_mcast_group6: (st, g) => {
-        const a = ip(r, st, st.args[0], 'an IPv6 multicast address');
-        if (a && (a.family !== 6 || !a.ip.toLowerCase().startsWith('ff'))) r.error(loc(st), `vrrp_mcast_group6 ${a.ip} is not an IPv6 multicast address (ff00::/8)`);
-        else if (a) g.vrrpMcastGroup6 = a.ip;
+        const v = st.args[0];
+        if (v === undefined) { arg(r, st, 'an IPv6 multicast address'); return; }
+        const fam = ipFamily(v);
+        const why = !fam ? `Can't parse vrrp_mcast_group6 [${v}]. Skipping` : fam !== 6 ? `vrrp_mcast_group6 [${v}] is not IPv6. Skipping` : !v.toLowerCase().startsWith('ff') ? `vrrp_mcast_group6 [${v}] is not multicast. Skipping` : null;
+        if (why) {
+          r.warn(loc(st), `vrrp_mcast_group6 ${v} is not an IPv6 multicast address (ff00::/8): keepalived skips the line ("${why}"), so does hakeep; adverts go to ${g.vrrpMcastGroup6}. Write an ff02:: address`);
+          return;
+        }
+        if (!/^ff[0-9a-f]2:/i.test(v)) r.warn(loc(st), `vrrp_mcast_group6 ${v} should be link-local multicast (ffX2::/16), as keepalived says ("should be link-local multicast"); it is used as written`);
+        g.vrrpMcastGroup6 = v;
       },
-      vrrp_garp_master_delay: (st, g) => { g.vrrpGarpMasterDelay = int(r, st, 0, 86400) ?? g.vrrpGarpMasterDelay; },
-      vrrp_garp_master_repeat: (st, g) => { g.vrrpGarpMasterRepeat = int(r, st, 0, 255) ?? g.vrrpGarpMasterRepeat; },
-      vrrp_garp_master_refresh: (st, g) => { g.vrrpGarpMasterRefresh = int(r, st, 0, 86400) ?? g.vrrpGarpMasterRefresh; },
-      vrrp_garp_master_refresh_repeat: (st, g) => { g.vrrpGarpMasterRefreshRepeat = int(r, st, 0, 255) ?? g.vrrpGarpMasterRefreshRepeat; },
-      vrrp_garp_interval: (st, g) => { g.vrrpGarpInterval = seconds(r, st, 0, 1) ?? g.vrrpGarpInterval; },
+      // global_parser.c:838-936: whole numbers; repeats of 0 become 1; bad values are ignored.
+      vrrp_garp_master_delay: (st, g) => {
+        g.vrrpGarpMasterDelay = kaNumber(r, st, 0, 4294, { integer: true, ka: `vrrp_garp_master_delay '${st.args[0] ?? ''}' invalid - ignoring`, keeps: `vrrp_garp_master_delay stays ${g.vrrpGarpMasterDelay}`, unit: 'seconds' }) ?? g.vrrpGarpMasterDelay;
+      },
+      vrrp_garp_master_repeat: (st, g) => { g.vrrpGarpMasterRepeat = globalRepeat(r, st, g.vrrpGarpMasterRepeat); },
+      vrrp_garp_master_refresh: (st, g) => {
+        g.vrrpGarpMasterRefresh = kaNumber(r, st, 0, 86400, { integer: true, ka: `Invalid vrrp_garp_master_refresh '${st.args[0] ?? ''}' - ignoring`, keeps: 'vrrp_garp_master_refresh 0 (no refresh) is used', unit: 'seconds' }) ?? 0;
+      },
+      vrrp_garp_master_refresh_repeat: (st, g) => { g.vrrpGarpMasterRefreshRepeat = globalRepeat(r, st, g.vrrpGarpMasterRefreshRepeat); },
+      // global_parser.c:940-950: 1 µs to 4294 s; 1 s or more is "very large" (logged).
+      vrrp_garp_interval: (st, g) => {
+        if (st.args[0] !== undefined && /^0*(\.0*)?$/.test(st.args[0])) { g.vrrpGarpInterval = 0; return; }
+        const n = kaNumber(r, st, 0.000001, 4294, { ka: `vrrp_garp_interval '${st.args[0] ?? ''}' is invalid`, keeps: `vrrp_garp_interval stays ${g.vrrpGarpInterval} seconds`, unit: 'seconds' });
+        if (n === null) return;
+        if (n >= 1) r.note(loc(st), `vrrp_garp_interval ${st.args[0]} is very large (keepalived logs "The vrrp_garp_interval is very large"): the gratuitous ARPs of one burst are ${n} seconds apart`);
+        g.vrrpGarpInterval = n;
+      },
       vrrp_gna_interval: () => { /* IPv6 neighbour adverts: same spacing knob, kept for compatibility */ },
       vrrp_garp_lower_prio_delay: (st, g) => {
-        const n = int(r, st, 0, 86400);
+        const n = kaNumber(r, st, 0, 4294, { integer: true, ka: `vrrp_garp_lower_prio_delay '${st.args[0] ?? ''}' invalid - ignoring`, keeps: 'it follows vrrp_garp_master_delay', unit: 'seconds' });
         if (n !== null) { g.vrrpGarpLowerPrioDelay = n; seen.garpLowerPrioDelay = true; }
       },
       vrrp_garp_lower_prio_repeat: (st, g) => {
-        const n = int(r, st, 0, 255);
+        if (repeatCapped(r, st)) return;
+        const n = kaNumber(r, st, 0, 255, { integer: true, ka: `Invalid vrrp_garp_lower_prio_repeat '${st.args[0] ?? ''}'`, keeps: 'it follows vrrp_garp_master_repeat' });
         if (n !== null) { g.vrrpGarpLowerPrioRepeat = n; seen.garpLowerPrioRepeat = true; }
       },
+      // global_parser.c:963-990: an invalid value is ignored.
       vrrp_min_garp: (st, g) => {
-        g.vrrpMinGarp = bool(r, st);
+        const b = kaBool(r, st, 'Invalid value for vrrp_min_garp specified', 'vrrp_min_garp stays off');
+        if (b === null) return;
+        g.vrrpMinGarp = b;
         if (!g.vrrpMinGarp) return;
         // keepalived applies it when it reads the keyword, to the values still at their defaults
         // at that point; a vrrp_garp_* line written after it wins. (Refresh stays 0, its default.)
@@ -99,28 +181,52 @@ export function globalSpec(r: Reporter, seen: GlobalsSeen = { garpLowerPrioDelay
         r.warn(loc(st), 'vrrp_strict: hakeep applies keepalived\'s strict-mode checks and corrections (reported per instance) but never installs the firewall rules keepalived adds with it: under strict mode a non-owner instance defaults to no_accept and keepalived drops traffic to its VIPs with nftables/iptables (a frequent blackhole). hakeep always accepts VIP traffic; filter it with your own firewall if you rely on that');
       },
       vrrp_version: (st, g) => {
-        const v = int(r, st, 2, 3);
+        // global_parser.c:1279-1290: anything but 2 or 3 is reported and ignored.
+        const v = kaNumber(r, st, 2, 3, { integer: true, ka: 'VRRP Error: Version must be either 2 or 3', keeps: 'vrrp_version stays 2' });
         if (v === 3) r.warn(loc(st), 'vrrp_version 3 is not implemented by hakeep yet; the daemon will refuse to start instances that use it (use 2)');
         if (v !== null) g.vrrpVersion = v as 2 | 3;
       },
       vrrp_skip_check_adv_addr: (st, g) => { g.vrrpSkipCheckAdvAddr = presentFlag(r, st); },
       vrrp_check_unicast_src: (st, g) => { g.vrrpCheckUnicastSrc = presentFlag(r, st); },
-      vrrp_lower_prio_no_advert: (st, g) => { g.vrrpLowerPrioNoAdvert = bool(r, st); },
-      vrrp_higher_prio_send_advert: (st, g) => { g.vrrpHigherPrioSendAdvert = bool(r, st); },
+      // global_parser.c:1022-1050: an invalid value is ignored.
+      vrrp_lower_prio_no_advert: (st, g) => {
+        const b = kaBool(r, st, 'Invalid value for vrrp_lower_prio_no_advert specified', 'it stays off');
+        if (b !== null) g.vrrpLowerPrioNoAdvert = b;
+      },
+      vrrp_higher_prio_send_advert: (st, g) => {
+        const b = kaBool(r, st, 'Invalid value for vrrp_higher_prio_send_advert specified', 'it stays off');
+        if (b !== null) g.vrrpHigherPrioSendAdvert = b;
+      },
       vrrp_startup_delay: (st, g) => {
-        // keepalived: 0.001 s up to what a 32-bit microsecond count holds; "very large" from 60 s.
-        g.vrrpStartupDelay = seconds(r, st, 0, 4294) ?? 0;
+        // global_parser.c:2071-2082: 0.001 s up to what a 32-bit microsecond count holds; "very
+        // large" from 60 s; anything else is reported and ignored.
+        if (st.args[0] !== undefined && /^0*(\.0*)?$/.test(st.args[0])) { g.vrrpStartupDelay = 0; return; }
+        g.vrrpStartupDelay = kaNumber(r, st, 0.001, 4294, { ka: `vrrp_startup_delay '${st.args[0] ?? ''}' is invalid`, keeps: 'there is no startup delay', unit: 'seconds' }) ?? 0;
         if (g.vrrpStartupDelay >= 60) r.note(loc(st), `vrrp_startup_delay ${st.args[0]} is very large: no instance can become master during the first ${g.vrrpStartupDelay} seconds after start`);
       },
-      enable_script_security: (st, g) => { g.enableScriptSecurity = bool(r, st); },
-      script_user: (st, g) => { g.scriptUser = arg(r, st, 'a user name'); },
+      // global_parser.c:1684-1687: the keyword alone turns script security on; keepalived reads
+      // no value, so `enable_script_security off` turns it ON too. hakeep does the same (warned).
+      enable_script_security: (st, g) => { g.enableScriptSecurity = presentFlag(r, st); },
+      // global_parser.c:1669-1682: without a user name the line is ignored.
+      script_user: (st, g) => {
+        if (st.args[0] === undefined) {
+          r.warn(loc(st), 'script_user without a user name: keepalived ignores the line ("No script username specified"), so does hakeep; scripts run as keepalived_script if that user exists, else as root. Write script_user USER [GROUP]');
+          return;
+        }
+        g.scriptUser = st.args.join(' ');
+      },
       notify_fifo: (st, g) => { g.notifyFifo = fifoOf(r, st, g.notifyFifo); },
       notify_fifo_script: (st, g) => { g.notifyFifoScript = fifoScriptOf(r, st, g.notifyFifoScript); },
       vrrp_notify_fifo: (st, g) => { g.vrrpNotifyFifo = fifoOf(r, st, g.vrrpNotifyFifo); },
       vrrp_notify_fifo_script: (st, g) => { g.vrrpNotifyFifoScript = fifoScriptOf(r, st, g.vrrpNotifyFifoScript); },
-      vrrp_notify_priority_changes: (st, g) => { g.vrrpNotifyPriorityChanges = bool(r, st); },
+      vrrp_notify_priority_changes: (st, g) => {
+        // global_parser.c:1404-1418
+        const b = kaBool(r, st, `Invalid value '${st.args[0] ?? ''}' for global vrrp_notify_priority_changes specified`, 'it stays off');
+        if (b !== null) g.vrrpNotifyPriorityChanges = b;
+      },
+      // global_parser.c:654-658: a flag; keepalived reads no value.
       lvs_flush: (st, g) => {
-        g.lvsFlush = bool(r, st);
+        g.lvsFlush = presentFlag(r, st);
         r.warn(loc(st), 'lvs_flush: hakeep never flushes the whole IPVS table; it only touches the services in this config');
       },
       // keepalived (global_parser.c lvs_flush_on_stop_handler): no argument = flush everything,
@@ -136,7 +242,11 @@ export function globalSpec(r: Reporter, seen: GlobalsSeen = { garpLowerPrioDelay
           r.warn(loc(st), `Unknown lvs_flush_on_stop type ${a}: ignored (keepalived ignores it too); use no argument or VS`);
         }
       },
-      checker_log_all_failures: (st, g) => { g.checkerLogAllFailures = bool(r, st); },
+      // global_parser.c:437-451
+      checker_log_all_failures: (st, g) => {
+        const b = kaBool(r, st, 'Invalid value for checker_log_all_failures specified', 'it stays off');
+        if (b !== null) g.checkerLogAllFailures = b;
+      },
     },
     notYet: [
       'vrrp_iptables', 'vrrp_ipsets', 'nftables', 'nftables_priority', 'nftables_counters', 'nftables_ifindex',
@@ -152,12 +262,6 @@ export function globalSpec(r: Reporter, seen: GlobalsSeen = { garpLowerPrioDelay
       'notify_loglevel', 'vrrp_socket_priority', 'linkbeat_use_polling', 'vrrp_track_process',
     ],
     noEffect: {
-      smtp_helo_name: 'e-mail alerts are not sent by hakeep; use notify scripts',
-      smtp_alert: 'e-mail alerts are not sent by hakeep; use notify scripts',
-      smtp_alert_vrrp: 'e-mail alerts are not sent by hakeep; use notify scripts',
-      smtp_alert_checker: 'e-mail alerts are not sent by hakeep; use notify scripts',
-      no_email_faults: 'e-mail alerts are not sent by hakeep',
-      no_checker_emails: 'e-mail alerts are not sent by hakeep',
       max_auto_priority: 'hakeep keeps timers on time without realtime scheduling (see docs)',
       vrrp_priority: 'process priority is set by the systemd unit',
       checker_priority: 'process priority is set by the systemd unit',
@@ -188,6 +292,51 @@ export function globalSpec(r: Reporter, seen: GlobalsSeen = { garpLowerPrioDelay
       vrrp_mcast_group4_addr: 'vrrp_mcast_group4',
     },
   };
+}
+
+/** keepalived accepts up to 2^32-1 GARPs per VIP; hakeep queues a burst at once, so it caps at 255. */
+function repeatCapped(r: Reporter, st: Statement): boolean {
+  const v = st.args[0] ?? '';
+  if (!/^\d+$/.test(v) || Number(v) <= 255) return false;
+  r.error(loc(st), `${st.keyword} ${v}: keepalived accepts it and sends ${v} gratuitous ARPs per VIP, a flood of the segment; hakeep refuses more than 255. Write 255 or less`);
+  return true;
+}
+
+/** vrrp_garp_master_repeat / _refresh_repeat (global_parser.c:851-900): 0 becomes 1, bad values are ignored. */
+function globalRepeat(r: Reporter, st: Statement, current: number): number {
+  if (repeatCapped(r, st)) return current;
+  const n = kaNumber(r, st, 0, 255, { integer: true, ka: `${st.keyword} '${st.args[0] ?? ''}' invalid - ignoring`, keeps: `${st.keyword} stays ${current}` });
+  if (n === null) return current;
+  if (n === 0) {
+    r.warn(loc(st), `${st.keyword} 0: keepalived uses 1 ("${st.keyword} must be greater than 0, setting to 1"), so does hakeep. Write 1`);
+    return 1;
+  }
+  return n;
+}
+
+/**
+ * `smtp_server ADDRESS|NAME [PORT]` (global_parser.c:220-239, lib/utils.c:497-583): an address is
+ * taken as is; anything else (or text with '-' or '/') is looked up as a host name; the port is
+ * 1-65535 (25 by default). keepalived resolves a name once when it reads the config and, when that
+ * fails or the port is bad, reports "Invalid smtp server NAME PORT" and sends no alert at all.
+ * hakeep resolves the name each time it sends (the lookup cannot block the config reader), and
+ * reports a name that does not resolve in `hakeep -t` (src/alert/resolve.ts).
+ */
+function readSmtpServer(r: Reporter, st: Statement): SmtpServer | null {
+  const host = st.args[0];
+  if (host === undefined) {
+    r.error(loc(st), 'smtp_server needs an address or a host name: keepalived refuses a line without one ("is missing a parameter")');
+    return null;
+  }
+  const portText = st.args[1] ?? '25';
+  const invalid = (why: string): null => {
+    r.warn(loc(st), `smtp_server ${host} ${portText}: ${why}: keepalived reports "Invalid smtp server ${host} ${portText}" and sends no e-mail alert, so does hakeep. Write smtp_server ADDRESS|NAME [PORT]`);
+    return null;
+  };
+  if (!/^\d+$/.test(portText) || Number(portText) < 1 || Number(portText) > 65535) return invalid(`the port '${portText}' is not 1-65535`);
+  if (!ipFamily(host) && !/^[A-Za-z0-9_]([A-Za-z0-9_.-]*[A-Za-z0-9_.])?$/.test(host)) return invalid(`'${host}' is neither an IP address nor a host name`);
+  if (st.args.length > 2) r.warn(loc(st), `smtp_server: '${st.args.slice(2).join(' ')}' ignored, as keepalived does (the syntax is smtp_server ADDRESS|NAME [PORT])`);
+  return { host, port: Number(portText), loc: loc(st) };
 }
 
 /** `notify_fifo PATH [user [group]]`; keepalived keeps the first of a repeated one (global_parser.c:1345-1348). */

@@ -1,13 +1,16 @@
 // virtual_server, virtual_server_group, real_server and the checker blocks. Timing values cascade
 // virtual_server → real_server → checker, resolved here so the checker reads final numbers.
 import {
-  LB_ALGOS, type Checker, type HttpCheck, type LbAlgo, type LbKind, type MiscCheck, type OtherCheck,
-  type RealServer, type TcpCheck, type TunnelOptions, type VirtualServer, type VirtualServerGroup, type VsGroupEntry,
+  LB_ALGOS, type Checker, type LbAlgo, type LbKind,
+  type RealServer, type TunnelOptions, type VirtualServer, type VirtualServerGroup, type VsGroupEntry,
 } from './model.js';
+import { CHECKER_TYPES, readCheckers, timingHandlers, type InheritedTiming, type Timing } from './schema-checkers.js';
 import type { Statement } from './parser.js';
 import { blockOf, walkBlock, type BlockSpec } from './block.js';
-import { arg, bool, int, ip, ipFamily, loc, notifyCmd, port, seconds, type Reporter } from './values.js';
-import type { SourceLoc } from './model.js';
+import { arg, bool, int, ip, ipFamily, loc, notifyCmd, port, presentFlag, type Reporter } from './values.js';
+import type { NotifyCmd, SourceLoc } from './model.js';
+import { kaBool, kaNumber, where } from './lenient.js';
+import { smtpAlertWritten } from './schema-vrrp.js';
 
 // Specs are built once per load (they close over the Reporter), not once per real server: a
 // 10,000-server config would otherwise spend most of its time building handler tables.
@@ -22,8 +25,15 @@ function cached<T>(r: Reporter, key: string, make: () => BlockSpec<T>): BlockSpe
 
 const SCHED_FLAGS = ['flag-1', 'flag-2', 'flag-3', 'sh-port', 'sh-fallback', 'mh-port', 'mh-fallback'];
 
-function lbKind(r: Reporter, st: Statement): LbKind | null {
-  return lbKindLine(r, st)?.kind ?? null;
+/**
+ * What keepalived runs when a method word is not NAT, DR or TUN exactly (svr_forwarding_handler is
+ * case-sensitive, check_parser.c:371-379): the server keeps the method it had (`kind`), described
+ * by `what`; `server` is keepalived's word for the server ("virtual", "real", "sorry").
+ */
+interface KindFallback {
+  kind: LbKind;
+  what: string;
+  server: 'virtual' | 'real' | 'sorry';
 }
 
 /**
@@ -32,14 +42,32 @@ function lbKind(r: Reporter, st: Statement): LbKind | null {
  * gue needs a port and only gue may have one; ipip takes no checksum option; gre no remcsum.
  * keepalived reports a bad option and keeps the previous tunnel settings; hakeep refuses it.
  */
-function lbKindLine(r: Reporter, st: Statement): { kind: LbKind; tunnel: TunnelOptions | null } | null {
-  const k = (st.args[0] ?? '').toUpperCase();
-  if (k !== 'NAT' && k !== 'DR' && k !== 'TUN') {
-    r.error(loc(st), `${st.keyword} '${st.args[0] ?? ''}' is not valid; use NAT, DR or TUN`);
+function lbKindLine(r: Reporter, st: Statement, fallback: KindFallback): { kind: LbKind; tunnel: TunnelOptions | null } | null {
+  const word = st.args[0] ?? '';
+  const k = word.toUpperCase();
+  if (word !== 'NAT' && word !== 'DR' && word !== 'TUN') {
+    // keepalived: "PARSER : unknown [dr] routing method for virtual server." and the server keeps
+    // its method (a virtual server without one becomes NAT: check_data.c:1186-1190). Following it
+    // is right only when that is what the line says; otherwise the packets would be forwarded with
+    // a method the author did not write (NAT for `dr`: real servers' replies must then come back
+    // through this director), so hakeep refuses and says which word to write (README, "Where
+    // hakeep refuses").
+    const ka = `PARSER : unknown [${word}] routing method for ${fallback.server} server.`;
+    const named = k === 'NAT' || k === 'DR' || k === 'TUN';
+    if (named && k === fallback.kind) {
+      r.warn(loc(st), `${st.keyword} '${word}': keepalived knows only NAT, DR and TUN in capitals ("${ka}") and keeps ${fallback.what}, which is ${k}, what this line says; so does hakeep. Write ${st.keyword} ${k}`);
+      return null;
+    }
+    const head = named
+      ? `${st.keyword} '${word}' is not valid (keepalived is case-sensitive: NAT, DR or TUN)`
+      : `${st.keyword} '${word}' is not valid; use NAT, DR or TUN`;
+    const fix = named ? `write ${st.keyword} ${k} for what this line says, or ${st.keyword} ${fallback.kind} for what keepalived runs` : `write ${st.keyword} NAT, DR or TUN`;
+    r.error(loc(st), `${head}: keepalived reports "${ka}" and runs this ${fallback.server} server with ${fallback.what} (${fallback.kind})${named ? `, not ${k}` : ''}. hakeep refuses rather than forward with a method the line does not name: ${fix}`);
     return null;
   }
+  const kind: LbKind = word;
   const opts = st.args.slice(1);
-  if (opts.length === 0) return { kind: k, tunnel: k === 'TUN' ? { type: 'ipip', port: 0, csum: 'nocsum' } : null };
+  if (opts.length === 0) return { kind, tunnel: kind === 'TUN' ? { type: 'ipip', port: 0, csum: 'nocsum' } : null };
   const t: TunnelOptions = { type: 'ipip', port: 0, csum: 'nocsum' };
   const bad = (msg: string): null => {
     r.error(loc(st), `${st.keyword} ${st.args.join(' ')}: ${msg}`);
@@ -64,11 +92,11 @@ function lbKindLine(r: Reporter, st: Statement): { kind: LbKind; tunnel: TunnelO
   if ((t.type === 'gue') !== (t.port !== 0)) return bad('gue tunnels require a port (type gue port 6080), and only gue tunnels take one (keepalived: "gue tunnels require port, otherwise cannot have port.")');
   if (t.type === 'ipip' && t.csum !== 'nocsum') return bad('ipip tunnels do not support a checksum option (keepalived refuses it too); remove it or use type gue/gre');
   if (t.type === 'gre' && t.csum === 'remcsum') return bad('gre tunnels do not support remcsum (keepalived refuses it too); use csum or nocsum');
-  if (k !== 'TUN') {
-    r.warn(loc(st), `${st.keyword} ${k}: tunnel options only apply to TUN; keepalived ignores them here, so does hakeep. Remove them`);
-    return { kind: k, tunnel: null };
+  if (kind !== 'TUN') {
+    r.warn(loc(st), `${st.keyword} ${kind}: tunnel options only apply to TUN; keepalived ignores them here, so does hakeep. Remove them`);
+    return { kind, tunnel: null };
   }
-  return { kind: k, tunnel: t };
+  return { kind, tunnel: t };
 }
 
 /**
@@ -84,27 +112,6 @@ export function inetAton(text: string): string | null {
   let v = last;
   nums.forEach((n, i) => { v += n * 2 ** (8 * (3 - i)); });
   return [v >>> 24, (v >>> 16) & 255, (v >>> 8) & 255, v & 255].join('.');
-}
-
-/** Timing knobs shared by every level of the cascade. Undefined = inherit. */
-interface Timing {
-  delayLoop?: number;
-  connectTimeout?: number;
-  retry?: number;
-  delayBeforeRetry?: number;
-  warmup?: number;
-  alpha?: boolean;
-}
-
-function timingHandlers<T extends { timing: Timing }>(r: Reporter): Record<string, (st: Statement, t: T) => void> {
-  return {
-    delay_loop: (st, t) => { t.timing.delayLoop = seconds(r, st, 0.001, 86400) ?? undefined; },
-    connect_timeout: (st, t) => { t.timing.connectTimeout = seconds(r, st, 0.001, 86400) ?? undefined; },
-    retry: (st, t) => { t.timing.retry = int(r, st, 0, 1_000_000) ?? undefined; },
-    delay_before_retry: (st, t) => { t.timing.delayBeforeRetry = seconds(r, st, 0, 86400) ?? undefined; },
-    warmup: (st, t) => { t.timing.warmup = seconds(r, st, 0, 86400) ?? undefined; },
-    alpha: (st, t) => { t.timing.alpha = bool(r, st); },
-  };
 }
 
 // ── virtual_server_group ──────────────────────────────────────────────────────────────────────
@@ -181,172 +188,118 @@ export function readVsGroup(r: Reporter, st: Statement): VirtualServerGroup {
   return g;
 }
 
-// ── checkers ──────────────────────────────────────────────────────────────────────────────────
-
-interface CheckerDraft {
-  timing: Timing;
-  fields: Record<string, unknown>;
-  params: Record<string, string[]>;
-}
-
-function checkerSpec(r: Reporter, type: Checker['type'], inTcpCheck: boolean): BlockSpec<CheckerDraft> {
-  const common: BlockSpec<CheckerDraft>['handlers'] = {
-    ...timingHandlers<CheckerDraft>(r),
-    connect_ip: (st, d) => { d.fields.connectIp = ip(r, st, st.args[0])?.ip ?? null; },
-    connect_port: (st, d) => { d.fields.connectPort = port(r, st, st.args[0]); },
-    bindto: (st, d) => { d.fields.bindto = ip(r, st, st.args[0])?.ip ?? null; },
-    bind_port: (st, d) => { d.fields.bindPort = port(r, st, st.args[0]); },
-    bind_if: (st, d) => { d.fields.bindIf = arg(r, st, 'an interface name'); },
-    fwmark: (st, d) => { d.fields.fwmark = int(r, st, 0, 0xffffffff); },
-    log_all_failures: (st, d) => { d.fields.logAllFailures = bool(r, st); },
-  };
-  if (inTcpCheck) {
-    // keepalived only knows nb_get_retry under HTTP_GET/SSL_GET, but published TCP_CHECK configs
-    // use it widely: accept it as `retry` and say so.
-    common.nb_get_retry = (st, d) => {
-      r.warn(loc(st), "'nb_get_retry' is an old name for 'retry' (keepalived ignores it inside TCP_CHECK; hakeep applies it as retry)");
-      common.retry!({ ...st, keyword: 'retry' }, d);
-    };
-    return { name: type, handlers: common };
-  }
-  switch (type) {
-    case 'HTTP_GET':
-    case 'SSL_GET':
-      return {
-        name: type,
-        handlers: {
-          ...common,
-          url: (st, d) => {
-            const u = { path: '', digest: null as string | null, statusCode: null as string | null, virtualhost: null as string | null, regex: null as string | null };
-            for (const s of blockOf(r, st)) {
-              if (s.keyword === 'path') u.path = s.args.join(' ');
-              else if (s.keyword === 'digest') u.digest = s.args[0] ?? null;
-              else if (s.keyword === 'status_code') u.statusCode = s.args.join(' ');
-              else if (s.keyword === 'virtualhost') u.virtualhost = s.args[0] ?? null;
-              else if (s.keyword === 'regex') u.regex = s.args.join(' ');
-              else if (['regex_no_match', 'regex_options', 'regex_stack', 'regex_max_offset', 'regex_min_offset'].includes(s.keyword)) continue;
-              else r.warn(loc(s), `Unknown keyword '${s.keyword}' in url, ignored`);
-            }
-            if (!u.path) r.error(loc(st), 'url needs a path');
-            ((d.fields.urls ??= []) as unknown[]).push(u);
-          },
-          http_protocol: (st, d) => { d.fields.httpProtocol = st.args[0] ?? null; },
-          virtualhost: (st, d) => { d.fields.virtualhost = st.args[0] ?? null; },
-          enable_sni: (st, d) => { d.fields.enableSni = bool(r, st); },
-          sni_name: (st, d) => { d.fields.sniName = st.args[0] ?? null; },
-          fast_recovery: () => {},
-          tls_compliant: () => {},
-        },
-        deprecated: { nb_get_retry: 'retry' },
-      };
-    case 'MISC_CHECK':
-      return {
-        name: type,
-        handlers: {
-          ...timingHandlers<CheckerDraft>(r),
-          misc_path: (st, d) => { d.fields.miscPath = st.args.join(' '); },
-          misc_timeout: (st, d) => { d.fields.miscTimeout = seconds(r, st, 0.001, 86400); },
-          misc_dynamic: (_st, d) => { d.fields.miscDynamic = true; },
-          user: (st, d) => { d.fields.user = st.args.join(' ') || null; },
-        },
-      };
-    default: {
-      // Other checkers: keep every keyword raw; their own handlers come when they are implemented.
-      const raw = (st: Statement, d: CheckerDraft): void => { d.params[st.keyword] = st.block ? st.block.map((s) => [s.keyword, ...s.args].join(' ')) : st.args; };
-      const extraKw: Record<string, string[]> = {
-        SMTP_CHECK: ['helo_name', 'host'],
-        DNS_CHECK: ['type', 'name'],
-        UDP_CHECK: ['payload', 'require_reply', 'min_reply_length', 'max_reply_length'],
-        PING_CHECK: [],
-        FILE_CHECK: ['track_file', 'dynamic', 'weight'],
-        BFD_CHECK: ['name'],
-      };
-      const handlers: BlockSpec<CheckerDraft>['handlers'] = { ...common };
-      for (const k of extraKw[type] ?? []) handlers[k] = raw;
-      return { name: type, handlers };
-    }
-  }
-}
-
-function readChecker(r: Reporter, st: Statement, type: Checker['type'], inherited: Required<Omit<Timing, 'warmup'>> & { warmup?: number }, logAll: boolean): Checker {
-  const d: CheckerDraft = { timing: {}, fields: {}, params: {} };
-  walkBlock(r, cached(r, `checker:${type}`, () => checkerSpec(r, type, type === 'TCP_CHECK')), st.block ?? [], d, d.params);
-  const retryDefault = type === 'MISC_CHECK' ? 0 : type === 'DNS_CHECK' ? 3 : inherited.retry;
-  const t = {
-    connectTimeout: d.timing.connectTimeout ?? inherited.connectTimeout,
-    retry: d.timing.retry ?? retryDefault,
-    delayBeforeRetry: d.timing.delayBeforeRetry ?? (type === 'HTTP_GET' || type === 'SSL_GET' ? Math.max(inherited.delayBeforeRetry, 3) : inherited.delayBeforeRetry),
-    delayLoop: d.timing.delayLoop ?? inherited.delayLoop,
-    warmup: d.timing.warmup ?? inherited.warmup ?? null,
-  };
-  const f = d.fields;
-  const l = loc(st);
-  switch (type) {
-    case 'TCP_CHECK': {
-      const c: TcpCheck = {
-        type, ...t, connectIp: (f.connectIp as string) ?? null, connectPort: (f.connectPort as number) ?? null,
-        bindto: (f.bindto as string) ?? null, bindPort: (f.bindPort as number) ?? null, bindIf: (f.bindIf as string) ?? null,
-        alpha: d.timing.alpha ?? null, fwmark: (f.fwmark as number) ?? null, logAllFailures: (f.logAllFailures as boolean) ?? logAll, loc: l,
-      };
-      return c;
-    }
-    case 'HTTP_GET':
-    case 'SSL_GET': {
-      const c: HttpCheck = {
-        type, ...t, urls: (f.urls as HttpCheck['urls']) ?? [], connectIp: (f.connectIp as string) ?? null,
-        connectPort: (f.connectPort as number) ?? null, bindto: (f.bindto as string) ?? null, bindPort: (f.bindPort as number) ?? null,
-        httpProtocol: (f.httpProtocol as string) ?? null, virtualhost: (f.virtualhost as string) ?? null,
-        enableSni: (f.enableSni as boolean) ?? false, sniName: (f.sniName as string) ?? null, loc: l,
-      };
-      if (c.urls.length === 0) r.error(l, `${type} needs at least one url { path … } block`);
-      return c;
-    }
-    case 'MISC_CHECK': {
-      const c: MiscCheck = {
-        type, ...t, miscPath: (f.miscPath as string) ?? '', miscTimeout: (f.miscTimeout as number) ?? null,
-        miscDynamic: (f.miscDynamic as boolean) ?? false, user: (f.user as string) ?? null, loc: l,
-      };
-      if (!c.miscPath) r.error(l, 'MISC_CHECK needs misc_path "command args"');
-      return c;
-    }
-    default: {
-      const c: OtherCheck = { type, params: d.params, connectTimeout: t.connectTimeout, retry: t.retry, delayBeforeRetry: t.delayBeforeRetry, delayLoop: t.delayLoop, loc: l };
-      return c;
-    }
-  }
-}
-
-const CHECKERS = ['TCP_CHECK', 'HTTP_GET', 'SSL_GET', 'MISC_CHECK', 'SMTP_CHECK', 'DNS_CHECK', 'UDP_CHECK', 'PING_CHECK', 'FILE_CHECK', 'BFD_CHECK'] as const;
-
 // ── real_server ───────────────────────────────────────────────────────────────────────────────
 
 interface RsDraft {
   rs: RealServer;
+  /** The virtual server, read to its end (its lb_kind, for the real server's method lines). */
+  vs: VirtualServer;
   timing: Timing;
   checkerStmts: Statement[];
 }
 
+/** `notify_up`/`quorum_up`…: a repeated one keeps the first (check_parser.c:750-770, 924-944). */
+function firstNotify(r: Reporter, st: Statement, current: NotifyCmd | null, who: string): NotifyCmd | null {
+  if (current) {
+    r.warn(loc(st), `${who}: ${st.keyword} is given again; keepalived keeps the first one ('${current.command}') and ignores this one ("${st.keyword} script already specified - ignoring ${st.args[0] ?? ''}"), so does hakeep: remove the extra line`);
+    return current;
+  }
+  return notifyCmd(r, st);
+}
+
+/**
+ * The timing knobs of a virtual_server or real_server block as keepalived reads them there
+ * (check_parser.c:246-302 and 772-833): a value out of range (a delay_loop or connect_timeout of 0,
+ * a retry of 0, …) is reported and the line ignored, so the level above (or the default) applies.
+ * `level` is keepalived's word: "virtual server" or "real server".
+ */
+function lenientTiming<T extends { timing: Timing }>(r: Reporter, level: 'virtual server' | 'real server'): Record<string, (st: Statement, t: T) => void> {
+  const keeps = level === 'virtual server' ? 'the default applies' : "the virtual server's value applies";
+  const t4294 = 4294.967295;
+  return {
+    delay_loop: (st, t) => {
+      const ka = level === 'virtual server' ? `virtual server delay loop '${st.args[0] ?? ''}' invalid - ignoring` : `real server delay_loop '${st.args[0] ?? ''}' invalid - ignoring`;
+      t.timing.delayLoop = kaNumber(r, st, 0.000001, 86400 * 365, { ka, keeps, unit: 'seconds', who: level }) ?? t.timing.delayLoop;
+    },
+    connect_timeout: (st, t) => {
+      t.timing.connectTimeout = kaNumber(r, st, 0.000001, t4294, { ka: `${level} connect_timeout ${st.args[0] ?? ''} invalid - ignoring`, keeps, unit: 'seconds', who: level }) ?? t.timing.connectTimeout;
+    },
+    retry: (st, t) => {
+      t.timing.retry = kaNumber(r, st, 1, 4294967295, { integer: true, ka: `retry value invalid - ${st.args[0] ?? ''}`, keeps, who: level }) ?? t.timing.retry;
+    },
+    delay_before_retry: (st, t) => {
+      const ka = level === 'virtual server' ? `virtual server delay before retry '${st.args[0] ?? ''}' invalid - ignoring` : `real server delay_before_retry '${st.args[0] ?? ''}' invalid - ignoring`;
+      t.timing.delayBeforeRetry = kaNumber(r, st, 0, 86400 * 365, { ka, keeps, unit: 'seconds', who: level }) ?? t.timing.delayBeforeRetry;
+    },
+    warmup: (st, t) => {
+      t.timing.warmup = kaNumber(r, st, 0, 86400 * 365, { ka: `${level} warmup '${st.args[0] ?? ''}' invalid - ignoring`, keeps, unit: 'seconds', who: level }) ?? t.timing.warmup;
+    },
+  };
+}
+
+/** IPVS weights go through ipvsadm, which takes 0-65535 (keepalived's netlink takes up to 2^31-1). */
+function weightAboveIpvsadm(r: Reporter, st: Statement): boolean {
+  const v = st.args[0] ?? '';
+  if (!/^\d+$/.test(v) || Number(v) <= 65535 || Number(v) > 2147483647) return false;
+  r.error(loc(st), `weight ${v}: keepalived accepts up to 2147483647, but hakeep programs IPVS through ipvsadm, which takes at most 65535. Scale the weights down (only their ratios matter)`);
+  return true;
+}
+
 function realServerSpec(r: Reporter): BlockSpec<RsDraft> {
+  const rsName = (d: RsDraft): string => `real_server ${d.rs.ip} ${d.rs.port}`;
   const handlers: BlockSpec<RsDraft>['handlers'] = {
     ...timingHandlers<RsDraft>(r),
-    weight: (st, d) => { d.rs.weight = int(r, st, 0, 65535) ?? 1; },
-    inhibit_on_failure: (st, d) => { d.rs.inhibitOnFailure = bool(r, st); },
-    notify_up: (st, d) => { d.rs.notifyUp = notifyCmd(r, st); },
-    notify_down: (st, d) => { d.rs.notifyDown = notifyCmd(r, st); },
-    uthreshold: (st, d) => { d.rs.uthreshold = int(r, st, 0, 0x7fffffff) ?? 0; },
-    lthreshold: (st, d) => { d.rs.lthreshold = int(r, st, 0, 0x7fffffff) ?? 0; },
-    lb_kind: (st, d) => {
-      const k = lbKindLine(r, st);
+    ...lenientTiming<RsDraft>(r, 'real server'),
+    // check_parser.c:689-702: 0-2147483647, else ignored (the virtual server's weight applies).
+    weight: (st, d) => {
+      if (weightAboveIpvsadm(r, st)) return;
+      d.rs.weight = kaNumber(r, st, 0, 65535, { integer: true, ka: `Real server weight ${st.args[0] ?? ''} is outside range 0-2147483647`, keeps: `the virtual server's weight ${d.vs.weight ?? 1} is used`, who: rsName(d) }) ?? d.rs.weight;
+    },
+    // check_parser.c:835-850
+    inhibit_on_failure: (st, d) => {
+      const b = kaBool(r, st, `Invalid inhibit_on_failure parameter ${st.args[0] ?? ''}`, "the virtual server's inhibit_on_failure applies", rsName(d));
+      if (b !== null) d.rs.inhibitOnFailure = b;
+    },
+    alpha: (st, d) => {
+      const b = kaBool(r, st, `Invalid alpha parameter ${st.args[0] ?? ''}`, "the virtual server's alpha applies", rsName(d));
+      if (b !== null) d.timing.alpha = b;
+    },
+    notify_up: (st, d) => { d.rs.notifyUp = firstNotify(r, st, d.rs.notifyUp, rsName(d)); },
+    notify_down: (st, d) => { d.rs.notifyDown = firstNotify(r, st, d.rs.notifyDown, rsName(d)); },
+    // check_parser.c:713-737
+    uthreshold: (st, d) => { d.rs.uthreshold = kaNumber(r, st, 0, 4294967295, { integer: true, ka: `Invalid real_server uthreshold '${st.args[0] ?? ''}' - ignoring`, keeps: 'no upper threshold', who: rsName(d) }) ?? d.rs.uthreshold; },
+    lthreshold: (st, d) => { d.rs.lthreshold = kaNumber(r, st, 0, 4294967295, { integer: true, ka: `Invalid real_server lthreshold '${st.args[0] ?? ''}' - ignoring`, keeps: 'no lower threshold', who: rsName(d) }) ?? d.rs.lthreshold; },
+    // keepalived 2.2.7 reads a real server's own method only as lvs_method (check_parser.c:1048).
+    lvs_method: (st, d) => {
+      const k = lbKindLine(r, st, { kind: d.rs.lbKind ?? d.vs.lbKind, what: `the virtual server's method`, server: 'real' });
       if (k) { d.rs.lbKind = k.kind; d.rs.tunnel = k.tunnel; }
     },
-    virtualhost: () => {},
+    // keepalived 2.2.7 has no lb_kind in real_server ("Unknown keyword 'lb_kind'"): the real server
+    // keeps the virtual server's method. Follow it when that is what the line says; refuse otherwise.
+    lb_kind: (st, d) => {
+      const vsKind = d.vs.lbKind;
+      const says = (st.args[0] ?? '').toUpperCase();
+      if (says === vsKind && st.args.length === 1) {
+        r.warn(loc(st), `${rsName(d)}: keepalived 2.2.7 has no lb_kind inside real_server ("Unknown keyword 'lb_kind'") and ignores the line; the real server uses the virtual server's lb_kind ${vsKind}, which is what this line says; so does hakeep. Remove the line (or write lvs_method ${vsKind}, keepalived's keyword here)`);
+        return;
+      }
+      const fix = says === 'NAT' || says === 'DR' || says === 'TUN' ? `write lvs_method ${[says, ...st.args.slice(1)].join(' ')} (keepalived's keyword for a real server's own method)` : 'write lvs_method NAT, DR or TUN';
+      r.error(loc(st), `${rsName(d)}: keepalived 2.2.7 has no lb_kind inside real_server ("Unknown keyword 'lb_kind'") and ignores the line, so this real server would be forwarded with the virtual server's lb_kind ${vsKind}, not ${st.args.join(' ') || 'what you meant'}. hakeep refuses rather than guess: ${fix}, or remove the line`);
+    },
+    // check_parser.c:866-880; unset, resolved in validate.ts (check_data.c:1221-1231).
+    smtp_alert: (st, d) => {
+      const b = kaBool(r, st, `Invalid real_server smtp_alert parameter ${st.args[0] ?? ''}`, 'the global smtp_alert_checker/smtp_alert applies (on when neither is written)', rsName(d));
+      if (b === null) return;
+      d.rs.smtpAlert = b;
+      smtpAlertWritten.add(d.rs);
+    },
+    virtualhost: (st, d) => { d.rs.virtualhost = arg(r, st, 'a host name'); },
   };
-  for (const c of CHECKERS) handlers[c] = (st, d) => { d.checkerStmts.push(st); };
+  for (const c of CHECKER_TYPES) handlers[c] = (st, d) => { d.checkerStmts.push(st); };
   return {
     name: 'real_server',
     handlers,
-    deprecated: { lvs_method: 'lb_kind', nb_get_retry: 'retry' },
-    notYet: ['smtp_alert'],
+    deprecated: { nb_get_retry: 'retry' },
   };
 }
 
@@ -356,6 +309,12 @@ interface VsDraft {
   vs: VirtualServer;
   timing: Timing;
   protocolSet: boolean;
+  /** Where a valid lb_kind was last written (keepalived keeps that method for an unknown word). */
+  lbKindAt?: SourceLoc;
+  /** A valid lb_algo was written. */
+  lbAlgoSet?: boolean;
+  /** An lb_kind line was written, valid or not (its own message covers an invalid one). */
+  lbKindSeen?: boolean;
   rsStmts: Statement[];
   /**
    * What sets a fwmark/group virtual server's family, in file order (keepalived decides it as it
@@ -370,34 +329,75 @@ function virtualServerSpec(r: Reporter): BlockSpec<VsDraft> {
     name: 'virtual_server',
     handlers: {
       ...timingHandlers<VsDraft>(r),
+      ...lenientTiming<VsDraft>(r, 'virtual server'),
+      // check_parser.c:304-318: an unknown scheduler is ignored; without one keepalived uses wlc
+      // ("no scheduler set, setting default 'wlc'", check_data.c:1150-1154).
       lb_algo: (st, d) => {
         const a = st.args[0] ?? '';
-        if ((LB_ALGOS as readonly string[]).includes(a)) d.vs.lbAlgo = a as LbAlgo;
-        else r.error(loc(st), `${st.keyword} '${a}' is not a scheduler ipvsadm knows; use one of ${LB_ALGOS.join(' ')}`);
+        if ((LB_ALGOS as readonly string[]).includes(a)) { d.vs.lbAlgo = a as LbAlgo; d.lbAlgoSet = true; }
+        else if (st.args[0] === undefined) arg(r, st, 'a scheduler');
+        else r.warn(loc(st), `${st.keyword} '${a}' is not a scheduler ipvsadm knows (${LB_ALGOS.join(' ')}): keepalived ignores it ("Invalid lvs_scheduler '${a}' - ignoring"), so does hakeep; the service uses ${d.vs.lbAlgo}. Write one of those`);
       },
       lb_kind: (st, d) => {
-        const k = lbKindLine(r, st);
-        if (k) { d.vs.lbKind = k.kind; d.vs.tunnel = k.tunnel; }
+        d.lbKindSeen = true;
+        const k = lbKindLine(r, st, d.lbKindAt
+          ? { kind: d.vs.lbKind, what: `the lb_kind written at ${where(d.lbKindAt)}`, server: 'virtual' }
+          : { kind: 'NAT', what: 'keepalived\'s default ("no forwarding method set, setting default NAT")', server: 'virtual' });
+        if (k) { d.vs.lbKind = k.kind; d.vs.tunnel = k.tunnel; d.lbKindAt = loc(st); }
       },
-      // keepalived check_parser.c:972-982: the weight of real servers that have none of their own.
-      weight: (st, d) => { d.vs.weight = int(r, st, 1, 65535) ?? d.vs.weight; },
+      // keepalived check_parser.c:972-982: the weight of real servers that have none of their own;
+      // 1-2147483647, else ignored.
+      weight: (st, d) => {
+        if (weightAboveIpvsadm(r, st)) return;
+        d.vs.weight = kaNumber(r, st, 1, 65535, { integer: true, ka: `Virtual server weight ${st.args[0] ?? ''} is outside range 1-2147483647`, keeps: `real servers without a weight get ${d.vs.weight ?? 1}`, who: 'virtual server' }) ?? d.vs.weight;
+      },
+      // check_parser.c:216-244: an unknown family is reported and ignored.
       ip_family: (st, d) => {
         const w = st.args[0];
         if (w !== 'inet' && w !== 'inet6') {
-          r.error(loc(st), `ip_family '${w ?? ''}' is not valid; use inet or inet6`);
+          if (w === undefined) { arg(r, st, 'inet or inet6'); return; }
+          r.warn(loc(st), `ip_family '${w}' is not inet or inet6: keepalived ignores it ("unknown address family ${w}"), so does hakeep; the family comes from the real servers. Write ip_family inet or inet6`);
           return;
         }
         d.familyHints.push({ line: st.line, family: w === 'inet6' ? 6 : 4, what: `ip_family ${w}` });
       },
-      persistence_engine: (st, d) => { d.vs.persistenceEngine = arg(r, st, 'a persistence engine name, e.g. sip'); },
+      // check_parser.c:495-507: the kernel keeps 15 characters (IP_VS_PENAME_MAXLEN 16 with the NUL).
+      persistence_engine: (st, d) => {
+        const name = arg(r, st, 'a persistence engine name, e.g. sip');
+        if (name !== null && name.length > 15) {
+          r.warn(loc(st), `persistence_engine ${name} is longer than 15 characters: keepalived truncates it to '${name.slice(0, 15)}' ("persistence_name too long, truncating - ${name}"), so does hakeep. Write the engine's name (sip)`);
+          d.vs.persistenceEngine = name.slice(0, 15);
+          return;
+        }
+        d.vs.persistenceEngine = name;
+      },
+      // check_parser.c:562-575 (case-insensitive); an unknown one is ignored, and a virtual server
+      // left without a protocol is UDP (check_data.c:1104-1108).
       protocol: (st, d) => {
         const p = (st.args[0] ?? '').toUpperCase();
         if (d.vs.address.kind === 'fwmark') r.warn(loc(st), 'protocol has no effect on a fwmark virtual_server (the mark selects the traffic); keepalived ignores it too');
-        if (p === 'TCP' || p === 'UDP' || p === 'SCTP') { d.vs.protocol = p; d.protocolSet = true; }
-        else r.error(loc(st), `protocol '${st.args[0] ?? ''}' is not valid; use TCP, UDP or SCTP`);
+        if (p === 'TCP' || p === 'UDP' || p === 'SCTP') { d.vs.protocol = p; d.protocolSet = true; return; }
+        if (st.args[0] === undefined) { arg(r, st, 'TCP, UDP or SCTP'); return; }
+        const ka = `Unknown protocol ${st.args[0]} - ignoring`;
+        if (d.protocolSet || d.vs.address.kind === 'fwmark') {
+          r.warn(loc(st), `protocol '${st.args[0]}' is not TCP, UDP or SCTP: keepalived ignores it ("${ka}"), so does hakeep; ${d.vs.address.kind === 'fwmark' ? 'a fwmark service has no protocol' : `the protocol stays ${d.vs.protocol}`}. Remove the line`);
+          return;
+        }
+        // Following keepalived would make this a UDP service: refuse (README, "Where hakeep refuses").
+        r.error(loc(st), `protocol '${st.args[0]}' is not valid; use TCP, UDP or SCTP: keepalived ignores it ("${ka}") and, with no protocol left, runs the virtual server as UDP ("no protocol set - defaulting to UDP"). hakeep refuses rather than balance a protocol the line does not name: write protocol TCP, UDP or SCTP`);
       },
+      // check_parser.c:480-493: no value means 360 s; 1-2678400 (31 days), anything else (0
+      // included) is ignored: no persistence unless a line before set it.
       persistence_timeout: (st, d) => {
-        d.vs.persistenceTimeout = st.args.length === 0 ? 360 : int(r, st, 1, 0x7fffffff);
+        if (st.args.length === 0) { d.vs.persistenceTimeout = 360; return; }
+        const keeps = d.vs.persistenceTimeout === null ? 'the service has no persistence' : `persistence stays ${d.vs.persistenceTimeout} seconds`;
+        const zero = st.args[0] === '0';
+        const n = kaNumber(r, st, 1, 2678400, {
+          integer: true, ka: 'persistence_timeout invalid', unit: 'seconds',
+          keeps: zero && d.vs.persistenceTimeout === null ? 'the service has no persistence, which is what 0 means' : keeps,
+          ...(zero ? { fix: 'Remove the line for no persistence, or write 1-2678400 seconds' } : {}),
+        });
+        if (n !== null) d.vs.persistenceTimeout = n;
       },
       persistence_granularity: (st, d) => { readGranularity(r, st, d); },
       ops: (_st, d) => { d.vs.ops = true; },
@@ -407,25 +407,52 @@ function virtualServerSpec(r: Reporter): BlockSpec<VsDraft> {
         if (st.args[1] === undefined && p === null) r.error(loc(st), 'sorry_server needs an address and a port');
         if (a && p !== null) d.vs.sorryServer = { ip: a.ip, port: p, family: a.family };
       },
-      sorry_server_inhibit: (st, d) => { d.vs.sorryServerInhibit = bool(r, st); },
+      // check_parser.c:634-652: before (or without) a sorry_server line these are ignored.
+      sorry_server_inhibit: (st, d) => {
+        if (!d.vs.sorryServer) {
+          r.warn(loc(st), 'sorry_server_inhibit before (or without) sorry_server: keepalived ignores it ("Ignoring sorry_server inhibit used before or without sorry_server"), so does hakeep. Move it after the sorry_server line');
+          return;
+        }
+        d.vs.sorryServerInhibit = bool(r, st);
+      },
       sorry_server_lvs_method: (st, d) => {
-        const k = lbKindLine(r, st);
+        if (!d.vs.sorryServer) {
+          r.warn(loc(st), 'sorry_server_lvs_method before (or without) sorry_server: keepalived ignores it ("sorry_server forwarding used without sorry_server"), so does hakeep; the sorry server uses the virtual server\'s lb_kind. Move it after the sorry_server line');
+          return;
+        }
+        const k = lbKindLine(r, st, { kind: d.vs.sorryServerLbKind ?? d.vs.lbKind, what: "the virtual server's method", server: 'sorry' });
         if (k) { d.vs.sorryServerLbKind = k.kind; d.vs.sorryServerTunnel = k.tunnel; }
       },
-      quorum: (st, d) => { d.vs.quorum = int(r, st, 1, 0x7fffffff) ?? 1; },
-      hysteresis: (st, d) => { d.vs.hysteresis = int(r, st, 0, 0x7fffffff) ?? 0; },
-      quorum_up: (st, d) => { d.vs.quorumUp = notifyCmd(r, st); },
-      quorum_down: (st, d) => { d.vs.quorumDown = notifyCmd(r, st); },
+      // check_parser.c:945-956: "Quorum 0 must be in [1, 4294967295]. Setting to 1."
+      quorum: (st, d) => {
+        d.vs.quorum = kaNumber(r, st, 1, 4294967295, { integer: true, ka: `Quorum ${st.args[0] ?? ''} must be in [1, 4294967295]. Setting to 1.`, keeps: 'quorum 1 is used (the service is up while at least weight 1 is alive)', fix: 'Write quorum 1 (the default), or remove the line' }) ?? 1;
+      },
+      // check_parser.c:957-969
+      hysteresis: (st, d) => {
+        d.vs.hysteresis = kaNumber(r, st, 0, 4294967295, { integer: true, ka: `Hysteresis ${st.args[0] ?? ''} must be in [0, 4294967295] - ignoring`, keeps: `hysteresis stays ${d.vs.hysteresis}` }) ?? d.vs.hysteresis;
+      },
+      quorum_up: (st, d) => { d.vs.quorumUp = firstNotify(r, st, d.vs.quorumUp, 'virtual_server'); },
+      quorum_down: (st, d) => { d.vs.quorumDown = firstNotify(r, st, d.vs.quorumDown, 'virtual_server'); },
       omega: (_st, d) => { d.vs.omega = true; },
       ha_suspend: (_st, d) => { d.vs.haSuspend = true; },
-      inhibit_on_failure: (st, d) => { d.vs.inhibitOnFailure = bool(r, st); },
+      // check_parser.c:740-745, 948-952: at virtual_server level alpha and inhibit_on_failure are
+      // flags; keepalived reads no value (`alpha off` turns it ON).
+      inhibit_on_failure: (st, d) => { d.vs.inhibitOnFailure = presentFlag(r, st); },
+      alpha: (st, d) => { d.timing.alpha = presentFlag(r, st); },
+      // check_parser.c:580-596; unset, resolved in validate.ts (check_data.c:1157-1164).
+      smtp_alert: (st, d) => {
+        const b = kaBool(r, st, `Invalid virtual_server smtp_alert parameter ${st.args[0] ?? ''}`, 'the global smtp_alert_checker/smtp_alert applies', 'virtual_server');
+        if (b === null) return;
+        d.vs.smtpAlert = b;
+        smtpAlertWritten.add(d.vs);
+      },
       virtualhost: (st, d) => { d.vs.virtualhost = st.args[0] ?? null; },
       real_server: (st, d) => { d.rsStmts.push(st); },
       ...Object.fromEntries(SCHED_FLAGS.map((f) => [f, (st: Statement, d: VsDraft) => { schedFlag(r, st, d); }])),
       hashed: () => {},
     },
     deprecated: { lvs_sched: 'lb_algo', lvs_method: 'lb_kind' },
-    notYet: ['smtp_alert', 'snmp_name', 'retry_delay'],
+    notYet: ['snmp_name', 'retry_delay'],
   };
 }
 
@@ -457,14 +484,14 @@ function readGranularity(r: Reporter, st: Statement, d: VsDraft): void {
   const family = known ?? (g.includes('.') ? 4 : 6);
   if (family === 6) {
     if (!/^\d{1,3}$/.test(g) || Number(g) < 1 || Number(g) > 128) {
-      r.error(loc(st), `persistence_granularity '${g}' is not valid for an IPv6 virtual server; use a prefix length 1-128 (keepalived ignores it with "Invalid IPv6 persistence_granularity specified")`);
+      r.warn(loc(st), `persistence_granularity '${g}' is not valid for an IPv6 virtual server: keepalived ignores it ("Invalid IPv6 persistence_granularity specified - ${g}"), so does hakeep. Write a prefix length 1-128`);
       return;
     }
     d.vs.persistenceGranularity = String(Number(g));
   } else {
     const mask = inetAton(g);
     if (mask === null) {
-      r.error(loc(st), `persistence_granularity '${g}' is not an IPv4 netmask; write it dotted, e.g. 255.255.255.0`);
+      r.warn(loc(st), `persistence_granularity '${g}' is not an IPv4 netmask: keepalived ignores it ("Invalid IPv4 persistence_granularity specified - ${g}"), so does hakeep. Write it dotted, e.g. 255.255.255.0`);
       return;
     }
     if (!g.includes('.')) {
@@ -524,6 +551,9 @@ export function readVirtualServer(r: Reporter, st: Statement, logAll: boolean): 
   }
   walkBlock(r, cached(r, 'virtual_server', () => virtualServerSpec(r)), blockOf(r, st), d, d.vs.extra);
   const vs = d.vs;
+  // check_data.c:1150-1154 and 1186-1190: keepalived names the defaults it fills in.
+  if (!d.lbAlgoSet) r.note(l, `virtual_server without lb_algo: keepalived uses wlc ("no scheduler set, setting default 'wlc'"), so does hakeep`);
+  if (!d.lbKindSeen) r.note(l, 'virtual_server without lb_kind: keepalived uses NAT ("no forwarding method set, setting default NAT"), so does hakeep');
   // A persistence_granularity turns persistence on (check_parser.c:558-559).
   if (vs.persistenceGranularity !== null && vs.persistenceTimeout === null) vs.persistenceTimeout = 360;
   if (!d.protocolSet && address.kind !== 'fwmark') {
@@ -535,13 +565,15 @@ export function readVirtualServer(r: Reporter, st: Statement, logAll: boolean): 
   }
   vs.delayLoop = d.timing.delayLoop ?? 60;
   vs.alpha = d.timing.alpha ?? false;
-  const inherited = {
+  // check_data.c:1199-1214: a real server takes what it does not set from its virtual server;
+  // retry and delay_before_retry stay unset when neither writes them (each checker has its own default).
+  const inherited: InheritedTiming & { alpha: boolean } = {
     delayLoop: vs.delayLoop,
     connectTimeout: d.timing.connectTimeout ?? 5,
-    retry: d.timing.retry ?? 1,
-    delayBeforeRetry: d.timing.delayBeforeRetry ?? 1,
     alpha: vs.alpha,
-    warmup: d.timing.warmup,
+    ...(d.timing.retry !== undefined ? { retry: d.timing.retry } : {}),
+    ...(d.timing.delayBeforeRetry !== undefined ? { delayBeforeRetry: d.timing.delayBeforeRetry } : {}),
+    ...(d.timing.warmup !== undefined ? { warmup: d.timing.warmup } : {}),
   };
   for (const rst of d.rsStmts) {
     const rs = readRealServer(r, rst, vs, inherited, logAll);
@@ -556,7 +588,7 @@ export function readVirtualServer(r: Reporter, st: Statement, logAll: boolean): 
  * persistence_granularity's form and the real servers that are not tunnelled, in file order
  * (check_parser.c:216-245, 509-560, 661-684); then a sorry server that is not tunnelled; then the
  * tunnelled servers when they agree; else undetermined, which means IPv4 (check_parser.c:160-214).
- * Real servers of the other family are refused in validate.
+ * Real servers of the other family are skipped in validate, as keepalived skips them.
  */
 function resolveFamily(r: Reporter, vs: VirtualServer, d: VsDraft): void {
   const a = vs.address;
@@ -586,7 +618,7 @@ function resolveFamily(r: Reporter, vs: VirtualServer, d: VsDraft): void {
 
 function readRealServer(
   r: Reporter, st: Statement, vs: VirtualServer,
-  inherited: { delayLoop: number; connectTimeout: number; retry: number; delayBeforeRetry: number; alpha: boolean; warmup?: number },
+  inherited: InheritedTiming & { alpha: boolean },
   logAll: boolean,
 ): RealServer | null {
   const l = loc(st);
@@ -596,6 +628,7 @@ function readRealServer(
   else if (vs.address.kind === 'ip') p = vs.address.port; // keepalived lets the port default to the VS's
   if (!a || p === null) return null;
   const d: RsDraft = {
+    vs,
     rs: {
       ip: a.ip, family: a.family, port: p, loc: l, weight: vs.weight ?? 1, inhibitOnFailure: vs.inhibitOnFailure,
       notifyUp: null, notifyDown: null, uthreshold: 0, lthreshold: 0, lbKind: null, alpha: inherited.alpha, checkers: [],
@@ -604,17 +637,19 @@ function readRealServer(
     checkerStmts: [],
   };
   walkBlock(r, cached(r, 'real_server', () => realServerSpec(r)), st.block ?? [], d);
-  const t = {
+  const retry = d.timing.retry ?? inherited.retry;
+  const dbr = d.timing.delayBeforeRetry ?? inherited.delayBeforeRetry;
+  const warmup = d.timing.warmup ?? inherited.warmup;
+  const t: InheritedTiming = {
     delayLoop: d.timing.delayLoop ?? inherited.delayLoop,
     connectTimeout: d.timing.connectTimeout ?? inherited.connectTimeout,
-    retry: d.timing.retry ?? inherited.retry,
-    delayBeforeRetry: d.timing.delayBeforeRetry ?? inherited.delayBeforeRetry,
-    alpha: d.timing.alpha ?? inherited.alpha,
-    warmup: d.timing.warmup ?? inherited.warmup,
+    ...(retry !== undefined ? { retry } : {}),
+    ...(dbr !== undefined ? { delayBeforeRetry: dbr } : {}),
+    ...(warmup !== undefined ? { warmup } : {}),
   };
-  d.rs.alpha = t.alpha;
+  d.rs.alpha = d.timing.alpha ?? inherited.alpha;
   for (const cst of d.checkerStmts) {
-    d.rs.checkers.push(readChecker(r, cst, cst.keyword as Checker['type'], t, logAll));
+    d.rs.checkers.push(...readCheckers(r, cst, cst.keyword as Checker['type'], t, logAll));
   }
   return d.rs;
 }

@@ -6,8 +6,16 @@ import type {
 import type { Statement } from './parser.js';
 import { blockOf, walkBlock, type BlockSpec, type Handler } from './block.js';
 import {
-  arg, at, bool, int, ip, ipFamily, isVrrpMulticast, loc, presentFlag, seconds, type Reporter,
+  arg, at, int, ipFamily, isVrrpMulticast, loc, presentFlag, type Reporter,
 } from './values.js';
+import { kaAddress, kaBool, kaNumber } from './lenient.js';
+
+/**
+ * Objects whose `smtp_alert` line was written (and read): keepalived resolves an unset one from the
+ * global smtp_alert_vrrp/smtp_alert_checker/smtp_alert after parsing (vrrp.c:3237-3244,
+ * vrrp.c:4108-4116, check_data.c:1157-1164 and 1221-1231). validate.ts reads it.
+ */
+export const smtpAlertWritten = new WeakSet<object>();
 
 const SCOPES: readonly VipScope[] = ['global', 'site', 'link', 'host', 'nowhere'];
 
@@ -269,9 +277,45 @@ export function instanceSpec(r: Reporter, meta: InstanceMeta): BlockSpec<VrrpIns
   };
   const unicastKeyword = (st: Statement): void => { meta.unicastKeywordLoc ??= loc(st); };
 
+  /** keepalived accepts up to 2^32-1 GARPs per VIP; hakeep queues them all at once, so it caps at 255. */
+  const repeatCap = (st: Statement, name: string): boolean => {
+    const v = st.args[0] ?? '';
+    if (!/^\d+$/.test(v) || Number(v) <= 255) return false;
+    r.error(loc(st), `(${name}) ${st.keyword} ${v}: keepalived accepts it and sends ${v} gratuitous ARPs per VIP, a flood of the segment; hakeep refuses more than 255. Write 255 or less (the default is 5)`);
+    return true;
+  };
+  /** garp_master_repeat / garp_master_refresh_repeat (vrrp_parser.c:1259-1298): 0 becomes 1. */
+  const garpRepeat = (st: Statement, name: string, current: number): number => {
+    if (repeatCap(st, name)) return current;
+    const n = kaNumber(r, st, 0, 255, { who: `(${name})`, integer: true, ka: `(${name}): ${st.keyword} '${st.args[0] ?? ''}' invalid - ignoring`, keeps: `${st.keyword} stays ${current}` });
+    if (n === null) return current;
+    if (n === 0) {
+      r.warn(loc(st), `(${name}) ${st.keyword} 0: keepalived uses 1 ("${st.keyword} must be greater than 0, setting to 1"), so does hakeep. Write 1`);
+      return 1;
+    }
+    return n;
+  };
+  /** garp_lower_prio_repeat (vrrp_parser.c:1313-1325): 0 is valid (none); a bad value is ignored. */
+  const garpRepeatLowerPrio = (st: Statement, name: string): number | null => {
+    if (repeatCap(st, name)) return null;
+    return kaNumber(r, st, 0, 255, { who: `(${name})`, integer: true, ka: `(${name}): Invalid garp_lower_prio_repeat '${st.args[0] ?? ''}'`, keeps: 'the global vrrp_garp_lower_prio_repeat applies' });
+  };
+
   const sourceAddress: InstanceHandler = (st, v) => {
-    const a = ip(r, st, st.args[0]);
-    if (!a) return false;
+    const text = st.args[0];
+    if (text === undefined) {
+      r.error(loc(st), `(${v.name}) ${st.keyword} needs an IP address: keepalived refuses a line without one ("is missing a parameter")`);
+      return false;
+    }
+    // vrrp_parser.c:906-930 (inet_stosockaddr, lib/utils.c:567-570): `/len` and `-range` are dropped.
+    const a = kaAddress(r, loc(st), `(${v.name}) ${st.keyword}`, text);
+    if (!a) {
+      const had = v.mcastSrcIp;
+      r.warn(loc(st), `(${v.name}) ${st.keyword} '${text}' is not an IP address: keepalived skips it ("malformed src address. Skipping...")${had ? ` and also loses the source address ${had} set before it` : ''}, so does hakeep; adverts use the interface's address. Write an IPv${v.family} address`);
+      v.mcastSrcIp = null;
+      v.unicastSrcIp = null;
+      return false;
+    }
     if (!fits(v, a.family, `${st.keyword} ${a.ip}`, loc(st))) {
       const had = v.mcastSrcIp;
       r.warn(loc(st), `(${v.name}) ${st.keyword} ${mismatch(v, a.ip)}: keepalived skips it ("MUST be of the same family")${had ? ` and also drops the source address ${had} set before it` : ''}; hakeep does the same, so adverts use the interface's address. Write an IPv${v.family} address`);
@@ -306,16 +350,21 @@ export function instanceSpec(r: Reporter, meta: InstanceMeta): BlockSpec<VrrpIns
     },
     interface: (st, v) => { v.interface = arg(r, st, 'an interface name') ?? ''; meta.hasInterface = true; },
     virtual_router_id: (st, v) => { meta.hasVrid = true; v.virtualRouterId = int(r, st, 1, 255) ?? 0; },
-    // An invalid priority is an error; keepalived then uses 100, which counts as written.
-    priority: (st, v) => { v.priority = int(r, st, 1, 255) ?? 100; },
+    // vrrp_parser.c:1004-1015: an invalid priority becomes 100 ("Using default 100"), which counts
+    // as written (state MASTER then does not make it 255).
+    priority: (st, v) => {
+      v.priority = kaNumber(r, st, 1, 255, { who: `(${v.name})`, integer: true, ka: `(${v.name}) Priority not valid! must be between 1 & 255. Using default 100`, keeps: 'priority 100 is used' }) ?? 100;
+    },
+    // vrrp_parser.c:1017-1030: 0.01-255 s, else the line is ignored (advert_int stays 1).
     advert_int: (st, v) => {
-      const t = seconds(r, st, 0.01, 255);
+      const t = kaNumber(r, st, 0.01, 255, { who: `(${v.name})`, ka: `(${v.name}) Advert interval (${st.args[0] ?? ''}) not valid! Must be > 0 - ignoring`, keeps: 'advert_int stays 1 second', unit: 'seconds' });
       if (t === null) return false;
       v.advertInt = t;
       return true;
     },
     version: (st, v) => {
-      const n = int(r, st, 2, 3);
+      // vrrp_parser.c:1840-1853: anything but 2 or 3 is reported and the line ignored.
+      const n = kaNumber(r, st, 2, 3, { who: `(${v.name})`, integer: true, ka: `(${v.name}): Version must be either 2 or 3`, keeps: `version ${v.version} stays` });
       if (n === null) return false;
       const earlier = meta.at['version'];
       if (earlier && v.version !== n) {
@@ -337,17 +386,26 @@ export function instanceSpec(r: Reporter, meta: InstanceMeta): BlockSpec<VrrpIns
           if (t === 'PASS' || t === 'AH') {
             v.authType = t;
             meta.at['auth_type'] = loc(s);
-          } else if (t.toUpperCase() === 'PASS' || t.toUpperCase() === 'AH') {
-            r.error(loc(s), `auth_type '${t}' is not valid: keepalived is case-sensitive and would ignore it, running this instance without authentication; write ${t.toUpperCase()}`);
           } else {
-            r.error(loc(s), `auth_type '${t}' is not valid; use PASS or AH`);
+            // vrrp_parser.c:1425-1437: case-sensitive; anything else is reported and ignored, so the
+            // instance runs without authentication. Its peers with the same line do too, so they
+            // still agree: follow keepalived, loudly.
+            const fix = t.toUpperCase() === 'PASS' || t.toUpperCase() === 'AH' ? `write ${t.toUpperCase()} on every node` : 'use PASS (or remove the authentication block) on every node';
+            r.warn(loc(s), `(${v.name}) unknown authentication type '${t}': keepalived ignores it (auth_type is case-sensitive: PASS or AH) and runs this instance WITHOUT authentication, so does hakeep (peers with the same line agree with it; a peer that says PASS rejects its adverts). To authenticate, ${fix}`);
           }
           if (t === 'AH') r.warn(loc(s), 'auth_type AH is not implemented by hakeep yet; the daemon will refuse to start this instance (use PASS or no authentication)');
         } else if (s.keyword === 'auth_pass') {
           meta.authPassLoc = loc(s);
           meta.at['auth_pass'] = loc(s);
           v.authPass = s.args[0] ?? null;
-          if (v.authPass === null) r.error(loc(s), 'auth_pass needs a password');
+          if (v.authPass === null) r.error(loc(s), 'auth_pass needs a password: keepalived refuses a line without one ("is missing a parameter")');
+          else if (Buffer.byteLength(v.authPass) > 8) {
+            // vrrp_parser.c:1438-1454: "Truncating auth_pass to 8 characters" (the advert has 8
+            // bytes for it), on every node alike, so peers with the same line still agree.
+            const cut = Buffer.from(v.authPass).subarray(0, 8).toString();
+            r.warn(loc(s), `(${v.name}) auth_pass is longer than 8 characters: keepalived uses the first 8 ('${cut}', "Truncating auth_pass to 8 characters"), so does hakeep; a peer with the same line agrees. Write auth_pass ${cut} to make it explicit`);
+            v.authPass = cut;
+          }
         } else {
           r.warn(loc(s), `Unknown keyword '${s.keyword}' in authentication, ignored; expected auth_type or auth_pass`);
         }
@@ -369,17 +427,28 @@ export function instanceSpec(r: Reporter, meta: InstanceMeta): BlockSpec<VrrpIns
     track_process: (st, v) => { v.trackProcess.push(...parseTrackProcesses(r, st, v.name, v.trackProcess)); },
     nopreempt: (st, v) => { meta.nopreemptLoc = loc(st); v.nopreempt = true; },
     preempt: (_st, v) => { v.nopreempt = false; },
-    preempt_delay: (st, v) => { v.preemptDelay = seconds(r, st, 0, 1000) ?? 0; },
+    // vrrp_parser.c:1089-1100: 0-1000 s (TIMER_MAX_SEC), else 0.
+    preempt_delay: (st, v) => {
+      v.preemptDelay = kaNumber(r, st, 0, 1000, { who: `(${v.name})`, ka: `(${v.name}) Preempt_delay not valid! must be between 0-1000`, keeps: 'preempt_delay 0 (none) is used', unit: 'seconds' }) ?? 0;
+    },
     mcast_src_ip: sourceAddress,
     unicast_src_ip: (st, v) => {
       unicastKeyword(st);
       return sourceAddress(st, v);
     },
     mcast_dst_ip: (st, v) => {
-      const a = ip(r, st, st.args[0]);
-      if (!a) return false;
+      const text = st.args[0];
+      if (text === undefined) {
+        r.error(loc(st), `(${v.name}) mcast_dst_ip needs a multicast address: keepalived refuses a line without one ("is missing a parameter")`);
+        return false;
+      }
       // keepalived has one destination slot: a rejected line also clears an earlier one.
       v.mcastDstIp = null;
+      const a = kaAddress(r, loc(st), `(${v.name}) mcast_dst_ip`, text);
+      if (!a) {
+        r.warn(loc(st), `(${v.name}) mcast_dst_ip '${text}' is not an IP address: keepalived skips it ("malformed mcast dest address ${text}. Skipping..."), so does hakeep; adverts go to the default group (vrrp_mcast_group${v.family})`);
+        return false;
+      }
       if (!fits(v, a.family, `mcast_dst_ip ${a.ip}`, loc(st))) {
         r.warn(loc(st), `(${v.name}) mcast_dst_ip ${mismatch(v, a.ip)}: keepalived skips it ("MUST match VRRP instance family"), so does hakeep; adverts go to the default group (vrrp_mcast_group${v.family}). Write an IPv${v.family} multicast address`);
         return false;
@@ -395,26 +464,34 @@ export function instanceSpec(r: Reporter, meta: InstanceMeta): BlockSpec<VrrpIns
     unicast_peer: (st, v) => {
       unicastKeyword(st);
       for (const s of blockOf(r, st)) {
-        const a = ip(r, s, s.keyword);
-        if (!a) continue;
+        // vrrp_data.c:970-1020 (alloc_vrrp_unicast_peer): `/len` and `-range` are dropped.
+        const a = kaAddress(r, loc(s), `(${v.name}) unicast_peer`, s.keyword);
+        if (!a) {
+          // keepalived skips the peer ("malformed unicast peer address. Skipping...") and runs: that
+          // peer then never hears this node's adverts and both become master. hakeep refuses.
+          r.error(loc(s), `(${v.name}) unicast_peer '${s.keyword}' is not an IP address: keepalived would skip this peer ("malformed unicast peer address[${s.keyword}]. Skipping...") and that peer would never receive this node's adverts (both nodes master). hakeep refuses to start; write the peer's address`);
+          continue;
+        }
         if (!fits(v, a.family, `unicast_peer ${a.ip}`, loc(s))) {
           r.warn(loc(s), `(${v.name}) unicast_peer ${mismatch(v, a.ip)}: keepalived skips it ("MUST be of the same family"), so does hakeep; no adverts are sent to it or accepted from it. Write the peer's IPv${v.family} address`);
           continue;
         }
         const peer = { address: a.ip, minTtl: 0, maxTtl: 255 };
+        // vrrp_data.c:1000-1016, in keepalived's order: a missing value, then the number, then the
+        // option's name; each problem is reported and the peer kept without that option.
         for (let i = 0; i < s.args.length; i += 2) {
           const opt = s.args[i]!;
-          if (opt !== 'min_ttl' && opt !== 'max_ttl') {
-            r.error(loc(s), `unicast_peer ${s.keyword}: unexpected '${opt}'; expected min_ttl N or max_ttl N`);
-            break;
-          }
           const value = s.args[i + 1];
           if (value === undefined) {
-            r.error(loc(s), `(${v.name}) unicast_peer ${a.ip}: ${opt} is missing a value (0-255)`);
+            r.warn(loc(s), `(${v.name}) unicast_peer ${a.ip}: ${opt} is missing a value: keepalived ignores it ("${opt} is missing a value"), so does hakeep; the peer is kept without it. Write min_ttl N or max_ttl N (0-255)`);
             break;
           }
-          const n = int(r, { ...s, keyword: `unicast_peer ${a.ip} ${opt}` }, 0, 255, value);
+          const n = kaNumber(r, { ...s, keyword: `(${v.name}) unicast_peer ${a.ip} ${opt}` }, 0, 255, { integer: true, value, ka: `number '${value}' outside range [0, 255]`, keeps: `the peer is kept without ${opt}` });
           if (n === null) continue;
+          if (opt !== 'min_ttl' && opt !== 'max_ttl') {
+            r.warn(loc(s), `(${v.name}) unknown unicast_peer option ${opt}: keepalived ignores it and the rest of the line ("unknown unicast_peer option ${opt}"), so does hakeep; the peer is kept. Use min_ttl N or max_ttl N`);
+            break;
+          }
           if (opt === 'min_ttl') peer.minTtl = n;
           else peer.maxTtl = n;
           // keepalived: a TTL bound turns on the unicast source check for the whole instance.
@@ -432,20 +509,44 @@ export function instanceSpec(r: Reporter, meta: InstanceMeta): BlockSpec<VrrpIns
       presentFlag(r, st);
       meta.checkUnicastSrcLoc ??= loc(st);
     },
-    unicast_ttl: (st, v) => { v.unicastTtl = int(r, st, 1, 255) ?? 255; },
-    garp_master_delay: (st, v) => { v.garpMasterDelay = int(r, st, 0, 86400) ?? v.garpMasterDelay; },
-    garp_master_repeat: (st, v) => { v.garpMasterRepeat = int(r, st, 0, 255) ?? v.garpMasterRepeat; },
-    garp_master_refresh: (st, v) => { v.garpMasterRefresh = int(r, st, 0, 86400) ?? v.garpMasterRefresh; },
-    garp_master_refresh_repeat: (st, v) => { v.garpMasterRefreshRepeat = int(r, st, 0, 255) ?? v.garpMasterRefreshRepeat; },
-    garp_interval: (st, v) => { v.garpInterval = seconds(r, st, 0, 1) ?? v.garpInterval; },
+    // vrrp_parser.c:991-1002: 0-255, else ignored. (A TTL of 0 never leaves the host: hakeep refuses it.)
+    unicast_ttl: (st, v) => {
+      if (st.args[0] === '0') {
+        r.error(loc(st), `(${v.name}) unicast_ttl 0: keepalived accepts it, but an advert with TTL 0 never leaves this host, so no peer would hear this node (both nodes master). hakeep refuses; use 1-255 (255 is the default)`);
+        return false;
+      }
+      const n = kaNumber(r, st, 1, 255, { who: `(${v.name})`, integer: true, ka: `(${v.name}): TTL '${st.args[0] ?? ''}' not valid - must be between 0 & 255`, keeps: 'unicast_ttl stays 255' });
+      if (n === null) return false;
+      v.unicastTtl = n;
+      return true;
+    },
+    // vrrp_parser.c:1233-1245: whole seconds 0-4294 (UINT_MAX / TIMER_HZ), else ignored.
+    garp_master_delay: (st, v) => {
+      v.garpMasterDelay = kaNumber(r, st, 0, 4294, { who: `(${v.name})`, integer: true, ka: `(${v.name}): garp_master_delay '${st.args[0] ?? ''}' invalid - ignoring`, keeps: `garp_master_delay stays ${v.garpMasterDelay}`, unit: 'seconds' }) ?? v.garpMasterDelay;
+    },
+    // vrrp_parser.c:1259-1278: 0 becomes 1 ("must be greater than 0, setting to 1").
+    garp_master_repeat: (st, v) => { v.garpMasterRepeat = garpRepeat(st, v.name, v.garpMasterRepeat); },
+    // vrrp_parser.c:1246-1258: invalid → 0 (no refresh).
+    garp_master_refresh: (st, v) => {
+      v.garpMasterRefresh = kaNumber(r, st, 0, 86400, { who: `(${v.name})`, integer: true, ka: `(${v.name}): Invalid garp_master_refresh '${st.args[0] ?? ''}' - ignoring`, keeps: 'garp_master_refresh 0 (no refresh) is used', unit: 'seconds' }) ?? 0;
+    },
+    // vrrp_parser.c:1279-1298: 0 becomes 1.
+    garp_master_refresh_repeat: (st, v) => { v.garpMasterRefreshRepeat = garpRepeat(st, v.name, v.garpMasterRefreshRepeat); },
+    // keepalived 2.2.7 has no garp_interval in vrrp_instance (vrrp_parser.c:2122-2212 installs none;
+    // it belongs to garp_group and to global_defs as vrrp_garp_interval): "Unknown keyword".
+    garp_interval: (st, v) => {
+      r.warn(loc(st), `(${v.name}) garp_interval is not a vrrp_instance keyword in keepalived 2.2.7 ("Unknown keyword 'garp_interval'"): it ignores the line, so does hakeep; the global vrrp_garp_interval (${v.garpInterval} s) applies. Write vrrp_garp_interval in global_defs instead`);
+      return false;
+    },
+    // vrrp_parser.c:1300-1325: invalid values are reported and the line ignored.
     garp_lower_prio_delay: (st, v) => {
-      const n = int(r, st, 0, 86400);
+      const n = kaNumber(r, st, 0, 4294, { who: `(${v.name})`, integer: true, ka: `(${v.name}): garp_lower_prio_delay '${st.args[0] ?? ''}' invalid - ignoring`, keeps: 'the global vrrp_garp_lower_prio_delay applies', unit: 'seconds' });
       if (n === null) return false;
       v.garpLowerPrioDelay = n;
       return true;
     },
     garp_lower_prio_repeat: (st, v) => {
-      const n = int(r, st, 0, 255);
+      const n = garpRepeatLowerPrio(st, v.name);
       if (n === null) return false;
       v.garpLowerPrioRepeat = n;
       return true;
@@ -466,27 +567,63 @@ export function instanceSpec(r: Reporter, meta: InstanceMeta): BlockSpec<VrrpIns
       }
       v.notifyDeleted = { script: st.args.length > 0 ? notifyLine(r, st, `(${v.name})`, null) : null };
     },
-    notify_priority_changes: (st, v) => { v.notifyPriorityChanges = bool(r, st); },
-    smtp_alert: (st, v) => {
-      v.smtpAlert = bool(r, st);
-      r.note(loc(st), `'smtp_alert' has no effect in hakeep: e-mail alerts are not sent by hakeep; use notify scripts`);
+    notify_priority_changes: (st, v) => {
+      // vrrp_parser.c:1199-1214
+      const b = kaBool(r, st, `(${v.name}) Invalid value '${st.args[0] ?? ''}' for notify_priority_changes specified`, 'the sync group\'s or global setting applies', `(${v.name})`);
+      if (b === null) return false;
+      v.notifyPriorityChanges = b;
+      return true;
     },
-    strict_mode: (st, v) => { v.strictMode = bool(r, st); },
+    // vrrp_parser.c:1182-1198; unset, it is resolved in validate.ts (vrrp.c:3237-3244).
+    smtp_alert: (st, v) => {
+      const b = kaBool(r, st, `Invalid vrrp_instance smtp_alert parameter ${st.args[0] ?? ''}`, 'the global smtp_alert_vrrp/smtp_alert applies', `(${v.name})`);
+      if (b === null) return false;
+      v.smtpAlert = b;
+      smtpAlertWritten.add(v);
+      return true;
+    },
+    // vrrp_parser.c:1061-1076
+    strict_mode: (st, v) => {
+      const b = kaBool(r, st, `(${v.name}) invalid strict_mode ${st.args[0] ?? ''} specified`, `strict mode stays ${v.strictMode ? 'on (vrrp_strict)' : 'off'}`, `(${v.name})`);
+      if (b === null) return false;
+      v.strictMode = b;
+      return true;
+    },
     // accept/no_accept: the last one written wins; validate.ts resolves the default and warns.
     accept: (_st, v) => { v.accept = true; delete meta.at['no_accept']; },
     no_accept: (_st, v) => { v.accept = false; delete meta.at['accept']; },
     dont_track_primary: (_st, v) => { v.dontTrackPrimary = true; },
+    // vrrp_parser.c:1043-1058: any valid boolean turns it ON (even off); an invalid one is ignored.
     skip_check_adv_addr: (st, v) => {
       const value = st.args[0];
-      const on = bool(r, st);
-      if (value !== undefined && !on) {
+      const b = kaBool(r, st, `(${v.name}) invalid skip_check_adv_addr ${value ?? ''} specified`, `skip_check_adv_addr stays ${v.skipCheckAdvAddr ? 'on (vrrp_skip_check_adv_addr)' : 'off'}`, `(${v.name})`);
+      if (b === null) return false;
+      if (!b) {
         r.warn(loc(st), `(${v.name}) skip_check_adv_addr ${value}: keepalived turns the option ON whatever value follows it, so does hakeep. Remove the line to leave it off`);
       }
       v.skipCheckAdvAddr = true;
+      return true;
     },
-    lower_prio_no_advert: (st, v) => { v.lowerPrioNoAdvert = bool(r, st); },
-    higher_prio_send_advert: (st, v) => { v.higherPrioSendAdvert = bool(r, st); },
-    down_timer_adverts: (st, v) => { v.downTimerAdverts = int(r, st, 1, 100) ?? 3; },
+    // vrrp_parser.c:1373-1406
+    lower_prio_no_advert: (st, v) => {
+      const b = kaBool(r, st, `(${v.name}) invalid lower_prio_no_advert ${st.args[0] ?? ''} specified`, 'the global vrrp_lower_prio_no_advert applies', `(${v.name})`);
+      if (b === null) return false;
+      v.lowerPrioNoAdvert = b;
+      return true;
+    },
+    higher_prio_send_advert: (st, v) => {
+      const b = kaBool(r, st, `(${v.name}) invalid higher_prio_send_advert ${st.args[0] ?? ''} specified`, 'the global vrrp_higher_prio_send_advert applies', `(${v.name})`);
+      if (b === null) return false;
+      v.higherPrioSendAdvert = b;
+      return true;
+    },
+    // vrrp_parser.c:1327-1339
+    down_timer_adverts: (st, v) => {
+      const n = kaNumber(r, st, 1, 100, { who: `(${v.name})`, integer: true, ka: `(${v.name}): Invalid down_timer_adverts [1:100] '${st.args[0] ?? ''}'`, keeps: 'down_timer_adverts stays 3' });
+      if (n === null) return false;
+      v.downTimerAdverts = n;
+      return true;
+    },
     virtual_routes: (st, v) => { v.virtualRoutes.push(...blockOf(r, st).map((s) => [s.keyword, ...s.args].join(' '))); },
     virtual_rules: (st, v) => {
       for (const s of blockOf(r, st)) {
@@ -524,7 +661,9 @@ export function instanceSpec(r: Reporter, meta: InstanceMeta): BlockSpec<VrrpIns
  */
 export function notifyLine(r: Reporter, st: Statement, who: string, current: NotifyCmd | null): NotifyCmd | null {
   if (current) {
-    r.warn(loc(st), `${who} ${st.keyword} is given twice; keepalived keeps the first one ('${current.command}') and so does hakeep: remove one`);
+    // keepalived's words: "(VI_1) notify_master script already specified - ignoring /b.sh".
+    const kaWho = who.startsWith('(') ? who : `vrrp group ${who.replace(/^vrrp_sync_group /, '').replace(/:$/, '')}:`;
+    r.warn(loc(st), `${who} ${st.keyword} is given again; keepalived keeps the first one ('${current.command}') and ignores this one ("${kaWho} ${st.keyword}${st.keyword === 'notify_deleted' ? '' : ' script'} already specified - ignoring ${st.args[0] ?? ''}"), so does hakeep: remove the extra line`);
     return current;
   }
   const [command, user, group, ...rest] = st.args;
@@ -572,7 +711,11 @@ function scriptSeconds(r: Reporter, st: Statement, name: string): number | null 
     r.warn(loc(st), `(${name}): vrrp script ${st.keyword} must be greater than 0: keepalived uses 1, so does hakeep. Write 1 or more`);
     return 1;
   }
-  return seconds(r, st, 0.001, 86400);
+  // vrrp_parser.c:1506-1541: anything else that is not a time is reported and the line ignored.
+  const ka = st.keyword === 'interval'
+    ? `(${name}): vrrp script interval '${st.args[0] ?? ''}' must be between 1 and 4294 - ignoring`
+    : `(${name}): vrrp script timeout '${st.args[0] ?? ''}' invalid - ignoring`;
+  return kaNumber(r, st, 0.001, 86400, { who: `vrrp_script ${name}:`, ka, keeps: st.keyword === 'interval' ? 'the interval stays 1 second' : 'the timeout stays the interval', unit: 'seconds' });
 }
 
 export function scriptSpec(r: Reporter, seen: { timeout: boolean; script: boolean }): BlockSpec<VrrpScript> {
@@ -581,16 +724,20 @@ export function scriptSpec(r: Reporter, seen: { timeout: boolean; script: boolea
     handlers: {
       script: (st, s) => { seen.script = true; s.script = commandOf(st); if (!s.script) r.error(loc(st), 'script needs a command'); },
       interval: (st, s) => { s.interval = scriptSeconds(r, st, s.name) ?? s.interval; },
-      timeout: (st, s) => { seen.timeout = true; s.timeout = scriptSeconds(r, st, s.name) ?? s.timeout; },
+      timeout: (st, s) => {
+        const t = scriptSeconds(r, st, s.name);
+        if (t !== null) { seen.timeout = true; s.timeout = t; }
+      },
       weight: (st, s) => {
         // vrrp_parser.c:1546-1561: an invalid weight is reported and becomes 0.
-        s.weight = int(r, st, -253, 253) ?? 0;
+        s.weight = kaNumber(r, st, -253, 253, { who: `vrrp_script ${s.name}:`, integer: true, ka: `vrrp_script ${s.name} weight ${st.args[0] ?? ''} must be in [-253, 253]`, keeps: 'weight 0 is used (a failure puts the instances in FAULT)' }) ?? 0;
         const opt = st.args[1];
         if (opt === 'reverse') s.weightReverse = true;
         else if (opt !== undefined) r.warn(loc(st), `vrrp_script ${s.name} unknown weight option '${opt}': ignored, as keepalived does. Only 'reverse' may follow the weight`);
       },
-      rise: (st, s) => { s.rise = int(r, st, 1, 2_147_483_647) ?? 1; },
-      fall: (st, s) => { s.fall = int(r, st, 1, 2_147_483_647) ?? 1; },
+      // vrrp_parser.c:1563-1585: "vrrp script rise value '…' invalid, defaulting to 1".
+      rise: (st, s) => { s.rise = kaNumber(r, st, 1, 2_147_483_647, { who: `vrrp_script ${s.name}:`, integer: true, ka: `(${s.name}): vrrp script rise value '${st.args[0] ?? ''}' invalid, defaulting to 1`, keeps: 'rise 1 is used' }) ?? 1; },
+      fall: (st, s) => { s.fall = kaNumber(r, st, 1, 2_147_483_647, { who: `vrrp_script ${s.name}:`, integer: true, ka: `(${s.name}): vrrp script fall value '${st.args[0] ?? ''}' invalid, defaulting to 1`, keeps: 'fall 1 is used' }) ?? 1; },
       user: (st, s) => { s.user = st.args.join(' ') || null; },
       init_fail: (_st, s) => { s.initFail = true; },
     },
@@ -750,13 +897,24 @@ export function syncGroupSpec(r: Reporter): BlockSpec<VrrpSyncGroup> {
   return {
     name: 'vrrp_sync_group',
     handlers: {
-      group: (st, g) => { for (const s of blockOf(r, st)) g.group.push(s.keyword, ...s.args); },
+      group: (st, g) => {
+        // vrrp_parser.c:233-253: a second group block is reported and skipped.
+        if (g.group.length > 0) {
+          r.warn(loc(st), `vrrp_sync_group ${g.name}: a second group block: keepalived ignores it ("Group list already specified for sync group ${g.name}"), so does hakeep; the members stay ${g.group.join(' ')}. List all members in one group block`);
+          return;
+        }
+        for (const s of blockOf(r, st)) g.group.push(s.keyword, ...s.args);
+      },
       notify_master: (st, g) => { g.notifyMaster = notifyLine(r, st, `vrrp_sync_group ${g.name}:`, g.notifyMaster); },
       notify_backup: (st, g) => { g.notifyBackup = notifyLine(r, st, `vrrp_sync_group ${g.name}:`, g.notifyBackup); },
       notify_fault: (st, g) => { g.notifyFault = notifyLine(r, st, `vrrp_sync_group ${g.name}:`, g.notifyFault); },
       notify_stop: (st, g) => { g.notifyStop = notifyLine(r, st, `vrrp_sync_group ${g.name}:`, g.notifyStop ?? null); },
       notify: (st, g) => { g.notify = notifyLine(r, st, `vrrp_sync_group ${g.name}:`, g.notify); },
-      notify_priority_changes: (st, g) => { g.notifyPriorityChanges = bool(r, st); },
+      notify_priority_changes: (st, g) => {
+        // vrrp_parser.c:380-394
+        const b = kaBool(r, st, `(${g.name}) Invalid value '${st.args[0] ?? ''}' for sync group notify_priority_changes specified`, 'the global vrrp_notify_priority_changes applies', `vrrp_sync_group ${g.name}:`);
+        if (b !== null) g.notifyPriorityChanges = b;
+      },
       track_script: (st, g) => { g.trackScript.push(...parseTrackScripts(r, st, g.name, g.trackScript)); },
       track_interface: (st, g) => { g.trackInterface.push(...parseTrackInterfaces(r, st, g.name, g.trackInterface)); },
       track_file: (st, g) => { (g.trackFile ??= []).push(...parseTrackFiles(r, st, g.name, g.trackFile ?? [])); },
@@ -767,9 +925,12 @@ export function syncGroupSpec(r: Reporter): BlockSpec<VrrpSyncGroup> {
         r.warn(loc(st), `(${g.name}) global_tracking is deprecated: keepalived treats it as sync_group_tracking_weight, so does hakeep. Use track_interface/track_script/track_file on the sync group instead`);
         g.trackingWeight = true;
       },
+      // vrrp_parser.c:350-365; unset, it is resolved in validate.ts (vrrp.c:4108-4116).
       smtp_alert: (st, g) => {
-        g.smtpAlert = bool(r, st);
-        r.note(loc(st), `'smtp_alert' has no effect in hakeep: e-mail alerts are not sent by hakeep; use notify scripts`);
+        const b = kaBool(r, st, `Invalid vrrp_group smtp_alert parameter ${st.args[0] ?? ''}`, 'the global smtp_alert_vrrp/smtp_alert applies', `vrrp_sync_group ${g.name}:`);
+        if (b === null) return;
+        g.smtpAlert = b;
+        smtpAlertWritten.add(g);
       },
     },
     notYet: ['track_bfd'],

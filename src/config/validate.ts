@@ -1,7 +1,7 @@
 // Cross-field and cross-block checks that need the whole model: required keys, references
 // between blocks, VRID clashes, and the LVS rules keepalived applies after parsing.
-import type { Config, SourceLoc, VrrpInstance, VrrpSyncGroup } from './model.js';
-import type { InstanceMeta } from './schema-vrrp.js';
+import type { Config, RealServer, SourceLoc, VrrpInstance, VrrpSyncGroup } from './model.js';
+import { smtpAlertWritten, type InstanceMeta } from './schema-vrrp.js';
 import { NO_PROTOCOL } from './schema-lvs.js';
 import { nearest, type Reporter } from './values.js';
 
@@ -11,6 +11,19 @@ export function validate(r: Reporter, config: Config, metas: Map<VrrpInstance, I
   validateNotifyFifos(r, config);
   validateTracking(r, config);
   validateVirtualServers(r, config);
+  validateAlerts(r, config);
+}
+
+/**
+ * E-mail alerts go out only with both notification_email and smtp_server (smtp.c:557-559);
+ * keepalived says nothing when one is missing. hakeep notes it, so an operator who wrote
+ * smtp_alert knows why no mail comes (src/alert/alerts.ts sends them).
+ */
+function validateAlerts(r: Reporter, config: Config): void {
+  const g = config.globalDefs;
+  if (g.smtpServer && g.notificationEmail.length === 0) {
+    r.note(g.smtpServer.loc, 'smtp_server without notification_email: no e-mail alert is sent (keepalived sends none either). List the recipients in notification_email { … }');
+  }
 }
 
 function validateInstances(r: Reporter, config: Config, metas: Map<VrrpInstance, InstanceMeta>): void {
@@ -27,12 +40,9 @@ function validateInstances(r: Reporter, config: Config, metas: Map<VrrpInstance,
     if (!meta.hasInterface) r.error(at, `vrrp_instance ${inst.name} has no interface line; add e.g. interface eth0`);
     if (!meta.hasVrid) r.error(at, `vrrp_instance ${inst.name} has no virtual_router_id; add one (1-255), the same on every node of this group`);
 
-    if (inst.authPass !== null && Buffer.byteLength(inst.authPass) > 8) {
-      r.error(meta.authPassLoc ?? at, `(${inst.name}) auth_pass is longer than 8 characters; VRRP carries only 8, so keepalived truncates it to '${Buffer.from(inst.authPass).subarray(0, 8).toString()}'. Shorten it to at most 8 on every node`);
-      inst.authPass = Buffer.from(inst.authPass).subarray(0, 8).toString();
-    }
-
     completeInstance(r, inst, meta);
+    // vrrp.c:3237-3244: an instance without smtp_alert takes smtp_alert_vrrp, else smtp_alert, else off.
+    if (!smtpAlertWritten.has(inst)) inst.smtpAlert = config.globalDefs.smtpAlertVrrp ?? config.globalDefs.smtpAlert ?? false;
 
 
     if (inst.interface && inst.virtualRouterId > 0) {
@@ -137,6 +147,12 @@ function completeInstance(r: Reporter, inst: VrrpInstance, meta: InstanceMeta): 
   const unicast = inst.unicastPeers.length > 0;
   if (strict && unicast) {
     r.note(meta.at['unicast_peer'] ?? strictAt, `${n} unicast peers in strict mode: keepalived's documentation says strict mode does not allow them, but keepalived 2.2.7 does not enforce it; neither does hakeep`);
+  }
+  // vrrp_parser.c:452-455 (vrrp_end_handler): "Cannot use unicast_ttl without unicast peers -
+  // resetting". Multicast adverts always carry TTL 255, so nothing else changes.
+  if (!unicast && meta.at['unicast_ttl']) {
+    r.warn(meta.at['unicast_ttl'], `${n} unicast_ttl without unicast peers: keepalived resets it ("Cannot use unicast_ttl without unicast peers - resetting"), so does hakeep; multicast adverts are sent with TTL 255. Remove the line, or add unicast_peer entries`);
+    inst.unicastTtl = 255;
   }
   if (meta.unicastKeywordLoc && !unicast) {
     const src = inst.mcastSrcIp ? `, with ${inst.mcastSrcIp} as the source address` : '';
@@ -261,6 +277,8 @@ function validateSyncGroups(r: Reporter, config: Config): void {
   const instances = new Set(config.vrrpInstances.map((i) => i.name));
   const owner = new Map<string, string>();
   for (const g of config.vrrpSyncGroups) {
+    // vrrp.c:4108-4116: as for instances.
+    if (!smtpAlertWritten.has(g)) g.smtpAlert = config.globalDefs.smtpAlertVrrp ?? config.globalDefs.smtpAlert ?? false;
     if (g.group.length === 0) {
       r.warn(g.loc, `vrrp_sync_group ${g.name} has no members; list them in group { VI_1 VI_2 }`);
     }
@@ -447,6 +465,14 @@ const DEFAULT_PERSISTENCE = 360;
  */
 function validateVirtualServers(r: Reporter, config: Config): void {
   const groups = new Map(config.virtualServerGroups.map((g) => [g.name, g]));
+  // check_parser.c:133-139: a group without entries is removed (its virtual servers then name no group).
+  const emptyGroups = new Set<string>();
+  for (const g of config.virtualServerGroups) {
+    if (g.entries.length > 0 || !g.name) continue;
+    r.warn(g.loc, `virtual_server_group ${g.name} has no entries: keepalived removes it ("virtual server group ${g.name} has no entries - removing"), so does hakeep; a virtual_server group ${g.name} is then ignored. Add addresses or fwmarks, or remove the block`);
+    groups.delete(g.name);
+    emptyGroups.add(g.name);
+  }
   const seen = new Map<string, { file: string; line: number }>();
   const kept: Vs[] = [];
   const twice = new Set<Vs>();
@@ -461,9 +487,15 @@ function validateVirtualServers(r: Reporter, config: Config): void {
 
     const group = vs.address.kind === 'group' ? groups.get(vs.address.group) : undefined;
     if (vs.address.kind === 'group' && !group) {
-      const hint = nearest(vs.address.group, groups.keys());
-      r.error(vs.loc, `virtual_server group ${vs.address.group}: no virtual_server_group with that name${hint ? `; did you mean '${hint}'?` : ''}`);
+      // ipwrapper.c:1216-1223 (link_vsg_to_vs): "Virtual server group X specified but not
+      // configured - ignoring virtual server". keepalived runs without it; so does hakeep.
+      const name = vs.address.group;
+      const hint = emptyGroups.has(name) ? null : nearest(name, groups.keys());
+      const why = emptyGroups.has(name) ? 'its virtual_server_group has no entries' : `there is no virtual_server_group ${name}${hint ? ` (did you mean '${hint}'?)` : ''}`;
+      r.warn(vs.loc, `virtual_server group ${name}: ${why}: keepalived ignores this virtual server ("Virtual server group ${name} specified but not configured - ignoring virtual server"), so does hakeep; no IPVS service is created for it. Define the group, or fix the name`);
+      continue;
     }
+    dropOtherFamily(r, vs);
     // check_data.c:1085-1089: a virtual server without real servers is dropped, sorry server or not.
     if (vs.realServers.length === 0) {
       r.warn(vs.loc, `virtual_server ${vsName(vs.address)} has no real_server: keepalived ignores it ("has no real servers - ignoring"), so does hakeep; no IPVS service is created for it. Add a real_server or remove the block`);
@@ -473,6 +505,7 @@ function validateVirtualServers(r: Reporter, config: Config): void {
     correctVirtualServer(r, vs, group);
     checkRealServers(r, vs, group);
     correctQuorum(r, vs);
+    resolveCheckerSmtpAlert(config, vs);
   }
   config.virtualServers.splice(0, config.virtualServers.length, ...kept);
   checkOverlaps(r, config, twice);
@@ -522,30 +555,89 @@ function correctVirtualServer(r: Reporter, vs: Vs, group: Config['virtualServerG
   }
 }
 
+/** keepalived's `[ip]:proto:port` (inet_sockaddrtotrio, lib/utils.c:713-726). */
+function trio(ip: string, protocol: string, port: number): string {
+  return `[${ip}]:${protocol.toLowerCase()}:${port}`;
+}
+
 /**
- * Real and sorry servers: duplicates, families, ports (check_data.c:1164-1345, check_parser.c:160-214,
- * 661-684). keepalived skips a server of the wrong family; hakeep refuses it, since ipvsadm would
- * (“Different address family is allowed only for tunneling servers”).
+ * A real or sorry server of the other address family than the virtual server's is skipped by
+ * keepalived as it reads the block ("Address family of virtual server and real server … don't
+ * match - skipping real server", check_parser.c:661-687, 160-180), unless it is tunnelled. hakeep
+ * does the same, before "no real servers" is decided.
+ */
+function dropOtherFamily(r: Reporter, vs: Vs): void {
+  const a = vs.address;
+  const family = a.kind === 'ip' ? a.family : vs.family;
+  if (family === undefined) return;
+  const name = vsName(a);
+  const how = a.kind === 'ip' ? '' : ' (its family comes from ip_family or its first real server that is not tunnelled, as in keepalived)';
+  vs.realServers = vs.realServers.filter((rs) => {
+    if (rs.family === family || (rs.lbKind ?? vs.lbKind) === 'TUN') return true;
+    r.warn(rs.loc, `real_server ${rs.ip} is IPv${rs.family} but virtual_server ${name} is IPv${family}${how}: keepalived skips it ("Address family of virtual server and real server ${rs.ip} don't match - skipping real server"), so does hakeep; only TUN can mix families. Remove it or move it to an IPv${rs.family} virtual server`);
+    return false;
+  });
+  const s = vs.sorryServer;
+  if (s && s.family !== family && (vs.sorryServerLbKind ?? vs.lbKind) !== 'TUN') {
+    r.warn(vs.loc, `virtual_server ${name}: sorry_server ${s.ip} is IPv${s.family} but the virtual server is IPv${family}${how}: keepalived skips the sorry server ("Address family of virtual server and sorry server ${s.ip} don't match - skipping sorry server."), so does hakeep. Write an IPv${family} sorry server`);
+    vs.sorryServer = null;
+  }
+}
+
+/**
+ * smtp_alert of a virtual server and its real servers as keepalived settles it
+ * (check_data.c:1157-1164, 1221-1231): their own line, else smtp_alert_checker, else smtp_alert,
+ * else false for the virtual server and TRUE for a real server.
+ */
+function resolveCheckerSmtpAlert(config: Config, vs: Vs): void {
+  const g = config.globalDefs;
+  const global = g.smtpAlertChecker ?? g.smtpAlert ?? null;
+  if (!smtpAlertWritten.has(vs)) vs.smtpAlert = global ?? false;
+  for (const rs of vs.realServers) if (!smtpAlertWritten.has(rs)) rs.smtpAlert = global ?? true;
+}
+
+/**
+ * Real and sorry servers: duplicates and ports (check_data.c:1164-1345). Servers of the wrong family
+ * were already skipped (dropOtherFamily), as keepalived skips them.
  */
 function checkRealServers(r: Reporter, vs: Vs, group: Config['virtualServerGroups'][number] | undefined): void {
   const name = vsName(vs.address);
   const a = vs.address;
-  const family = a.kind === 'ip' ? a.family : vs.family;
-  const familyHow = a.kind === 'ip' ? '' : ' (its family comes from ip_family or its first real server that is not tunnelled, as in keepalived)';
   const fwmarkPorts = a.kind === 'fwmark' || (group?.entries.some((e) => e.kind === 'fwmark') ?? false);
-  const rsSeen = new Set<string>();
+  // check_data.c:1166-1181: a real server equal to an earlier one (address and port as written) is
+  // removed, with a warning.
+  const rsSeen = new Map<string, RealServer>();
+  vs.realServers = vs.realServers.filter((rs) => {
+    const rk = `${canonical(rs.ip, rs.family)}:${rs.port}`;
+    const first = rsSeen.get(rk);
+    if (first) {
+      r.warn(rs.loc, `real_server ${rs.ip} ${rs.port} appears twice in virtual_server ${name} (first at ${first.loc.file}:${first.loc.line}): keepalived removes the second one ("real server … is duplicated - removing second rs"), so does hakeep. Remove one`);
+      return false;
+    }
+    rsSeen.set(rk, rs);
+    return true;
+  });
+  const programmed = new Map<string, RealServer>();
   for (const rs of vs.realServers) {
-    const rk = `${rs.ip}:${rs.port}`;
-    if (rsSeen.has(rk)) r.error(rs.loc, `real_server ${rs.ip} ${rs.port} appears twice in virtual_server ${name}`);
-    rsSeen.add(rk);
     const kind = rs.lbKind ?? vs.lbKind;
-    // With DR and TUN the packet keeps its destination port: the real server must listen on the VS port.
+    // DR and TUN keep the packet's destination port, so the real server is programmed on the
+    // virtual server's port. keepalived resets it (check_data.c:1318-1324): the IPVS destination,
+    // its log lines and alerts use the virtual server's port; its checkers were set up with the
+    // written port before that (check_api.c:147-150), so they keep checking that one.
     if ((kind === 'DR' || kind === 'TUN') && a.kind === 'ip' && rs.port !== a.port && rs.port !== 0) {
-      r.error(rs.loc, `real_server ${rs.ip} port ${rs.port} differs from virtual_server port ${a.port}; with lb_kind ${kind} packets keep the virtual server's port, so use ${a.port} (or lb_kind NAT)`);
+      const written = rs.port;
+      r.warn(rs.loc, `real_server ${rs.ip} port ${written} differs from virtual_server ${name}'s port with lb_kind ${kind} (packets keep the virtual server's port): keepalived resets it ("WARNING - virtual server ${trio(a.ip, vs.protocol, a.port)} and real server ${trio(rs.ip, vs.protocol, written)} ports don't match - resetting"), so does hakeep; the real server is ${rs.ip}:${a.port} in IPVS and its checkers still connect to port ${written}. Write port ${a.port} (and connect_port ${written} in the checker if the check needs that port)`);
+      rs.port = a.port;
+      for (const c of rs.checkers) {
+        if ('connectPort' in c && c.connectPort === null) c.connectPort = written;
+      }
     }
-    if (family !== undefined && rs.family !== family && kind !== 'TUN') {
-      r.error(rs.loc, `real_server ${rs.ip} is IPv${rs.family} but virtual_server ${name} is IPv${family}${familyHow}; only TUN can mix families (keepalived skips this real server: "Address family of virtual server and real server … don't match")`);
+    const pk = `${canonical(rs.ip, rs.family)}:${rs.port}`;
+    const twin = programmed.get(pk);
+    if (twin) {
+      r.error(rs.loc, `real_server ${rs.ip} ends up as the same IPVS destination ${rs.ip}:${rs.port} as real_server ${twin.ip} ${twin.port} (${twin.loc.file}:${twin.loc.line}) once its port is reset for lb_kind ${kind}: one IPVS destination cannot be two real servers (keepalived's second add fails). Remove one of them`);
     }
+    programmed.set(pk, rs);
     if (kind !== 'NAT' && rs.port !== 0 && fwmarkPorts) {
       // check_data.c:1280-1285, 1312-1317; keepalived sends port 0 (ipvswrapper.c:457-460, 613-614).
       const what = a.kind === 'fwmark' ? 'clearing' : 'port will be ignored';
@@ -563,9 +655,6 @@ function checkRealServers(r: Reporter, vs: Vs, group: Config['virtualServerGroup
   const s = vs.sorryServer;
   if (!s) return;
   const skind = vs.sorryServerLbKind ?? vs.lbKind;
-  if (family !== undefined && s.family !== family && skind !== 'TUN') {
-    r.error(vs.loc, `virtual_server ${name}: sorry_server ${s.ip} is IPv${s.family} but the virtual server is IPv${family}${familyHow}; only TUN can mix families (keepalived skips the sorry server: "Address family of virtual server and sorry server … don't match")`);
-  }
   if (skind !== 'NAT' && s.port !== 0) {
     if (fwmarkPorts) {
       r.warn(vs.loc, `virtual_server ${name}: the sorry server has port ${s.port} specified with lb_kind ${skind} on a fwmark service: keepalived warns ("sorry server has port specified") and programs port 0, so does hakeep. Remove the port`);

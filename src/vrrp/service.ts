@@ -14,6 +14,7 @@ import { monotonicClock, type Clock } from './deadline-timer.js';
 import { VrrpInstanceRuntime, type InstanceDeps, type InstanceSpec, type InstanceStatus } from './instance.js';
 import { SyncGroup } from './sync-group.js';
 import { ScriptRunner } from '../script/runner.js';
+import { Alerter } from '../alert/alerts.js';
 import { groupScripts, instanceScripts, VrrpNotifier } from './notify.js';
 import { planTrackers, SCRIPT_INIT_DETAIL, startTrackers, type Trackers, type TrackerStatus } from './trackers/index.js';
 import { isMulticastIpv4 } from './ipv4.js';
@@ -29,6 +30,7 @@ export interface VrrpServiceStatus {
   syncGroups: Array<{ name: string; state: string; members: string[] }>;
   trackers: TrackerStatus | null;
   notify: ReturnType<VrrpNotifier['status']> | null;
+  alerts: ReturnType<Alerter['status']>;
   scripts: ReturnType<ScriptRunner['stats']> | null;
 }
 
@@ -150,6 +152,8 @@ export async function startVrrp(config: Config, log: Logger, opts: VrrpServiceOp
     scriptUser: g.scriptUser,
     enableScriptSecurity: g.enableScriptSecurity,
   }) : null);
+  // SMTP alerts (smtp_alert): queued and sent in the background, never on the timing path.
+  const alerter = new Alerter(config, { log });
   const notifier = runner ? new VrrpNotifier(config, { runner, log, ...(opts.notifyTimeoutMs ? { timeoutMs: opts.notifyTimeoutMs } : {}) }) : null;
   if (notifier) await notifier.start();
 
@@ -162,7 +166,11 @@ export async function startVrrp(config: Config, log: Logger, opts: VrrpServiceOp
   const groups = config.vrrpSyncGroups.filter((g) => g.group.length > 0).map((g) => {
     const sg = new SyncGroup(g.name, log);
     for (const m of g.group) groupOf.set(m, sg);
-    if (notifier) sg.onState((group, state) => { if (state !== 'INIT') notifier.groupTransition(group.name, state); });
+    sg.onState((group, state) => {
+      if (state === 'INIT') return;
+      notifier?.groupTransition(group.name, state);
+      alerter.groupTransition(group.name, state);
+    });
     return sg;
   });
   let watch: InterfaceWatch | null = null;
@@ -191,7 +199,7 @@ export async function startVrrp(config: Config, log: Logger, opts: VrrpServiceOp
         removeVipsNow: (vips) => removeVipsNow(vips, inst.interface),
         garp,
         drain: () => { channel.drain(); },
-        ...instanceHooks(groupOf.get(inst.name), notifier),
+        ...instanceHooks(groupOf.get(inst.name), notifier, alerter),
       });
       channel.add(rt);
       runtimes.push(rt);
@@ -258,7 +266,9 @@ export async function startVrrp(config: Config, log: Logger, opts: VrrpServiceOp
         closeAll();
         // keepalived's order: STOP notifications once the VIPs are released, then the runner.
         notifier?.shutdown((name) => byName.get(name)?.effectivePriority);
+        alerter.vrrpShutdown();
         await notifier?.close();
+        await alerter.close();
         if (!opts.runner) await runner?.close();
         for (const rt of runtimes) {
           const s = rt.status();
@@ -289,6 +299,7 @@ export async function startVrrp(config: Config, log: Logger, opts: VrrpServiceOp
         syncGroups: groups.map((g) => ({ name: g.name, state: g.groupState, members: g.memberNames })),
         trackers: trackers?.status() ?? null,
         notify: notifier?.status() ?? null,
+        alerts: alerter.status(),
         scripts: runner?.stats() ?? null,
       };
     },
@@ -299,10 +310,13 @@ type Hooks = Pick<InstanceDeps, 'onTransition' | 'mayTakeOver' | 'onFaultsChange
 
 /** An instance's observers: its sync group and the notify hooks. The member's own notification
  * is submitted before the group moves (keepalived: members notify first, then the group). */
-function instanceHooks(group: SyncGroup | undefined, notifier: VrrpNotifier | null): Hooks {
+function instanceHooks(group: SyncGroup | undefined, notifier: VrrpNotifier | null, alerter: Alerter): Hooks {
   const hooks: Hooks = {
     onTransition: (rt, rec) => {
-      if (notifier && !(rec.to === 'FAULT' && onlyScriptInit(rt))) notifier.instanceTransition(rt.name, rec.to, rt.effectivePriority);
+      if (!(rec.to === 'FAULT' && onlyScriptInit(rt))) {
+        notifier?.instanceTransition(rt.name, rec.to, rt.effectivePriority);
+        if (rec.to !== 'INIT') alerter.vrrpTransition(rt.name, rec.to);
+      }
       group?.onTransition(rt, rec);
     },
   };

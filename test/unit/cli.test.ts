@@ -88,8 +88,9 @@ describe('hakeep binary', () => {
     const ko = await hakeep('-t', '-f', bad);
     expect(ko.code).toBe(4);
     expect(ko.stderr).toContain(`${bad}:3: virtual_router_id 300 is out of range; use 1-255`);
-    expect(ko.stderr).toContain(`${bad}:4: priority 0 is out of range; use 1-255`);
-    expect(ko.stderr).toContain('2 error(s)');
+    // keepalived runs priority 0 as 100 ("Using default 100"): a warning, as keepalived.
+    expect(ko.stderr).toContain(`${bad}:4: warning: (VI_1) priority '0' is out of range (1 to 255)`);
+    expect(ko.stderr).toContain('1 error(s)');
   });
 
   test('-t on a missing file exits 4 with a clear message', async () => {

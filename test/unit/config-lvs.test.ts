@@ -123,18 +123,19 @@ describe('persistence_granularity (check_parser.c:509-560)', () => {
     expect(expectAccepted(cfg)[0]).toBe('-A -t 10.0.0.1:80 -s wlc -p 360 -M 0.0.0.24');
   });
 
-  test('an IPv6 virtual server takes a prefix length; a dotted mask is refused (keepalived ignores it)', () => {
+  test('an IPv6 virtual server takes a prefix length; a dotted mask is ignored with a warning, as keepalived does', () => {
     const ok = check(`virtual_server 2001:db8::1 80 {\n  protocol TCP\n  persistence_granularity 64\n${rs('2001:db8::2 80')}}\n`);
     expect(ok.r.errorCount).toBe(0);
     expect(expectAccepted(ok.cfg)[0]).toBe('-A -t [2001:db8::1]:80 -s wlc -p 360 -M 64');
     const bad = check(`virtual_server 2001:db8::1 80 {\n  protocol TCP\n  persistence_granularity 255.255.255.0\n${rs('2001:db8::2 80')}}\n`);
-    bad.find('error', 3, "persistence_granularity '255.255.255.0' is not valid for an IPv6 virtual server; use a prefix length 1-128");
+    bad.find('warning', 3, "persistence_granularity '255.255.255.0' is not valid for an IPv6 virtual server: keepalived ignores it (\"Invalid IPv6 persistence_granularity specified - 255.255.255.0\")");
+    expect(bad.cfg.virtualServers[0]!.persistenceGranularity).toBeNull();
   });
 });
 
 describe('lb_kind TUN options (check_parser.c:358-448)', () => {
   test('type gue port N, type gre with csum, on the virtual server, a real server and the sorry server', () => {
-    const text = `virtual_server 10.0.0.1 80 {\n  protocol TCP\n  lb_kind TUN type gue port 6080\n  sorry_server 10.0.0.9 80\n  sorry_server_lvs_method TUN type gre csum\n${rs('10.0.0.2 80')}${rs('10.0.0.3 80', '    lb_kind TUN type gre\n')}}\n`;
+    const text = `virtual_server 10.0.0.1 80 {\n  protocol TCP\n  lb_kind TUN type gue port 6080\n  sorry_server 10.0.0.9 80\n  sorry_server_lvs_method TUN type gre csum\n${rs('10.0.0.2 80')}${rs('10.0.0.3 80', '    lvs_method TUN type gre\n')}}\n`;
     const { cfg, r } = check(text);
     expect(r.errorCount).toBe(0);
     const vs = cfg.virtualServers[0]!;
@@ -169,8 +170,9 @@ describe('virtual-server-level weight (check_parser.c:972-982, check_data.c:1216
     expect(cfg.virtualServers[0]!.realServers.map((x) => x.weight)).toEqual([5, 2]);
   });
 
-  test('out of range is an error', () => {
-    check(`virtual_server 10.0.0.1 80 {\n  protocol TCP\n  weight 0\n${rs('10.0.0.2 80')}}\n`).find('error', 3, 'weight 0 is out of range; use 1-65535');
+  test('out of range is ignored with a warning, as keepalived does; above what ipvsadm takes is an error', () => {
+    check(`virtual_server 10.0.0.1 80 {\n  protocol TCP\n  weight 0\n${rs('10.0.0.2 80')}}\n`).find('warning', 3, "virtual server weight '0' is out of range (1 to 65535): keepalived ignores it (\"Virtual server weight 0 is outside range 1-2147483647\")");
+    check(`virtual_server 10.0.0.1 80 {\n  protocol TCP\n  weight 70000\n${rs('10.0.0.2 80')}}\n`).find('error', 3, 'weight 70000: keepalived accepts up to 2147483647, but hakeep programs IPVS through ipvsadm, which takes at most 65535');
   });
 });
 
@@ -183,7 +185,7 @@ describe("a fwmark service's family comes from its real servers (check_parser.c:
   });
 
   test('tunnelled real servers do not count while another one decides; alone, they decide when they agree', () => {
-    const mixed = check(`virtual_server fwmark 3 {\n  lb_kind DR\n${rs('2001:db8::2 0', '    lb_kind TUN\n')}${rs('10.0.0.3 0')}}\n`);
+    const mixed = check(`virtual_server fwmark 3 {\n  lb_kind DR\n${rs('2001:db8::2 0', '    lvs_method TUN\n')}${rs('10.0.0.3 0')}}\n`);
     expect(mixed.r.errorCount).toBe(0);
     expect(mixed.cfg.virtualServers[0]!.address).toMatchObject({ family: 4 });
     expectAccepted(mixed.cfg);
@@ -191,10 +193,11 @@ describe("a fwmark service's family comes from its real servers (check_parser.c:
     expect(tun.cfg.virtualServers[0]!.address).toMatchObject({ family: 6 });
   });
 
-  test('ip_family decides when written; a real server of the other family is refused', () => {
-    const { cfg, find } = check(`virtual_server fwmark 3 {\n  ip_family inet6\n  lb_kind DR\n${rs('10.0.0.2 0')}}\n`);
+  test('ip_family decides when written; a real server of the other family is skipped, as keepalived does', () => {
+    const { cfg, find } = check(`virtual_server fwmark 3 {\n  ip_family inet6\n  lb_kind DR\n${rs('10.0.0.2 0')}${rs('2001:db8::2 0')}}\n`);
     expect(cfg.virtualServers[0]!.address).toMatchObject({ family: 6 });
-    find('error', 4, 'real_server 10.0.0.2 is IPv4 but virtual_server fwmark 3 is IPv6 (its family comes from ip_family or its first real server that is not tunnelled, as in keepalived); only TUN can mix families');
+    find('warning', 4, 'real_server 10.0.0.2 is IPv4 but virtual_server fwmark 3 is IPv6 (its family comes from ip_family or its first real server that is not tunnelled, as in keepalived): keepalived skips it');
+    expect(cfg.virtualServers[0]!.realServers.map((x) => x.ip)).toEqual(['2001:db8::2']);
   });
 
   test('ip_family that contradicts an address virtual server is ignored, as keepalived does', () => {

@@ -63,7 +63,7 @@ describe('vrrp_instance notify keywords', () => {
   notify_deleted "/bin/d"`));
     expect(r.config.vrrpInstances[0]!.notifyMaster?.command).toBe('/bin/one');
     expect(r.config.vrrpInstances[0]!.notifyDeleted).toEqual({ script: null });
-    expect(diag('warning', 6, "(VI_1) notify_master is given twice; keepalived keeps the first one ('/bin/one')")).toBeDefined();
+    expect(diag('warning', 6, "(VI_1) notify_master is given again; keepalived keeps the first one ('/bin/one')")).toBeDefined();
     expect(diag('warning', 8, '(VI_1) notify_deleted is given twice')).toBeDefined();
   });
 
@@ -82,7 +82,10 @@ describe('vrrp_instance notify keywords', () => {
 
   test('notify_priority_changes takes a boolean', () => {
     expect(parse(inst('  notify_priority_changes off')).r.config.vrrpInstances[0]!.notifyPriorityChanges).toBe(false);
-    expect(parse(inst('  notify_priority_changes maybe')).diag('error', 5, "'maybe' is not a boolean")).toBeDefined();
+    // keepalived: "(VI_1) Invalid value 'maybe' for notify_priority_changes specified", line ignored.
+    const bad = parse(inst('  notify_priority_changes maybe'));
+    expect(bad.diag('warning', 5, "(VI_1) notify_priority_changes 'maybe' is not one of on/off, true/false, yes/no (lower case): keepalived ignores the line")).toBeDefined();
+    expect(bad.r.config.vrrpInstances[0]!.notifyPriorityChanges).toBeNull();
   });
 });
 

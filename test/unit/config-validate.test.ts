@@ -31,13 +31,16 @@ describe('validation rules', () => {
     expectDiag(vi('  virtual_ipaddress { 10.0.0.1 }', 'VI_1', 0), 'error', 3, 'out of range; use 1-255');
   });
 
-  test('priority must be 1-255', () => {
-    expectDiag(vi('  priority 300\n  virtual_ipaddress { 10.0.0.1 }'), 'error', 4, 'priority 300 is out of range; use 1-255');
+  test('priority must be 1-255; keepalived uses 100 otherwise, with a warning', () => {
+    const text = vi('  priority 300\n  virtual_ipaddress { 10.0.0.1 }');
+    expectDiag(text, 'warning', 4, "(VI_1) priority '300' is out of range (1 to 255): keepalived ignores it (\"(VI_1) Priority not valid! must be between 1 & 255. Using default 100\")");
+    expect(check(text).r.config.vrrpInstances[0]!.priority).toBe(100);
   });
 
   test('advert_int must be a positive time up to 255 s; fractions round for VRRPv2', () => {
-    expectDiag(vi('  advert_int 0\n  virtual_ipaddress { 10.0.0.1 }'), 'error', 4, 'advert_int 0 is out of range');
-    expectDiag(vi('  advert_int abc\n  virtual_ipaddress { 10.0.0.1 }'), 'error', 4, "'abc' is not a time in seconds");
+    expectDiag(vi('  advert_int 0\n  virtual_ipaddress { 10.0.0.1 }'), 'warning', 4, "(VI_1) advert_int '0' is out of range (0.01 to 255 seconds): keepalived ignores it");
+    expectDiag(vi('  advert_int abc\n  virtual_ipaddress { 10.0.0.1 }'), 'warning', 4, "(VI_1) advert_int 'abc' is not a number: keepalived ignores it");
+    expect(check(vi('  advert_int 0\n  virtual_ipaddress { 10.0.0.1 }')).r.config.vrrpInstances[0]!.advertInt).toBe(1);
     // Reported at the advert_int line; the model holds the rounded value.
     const text = vi('  advert_int 1.6\n  virtual_ipaddress { 10.0.0.1 }');
     expectDiag(text, 'warning', 4, 'VRRPv2 advert_int is whole seconds: 1.6 becomes 2, as keepalived does');
@@ -64,8 +67,10 @@ describe('validation rules', () => {
     expectDiag(text, 'error', 6, 'vrrp_sync_group G1: member VI_7 is not a vrrp_instance');
   });
 
-  test('virtual_server group must name a virtual_server_group', () => {
-    expectDiag('virtual_server group WEB {\n  protocol TCP\n  real_server 10.0.0.5 80 {\n  }\n}\n', 'error', 1, 'virtual_server group WEB: no virtual_server_group with that name');
+  test('virtual_server group must name a virtual_server_group; keepalived ignores the virtual server otherwise', () => {
+    const text = 'virtual_server group WEB {\n  protocol TCP\n  real_server 10.0.0.5 80 {\n  }\n}\n';
+    expectDiag(text, 'warning', 1, 'virtual_server group WEB: there is no virtual_server_group WEB: keepalived ignores this virtual server');
+    expect(check(text).r.config.virtualServers).toEqual([]);
   });
 
   test('a VRID used twice on one interface', () => {
@@ -83,9 +88,10 @@ describe('validation rules', () => {
     expect(check(vi('  state BACKUP\n  nopreempt\n  virtual_ipaddress { 10.0.0.1 }')).r.config.vrrpInstances[0]!.nopreempt).toBe(true);
   });
 
-  test('auth_pass over 8 characters', () => {
+  test('auth_pass over 8 characters is truncated, as keepalived does', () => {
     const text = vi('  authentication {\n    auth_type PASS\n    auth_pass 123456789\n  }\n  virtual_ipaddress { 10.0.0.1 }');
-    expectDiag(text, 'error', 6, "(VI_1) auth_pass is longer than 8 characters; VRRP carries only 8, so keepalived truncates it to '12345678'");
+    expectDiag(text, 'warning', 6, "(VI_1) auth_pass is longer than 8 characters: keepalived uses the first 8 ('12345678', \"Truncating auth_pass to 8 characters\")");
+    expect(check(text).r.config.vrrpInstances[0]!.authPass).toBe('12345678');
   });
 
   test('IPv4 and IPv6 mixed in one virtual_ipaddress block: the other family is dropped, as keepalived does', () => {
@@ -110,13 +116,14 @@ describe('validation rules', () => {
 
   test('unknown lb_algo / lb_kind values', () => {
     const vs = (kw: string) => `virtual_server 10.0.0.100 80 {\n  protocol TCP\n  ${kw}\n  real_server 10.0.0.5 80 {\n  }\n}\n`;
-    expectDiag(vs('lb_algo roundrobin'), 'error', 3, "lb_algo 'roundrobin' is not a scheduler ipvsadm knows");
+    expectDiag(vs('lb_algo roundrobin'), 'warning', 3, "lb_algo 'roundrobin' is not a scheduler ipvsadm knows");
     expectDiag(vs('lb_kind BRIDGE'), 'error', 3, "lb_kind 'BRIDGE' is not valid; use NAT, DR or TUN");
   });
 
-  test('a DR real_server port that differs from the virtual server port', () => {
+  test('a DR real_server port that differs from the virtual server port is reset to it', () => {
     const text = 'virtual_server 10.0.0.100 80 {\n  protocol TCP\n  lb_kind DR\n  real_server 10.0.0.5 8080 {\n    TCP_CHECK {\n    }\n  }\n}\n';
-    expectDiag(text, 'error', 4, 'real_server 10.0.0.5 port 8080 differs from virtual_server port 80; with lb_kind DR');
+    expectDiag(text, 'warning', 4, "real_server 10.0.0.5 port 8080 differs from virtual_server 10.0.0.100:80's port with lb_kind DR");
+    expect(check(text).r.config.virtualServers[0]!.realServers[0]!.port).toBe(80);
     // NAT may remap ports.
     expect(check(text.replace('DR', 'NAT')).r.errorCount).toBe(0);
   });
@@ -143,7 +150,9 @@ describe('validation rules', () => {
   test('every problem is reported, not just the first', () => {
     const text = vi('  priority 0\n  advert_int -1\n  virtual_ipaddress {\n    bad-ip\n  }', 'VI_1', 999);
     const { r } = check(text);
-    expect(r.errorCount).toBeGreaterThanOrEqual(4);
+    // virtual_router_id and the VIP are errors; priority and advert_int are keepalived corrections (warnings).
+    expect(r.errorCount).toBeGreaterThanOrEqual(2);
+    expect(r.diagnostics.filter((d) => /priority '0'|advert_int '-1'/.test(d.message))).toHaveLength(2);
   });
 
   test('a stray } and an unclosed { are errors at their lines', () => {

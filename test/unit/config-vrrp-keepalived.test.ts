@@ -305,9 +305,10 @@ describe('other corrections keepalived makes to an instance', () => {
     expect(d.inst.initialState).toBe('MASTER');
   });
 
-  test('auth_type is case-sensitive; authentication without a password is dropped', () => {
-    check(vi('  authentication {\n    auth_type pass\n    auth_pass x\n  }\n  virtual_ipaddress {\n    10.0.0.1\n  }'))
-      .expectDiag('error', 5, "auth_type 'pass' is not valid: keepalived is case-sensitive and would ignore it");
+  test('auth_type is case-sensitive (an unknown type runs without authentication); authentication without a password is dropped', () => {
+    const lower = check(vi('  authentication {\n    auth_type pass\n    auth_pass x\n  }\n  virtual_ipaddress {\n    10.0.0.1\n  }'));
+    lower.expectDiag('warning', 5, "(VI_1) unknown authentication type 'pass': keepalived ignores it (auth_type is case-sensitive: PASS or AH) and runs this instance WITHOUT authentication, so does hakeep");
+    expect(lower.inst.authType).toBeNull();
     const c = check(vi('  authentication {\n    auth_type PASS\n  }\n  virtual_ipaddress {\n    10.0.0.1\n  }'));
     c.expectDiag('warning', 5, '(VI_1) Authentication specified but no password given: keepalived ignores auth_type PASS, so does hakeep');
     expect(c.inst.authType).toBeNull();
@@ -357,9 +358,9 @@ describe('other corrections keepalived makes to an instance', () => {
     expect(check(vi('  virtual_ipaddress {\n    10.0.0.1\n  }', 'global_defs {\n  vrrp_startup_delay 5.5\n}\n')).all).toBe('');
   });
 
-  test('instance smtp_alert and VIP options the daemon does not apply are reported, not silently dropped', () => {
+  test('instance smtp_alert is read; VIP options the daemon does not apply are reported, not silently dropped', () => {
     const c = check(vi('  smtp_alert\n  virtual_ipaddress {\n    10.0.0.1 home\n    2001:db8::1 mngtmpaddr valid_lft 60\n  }'));
-    c.expectDiag('note', 4, "'smtp_alert' has no effect in hakeep: e-mail alerts are not sent by hakeep");
+    expect(c.inst.smtpAlert).toBe(true);
     c.expectDiag('warning', 6, "'home' on a VIP is parsed but not applied by hakeep yet");
     c.expectDiag('warning', 7, "'mngtmpaddr' on a VIP is parsed but not applied by hakeep yet");
     c.expectDiag('warning', 7, "'valid_lft' on a VIP is parsed but not applied by hakeep yet");
