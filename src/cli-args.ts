@@ -16,10 +16,14 @@ export interface CliOptions {
   statusSocket: string | null;
   /** `hakeep status`: print the running daemon's status JSON. */
   statusCommand: boolean;
+  /** `hakeep genhash …`: the arguments after the word (keepalived's genhash options). */
+  genhashArgs?: string[] | null;
   /** `hakeep cleanup`: remove the VIPs of the config's instances (ExecStopPost after a crash). */
   cleanupCommand: boolean;
   /** --signum=NAME: print keepalived's signal number for NAME and exit. */
   signum: string | null;
+  /** `hakeep plan [-f FILE]`: what a reload to FILE would do, asked of the running daemon. */
+  planCommand: boolean;
   /** `hakeep rs drain|enable VS RS`: a runtime command for the running daemon. */
   rsCommand: { action: 'drain' | 'enable'; vs: string; rs: string } | null;
   /** -I/--dont-release-ipvs: leave the IPVS table as it is on stop (keepalived's -I). */
@@ -86,7 +90,7 @@ const FLAGS: FlagDef[] = [
 export function parseArgs(argv: string[]): CliOptions {
   const o: CliOptions = {
     configFile: null, configTest: false, dumpConf: false, version: false, help: false, vrrpOnly: false,
-    checkOnly: false, configId: null, pidFile: null, settingsFile: null, statusSocket: null, statusCommand: false, cleanupCommand: false, signum: null, rsCommand: null, dontReleaseIpvs: false, logFormat: null, logLevel: null,
+    checkOnly: false, configId: null, pidFile: null, settingsFile: null, statusSocket: null, statusCommand: false, cleanupCommand: false, signum: null, rsCommand: null, planCommand: false, dontReleaseIpvs: false, logFormat: null, logLevel: null,
     logDetail: false, ignored: [],
   };
   for (let i = 0; i < argv.length; i++) {
@@ -129,8 +133,16 @@ export function parseArgs(argv: string[]): CliOptions {
       o.statusCommand = true;
       continue;
     }
+    if (a === 'genhash' && i === 0) {
+      o.genhashArgs = argv.slice(1);
+      return o;
+    }
     if (a === 'cleanup' && i === 0) {
       o.cleanupCommand = true;
+      continue;
+    }
+    if (a === 'plan' && i === 0) {
+      o.planCommand = true;
       continue;
     }
     if (a === 'rs' && i === 0) {
@@ -151,6 +163,10 @@ export function parseArgs(argv: string[]): CliOptions {
 export const HELP = `Usage: hakeep [options]
        hakeep status [--status-socket=PATH]
        hakeep cleanup [-f FILE]   remove the VIPs a killed hakeep left (the unit's ExecStopPost)
+       hakeep genhash -s IP -p PORT -u PATH [-S] [-V VHOST]
+                                  print the MD5 digest HTTP_GET/SSL_GET compares (keepalived's
+                                  genhash; hakeep genhash -h for its options)
+       hakeep plan [-f FILE]      what a reload to FILE would do (asks the running daemon)
        hakeep rs drain VS RS      set a real server's IPVS weight to 0 and keep it there
        hakeep rs enable VS RS     give it its weight back (VS: IP:PORT, [IPv6]:PORT or
                                   fwmark:N, plus /udp or /sctp if needed; RS: IP:PORT)
@@ -186,8 +202,8 @@ Running (always in the foreground; run it under systemd):
 
 Also accepted from keepalived and ignored: -S -G -g -r -c -X -V -R -s -B.
 Signals (keepalived's): TERM/INT stop gracefully (priority 0 advert, VIPs and IPVS services
-removed); HUP reload (not implemented yet: ignored, logged); USR1 writes the data dump,
-USR2 the stats dump, SIGRTMIN+2 (JSON) the JSON dump, to $TMPDIR (else /tmp)/keepalived.data,
-.stats, .json; SIGRTMAX-1 (STATS_CLEAR) clears the statistics. Other catchable signals are
-logged and ignored; none opens Node's inspector.
+removed); HUP reloads the configuration (a file with errors is refused, the running one stays);
+USR1 writes the data dump, USR2 the stats dump, SIGRTMIN+2 (JSON) the JSON dump, to $TMPDIR
+(else /tmp)/keepalived.data, .stats, .json; SIGRTMAX-1 (STATS_CLEAR) clears the statistics.
+Other catchable signals are logged and ignored; none opens Node's inspector.
 `;

@@ -1,10 +1,11 @@
 // hakeep's entry point: flags, config test/dump, and starting the daemon.
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { ConfigError, formatDiagnostic, loadConfig, type LoadResult } from './config/index.js';
 import { HELP, parseArgs, UsageError, type CliOptions } from './cli-args.js';
 import { createLogger } from './daemon/log.js';
-import { runDaemon } from './daemon/run.js';
-import { dirname, join } from 'node:path';
+import { runDaemon, type LoadedConfig } from './daemon/run.js';
+import type { Config } from './config/model.js';
+import { dirname, join, resolve } from 'node:path';
 import { DEFAULT_SETTINGS, DEFAULT_SETTINGS_FILE, readSettings, SettingsError, type Settings } from './daemon/settings.js';
 import type { SignalAddon } from './daemon/signals.js';
 import { readStatus, request } from './daemon/status.js';
@@ -62,7 +63,7 @@ export async function main(argv: string[]): Promise<number> {
     return EXIT_OK;
   }
 
-  if (o.statusCommand || o.rsCommand) {
+  if (o.statusCommand || o.rsCommand || o.planCommand) {
     let path = o.statusSocket;
     if (path === null) {
       try {
@@ -73,6 +74,19 @@ export async function main(argv: string[]): Promise<number> {
       }
     }
     try {
+      if (o.planCommand) {
+        // The daemon reads the file itself (as root, with its own config id) and asks each side.
+        const planFile = resolve(o.configFile ?? pickConfigFile(o));
+        const answer = await request(path, `plan ${planFile}`, 30_000);
+        let reply: { ok?: boolean; message?: string };
+        try {
+          reply = JSON.parse(answer) as typeof reply;
+        } catch {
+          reply = { ok: false, message: answer.trim() };
+        }
+        (reply.ok ? process.stdout : process.stderr).write(`${reply.message ?? 'no answer'}\n`);
+        return reply.ok ? EXIT_OK : EXIT_CONFIG_ERRORS;
+      }
       if (o.rsCommand) {
         const answer = await request(path, `rs ${o.rsCommand.action} ${o.rsCommand.vs} ${o.rsCommand.rs}`);
         let reply: { ok?: boolean; message?: string };
@@ -124,7 +138,8 @@ export async function main(argv: string[]): Promise<number> {
   // sees them (file system reads only). Warnings, shown by -t and logged at start.
   if (!o.cleanupCommand && res.errorCount === 0) {
     const { scriptDiagnostics } = await import('./script/config-check.js');
-    for (const d of await scriptDiagnostics(res.config)) {
+    const { smtpServerDiagnostics } = await import('./alert/resolve.js');
+    for (const d of [...await scriptDiagnostics(res.config), ...await smtpServerDiagnostics(res.config)]) {
       res.diagnostics.push(d);
       if (d.severity === 'warning') res.warningCount += 1;
     }
@@ -174,8 +189,10 @@ export async function main(argv: string[]): Promise<number> {
     import('./vrrp/service.js'),
     import('./check/service.js'),
   ]);
+  const configId = o.configId;
   return runDaemon({
     config: res.config,
+    loadConfig: (path) => loadChecked(path ?? file, configId),
     log,
     version: version(),
     vrrp: !o.checkOnly,
@@ -198,6 +215,28 @@ function stateDirOf(settings: Settings, o: CliOptions): string {
   if (settings.stateDir) return settings.stateDir;
   const sock = (o.statusSocket ?? settings.statusSocket) || DEFAULT_SETTINGS.statusSocket;
   return dirname(sock);
+}
+
+/** Load and check a configuration for a reload or a plan: the same checks as at start. */
+async function loadChecked(path: string, configId: string | null): Promise<LoadedConfig> {
+  let res: LoadResult;
+  // An empty file is a half-written one (an editor or a deploy tool mid-write), not a request to
+  // drop every instance: a reload to it is refused.
+  try {
+    if (statSync(path).size === 0) return { config: null as unknown as Config, problems: [`${path}: the file is empty (half written?); not reloading to it`], errorCount: 1 };
+  } catch { /* loadConfig reports a missing file */ }
+  try {
+    res = loadConfig(path, configId ? { configId } : {});
+  } catch (e) {
+    return { config: null as unknown as Config, problems: [(e as Error).message], errorCount: 1 };
+  }
+  if (res.errorCount === 0) {
+    const { scriptDiagnostics } = await import('./script/config-check.js');
+    res.diagnostics.push(...await scriptDiagnostics(res.config));
+  }
+  const order = (d: { severity: string }): number => (d.severity === 'error' ? 0 : 1);
+  const problems = res.diagnostics.filter((d) => d.severity !== 'note').sort((a, b) => order(a) - order(b)).map(formatDiagnostic);
+  return { config: res.config, problems, errorCount: res.errorCount };
 }
 
 /** SIGRTMIN/SIGRTMAX as the C library defines them (glibc: 34/64), from the addon when built. */

@@ -53,6 +53,8 @@ export function planVrrpReload(oldConfig: Config, newConfig: Config): VrrpReload
       continue;
     }
     const why = IDENTITY.filter((k) => canon(a[k]) !== canon(b[k])).map(String);
+    // The address owner (255) follows other rules (no down timer, no tracker weights).
+    if ((a.priority === 255) !== (b.priority === 255)) why.push('address owner (priority 255)');
     // Unicast and multicast are different sockets and destinations.
     if ((a.unicastPeers.length > 0) !== (b.unicastPeers.length > 0)) why.push(a.unicastPeers.length > 0 ? 'unicast → multicast' : 'multicast → unicast');
     if (why.length > 0) {

@@ -9,7 +9,6 @@ import { mkdirSync, unlinkSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Config } from '../config/model.js';
 import type { InstanceStatus } from '../vrrp/instance.js';
-import { RateLimiter } from '../vrrp/rate-limit.js';
 import { formatRs, formatVs } from '../ipvs/format.js';
 import { DrainStore, resolveDrainTarget } from './drain.js';
 import { dumpDir, DUMP_FILES, renderDump, writeDumpFile, type DumpKind, type DumpSource } from './dumps.js';
@@ -46,6 +45,15 @@ export interface RunOptions {
   notifyTimeoutMs?: number;
   /** [daemon] state_dir (or the status socket's directory). */
   stateDir?: string;
+  /** Read and check a configuration (the running file when no path is given): SIGHUP and `plan`. */
+  loadConfig?: (path?: string) => Promise<LoadedConfig>;
+}
+
+export interface LoadedConfig {
+  config: Config;
+  /** Every problem as `file:line: message`, errors first. */
+  problems: string[];
+  errorCount: number;
 }
 
 /** Resolves with the exit code once the daemon has stopped. */
@@ -108,11 +116,25 @@ export async function runDaemon(o: RunOptions): Promise<number> {
     services: Object.fromEntries(services.map((s) => [s.name, s.status()])),
     drained: drains.list(),
   });
-  /** Commands on the status socket (root only): `rs drain|enable VS RS`. */
+  /** `plan FILE`: what a reload to FILE would do, asked of each side; nothing changes. */
+  const planFor = async (path: string): Promise<{ ok: boolean; message: string }> => {
+    if (!o.loadConfig) return { ok: false, message: 'this hakeep cannot read configurations for a plan' };
+    const next = await o.loadConfig(path);
+    if (next.errorCount > 0) return { ok: false, message: [`${path}: ${next.errorCount} error(s); a reload to it would be refused:`, ...next.problems].join('\n') };
+    const lines: string[] = [...next.problems.map((p) => `warning: ${p}`)];
+    for (const s of services) {
+      if (!s.plan) continue;
+      const r = await s.plan(next.config);
+      lines.push(...r.lines.map((l) => `${s.name}: ${l}`));
+    }
+    return { ok: true, message: lines.join('\n') || 'nothing would change' };
+  };
+  /** Commands on the status socket (root only): `plan FILE`, `rs drain|enable VS RS`. */
   const runCommand = async (words: string[]): Promise<{ ok: boolean; message: string }> => {
     const [w0, action, vsText, rsText] = words;
+    if (w0 === 'plan' && words.length === 2) return planFor(words[1]!);
     if (w0 !== 'rs' || (action !== 'drain' && action !== 'enable') || !vsText || !rsText || words.length !== 4) {
-      return { ok: false, message: `unknown command '${words.join(' ')}'; known: status, rs drain VS RS, rs enable VS RS` };
+      return { ok: false, message: `unknown command '${words.join(' ')}'; known: status, plan FILE, rs drain VS RS, rs enable VS RS` };
     }
     const check = services.find((s) => s.name === 'check');
     if (!check?.setDrained) return { ok: false, message: 'the checker side does not run in this hakeep (-P, or no virtual_server)' };
@@ -133,15 +155,39 @@ export async function runDaemon(o: RunOptions): Promise<number> {
       vrrp: vrrp?.instances ?? [], check, now: new Date().toISOString(), monoNow: performance.now(),
     };
   });
-  const reloadLimiter = new RateLimiter(1000);
+  /**
+   * SIGHUP: read and check the file again; with errors, log each (file:line) and keep running the
+   * old configuration (keepalived's reload_check_config, always on); else apply the reload to each
+   * side. Reloads never overlap: a burst of SIGHUPs while one runs gives one more reload.
+   */
+  const reloader = new Reloader(async () => {
+    if (!o.loadConfig || stopping) return;
+    log.info({ event: 'reload' }, `Reloading configuration file '${o.config.file}'`);
+    const next = await o.loadConfig();
+    if (next.errorCount > 0) {
+      for (const p of next.problems) log.error({ event: 'reload' }, p);
+      log.error({ event: 'reload', errors: next.errorCount }, `configuration has ${next.errorCount} error(s): not reloaded, the running configuration stays. Fix them (hakeep -t -f ${o.config.file}) and reload again`);
+      return;
+    }
+    for (const p of next.problems) log.warn({ event: 'reload' }, p);
+    for (const s of services) {
+      if (!s.reload) continue;
+      try {
+        const r = await s.reload(next.config);
+        for (const line of r.lines) log.info({ event: 'reload', service: s.name }, `reload: ${line}`);
+      } catch (e) {
+        log.error({ event: 'reload', service: s.name, err: (e as Error).stack }, `reload of the ${s.name} side failed: ${(e as Error).message}; it keeps running`);
+      }
+    }
+    o.config = next.config;
+    drains.retain((k) => o.config.virtualServers.some((vs) => formatVs(vs) === k.vs && vs.realServers.some((rs) => formatRs(rs, vs) === k.rs)));
+    log.info({ event: 'reloaded' }, 'Reload finished');
+  }, log);
   // Handlers stay installed until the process exits: a late SIGUSR1 must never reach Node's
   // default (the inspector), nor a realtime signal its default (terminate).
   installSignalHandlers({
     stop: (sig) => { void stop(sig); },
-    reload: () => {
-      const suppressed = reloadLimiter.admit('reload', performance.now());
-      if (suppressed !== null) log.warn({ event: 'reload', suppressed }, 'Reloading is not implemented yet: SIGHUP ignored, the running configuration stays');
-    },
+    reload: () => { reloader.request(); },
     dump: (kind) => dumper.request(kind),
     clearStats: () => { for (const s of services) s.clearStats?.(); },
   }, log, o.signalAddon);
@@ -249,6 +295,30 @@ function armTestCrashHook(log: Logger): void {
   if (!(ms > 0)) return;
   log.warn({ ms }, `HAKEEP_TEST_CRASH_AFTER_MS is set: an uncaught exception will be thrown in ${ms} ms (test hook)`);
   setTimeout(() => { throw new Error('HAKEEP_TEST_CRASH_AFTER_MS: injected crash (test hook)'); }, ms);
+}
+
+/** Runs reloads one at a time; requests during a reload collapse into one more. */
+class Reloader {
+  private running: Promise<void> | null = null;
+  private again = false;
+
+  constructor(private readonly work: () => Promise<void>, private readonly log: Logger) {}
+
+  request(): void {
+    if (this.running) {
+      this.again = true;
+      return;
+    }
+    this.running = this.work()
+      .catch((e: unknown) => this.log.error({ event: 'reload', err: (e as Error).stack }, `reload failed: ${(e as Error).message}; the running configuration stays`))
+      .finally(() => {
+        this.running = null;
+        if (this.again) {
+          this.again = false;
+          this.request();
+        }
+      });
+  }
 }
 
 /** Writes the signal dumps off the timing path (async I/O), one write per kind at a time; a

@@ -19,6 +19,10 @@ export interface RunningService {
   emergencyStop?(): void;
   /** keepalived's STATS_CLEAR signal. */
   clearStats?(): void;
+  /** Apply a new, validated configuration without disruption (SIGHUP); resolves with what it did. */
+  reload?(next: Config): Promise<{ lines: string[] }>;
+  /** What reload(next) would do, without doing it (`hakeep plan`). */
+  plan?(next: Config): Promise<{ lines: string[] }>;
   /** The checker side: real servers drained by hand (weight pinned at 0), the whole set. */
   setDrained?(keys: DrainKey[]): void;
   /** The checker side: whether it can stand behind its IPVS table now, and its changes. */

@@ -97,6 +97,11 @@ export class GarpScheduler {
     this.setVips(opts.vips);
   }
 
+  /** Replace the timing policy (reload); takes effect from the next burst. */
+  setPolicy(policy: GarpPolicy): void {
+    this.opts.policy = policy;
+  }
+
   /** Replace the VIP list (reload); takes effect from the next burst. */
   setVips(vips: VirtualIp[]): void {
     const v6 = vips.filter((v) => v.family === 6);

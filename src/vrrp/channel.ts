@@ -55,6 +55,11 @@ export class InterfaceChannel {
     this.members.set(member.vrid, member);
   }
 
+  /** An instance left (reload): its VRID is free again on this interface. */
+  remove(vrid: number): void {
+    this.members.delete(vrid);
+  }
+
   /** The interface exists with this index: open the socket, or reopen it when the index changed. */
   attach(ifindex: number): void {
     if (this.closed) return;

@@ -10,6 +10,7 @@
 import type { VirtualIp } from '../config/model.js';
 import type { Logger } from '../daemon/log.js';
 import type { VipResult } from '../net/vip.js';
+import type { GarpPolicy } from '../net/garp.js';
 import { initialFsmState, step, type FsmAction, type FsmEvent, type FsmParams, type FsmState, type StepResult, type TransitionReason, type VrrpState } from './fsm.js';
 import { DeadlineTimer, nodeTimers, type Clock, type LatenessStats, type TimerApi } from './deadline-timer.js';
 import { FaultSet, type FaultReason, type FaultSource } from './fault-set.js';
@@ -58,7 +59,7 @@ export interface InstanceDeps {
   applyVips(op: 'add' | 'del', vips: VirtualIp[]): Promise<Pick<VipResult, 'ok' | 'failures'>>;
   /** Synchronous removal for the last-resort path (uncaught exception); absent = not possible. */
   removeVipsNow?(vips: VirtualIp[]): void;
-  garp: { setVips(vips: VirtualIp[]): void; start(): void; stop(): void; burst(repeat: number): void };
+  garp: { setVips(vips: VirtualIp[]): void; start(): void; stop(): void; burst(repeat: number): void; setPolicy?(policy: GarpPolicy): void };
   /** Read packets already queued on the socket now (before a late takeover decision). */
   drain?(): void;
   /** Backoff for re-adding a VIP the kernel refused (ms). */
@@ -288,6 +289,52 @@ export class VrrpInstanceRuntime implements ChannelMember {
     for (const w of this.weights.values()) total += w;
     if (this.started) this.feed({ type: 'priority', total }, this.deps.clock());
     else this.pendingTotal = total;
+  }
+
+  /**
+   * Reload in place (src/daemon/reload-plan.ts says when that is possible): take the new
+   * settings without a transition. A master adds the VIPs that are new (and announces them) and
+   * removes those that went; a changed priority is carried by the next advert, and the election
+   * decides as it always does. The identity on the wire (interface, VRID) must not change here.
+   */
+  update(next: InstanceSpec, garpPolicy?: GarpPolicy): void {
+    if (this.stopped) return;
+    const s = this.spec;
+    const oldVips = new Map(s.vips.map((v) => [vipKey(v), v]));
+    const newVips = new Map(next.vips.map((v) => [vipKey(v), v]));
+    const added = [...newVips.values()].filter((v) => !oldVips.has(vipKey(v)));
+    const removed = [...oldVips.values()].filter((v) => !newVips.has(vipKey(v)));
+    const baseChanged = next.fsm.priority !== s.fsm.priority;
+    // The advert source found on the interface, and the start-up hold, stay the runtime's own.
+    const keepSrc = !next.srcConfigured ? { srcIp: s.srcIp, ownIp: s.fsm.ownIp } : null;
+    const hold = s.fsm.startupHoldUntil;
+    Object.assign(s.fsm, next.fsm);
+    if (hold !== undefined) s.fsm.startupHoldUntil = hold;
+    const fsm = s.fsm;
+    Object.assign(s, next, { fsm });
+    if (keepSrc) {
+      s.srcIp = keepSrc.srcIp;
+      s.fsm.ownIp = keepSrc.ownIp;
+    }
+    if (garpPolicy) this.deps.garp.setPolicy?.(garpPolicy);
+    this.deps.log.info({ instance: this.name, added: added.map(vipKey), removed: removed.map(vipKey) },
+      `(${this.name}) configuration reloaded in place${added.length || removed.length ? `: VIPs +${added.length} -${removed.length}` : ''}`);
+    if (this.fsm.state === 'MASTER') {
+      if (removed.length > 0) {
+        this.enqueue(async () => {
+          for (const v of removed) this.present.delete(vipKey(v));
+          for (const v of removed) this.vipFailures.delete(vipKey(v));
+          await this.deps.applyVips('del', removed);
+          this.deps.garp.setVips(this.presentVips());
+        });
+      }
+      if (added.length > 0) this.enqueue(() => this.addVips(added, true));
+    }
+    if (baseChanged && this.started) {
+      let total = s.fsm.priority;
+      for (const w of this.weights.values()) total += w;
+      this.feed({ type: 'priority', total }, this.deps.clock());
+    }
   }
 
   /** Add or update a fault reason; the first one moves the instance to FAULT. */

@@ -11,12 +11,13 @@ import { frontingInstances } from './fronting.js';
 import { InterfaceWatch, type KernelView } from './iface-watch.js';
 import { InterfaceChannel } from './channel.js';
 import { monotonicClock, type Clock } from './deadline-timer.js';
-import { VrrpInstanceRuntime, type InstanceDeps, type InstanceSpec, type InstanceStatus } from './instance.js';
+import { VrrpInstanceRuntime, type InstanceSpec, type InstanceStatus } from './instance.js';
 import { SyncGroup } from './sync-group.js';
 import { ScriptRunner } from '../script/runner.js';
 import { Alerter } from '../alert/alerts.js';
 import { groupScripts, instanceScripts, VrrpNotifier } from './notify.js';
 import { planTrackers, SCRIPT_INIT_DETAIL, startTrackers, type Trackers, type TrackerStatus } from './trackers/index.js';
+import { formatVrrpPlan, planVrrpReload } from '../daemon/reload-plan.js';
 import { isMulticastIpv4 } from './ipv4.js';
 import { AUTH_NONE, AUTH_PASS, passwordBytes } from './packet.js';
 import { openRawVrrpSocket, type SocketOpener } from './raw-transport.js';
@@ -131,208 +132,367 @@ export interface VrrpService extends RunningService {
   status(): VrrpServiceStatus;
   /** The checker side's fitness: not ok puts the fronting instances in FAULT (reason `checker`). */
   setCheckerHealth(h: { ok: boolean; detail: string }): void;
+  /** Apply a new configuration without disruption (SIGHUP). */
+  reload(next: Config): Promise<ReloadOutcome>;
 }
 
 /** What the service needs of the feed: the view the interface watch reads, and closing it. */
 export type KernelFeed = KernelView & { close(): void };
 
 export async function startVrrp(config: Config, log: Logger, opts: VrrpServiceOptions = {}): Promise<VrrpService> {
-  const clock = opts.clock ?? monotonicClock;
-  const open = opts.openSocket ?? openRawVrrpSocket;
-  const g = config.globalDefs;
-  const specs = config.vrrpInstances.map((inst) => ({ inst, spec: resolveInstance(inst, g, log) }));
-  const ownsKernel = opts.kernel === undefined;
-  const kernel = opts.kernel ?? openKernelFeed(log);
+  const side = new VrrpSide(config, log, opts);
+  await side.start();
+  return side;
+}
 
-  // One script runner for everything the VRRP side runs (vrrp_script checks, notify scripts,
-  // the notify FIFO script): a small spawner process does the forking, off the advert timers.
-  // Started only when the config has scripts: it is one more process.
-  const runner = opts.runner ?? (needsScripts(config) ? new ScriptRunner({
-    log: (level, msg, fields) => log[level](fields, msg),
-    scriptUser: g.scriptUser,
-    enableScriptSecurity: g.enableScriptSecurity,
-  }) : null);
-  // SMTP alerts (smtp_alert): queued and sent in the background, never on the timing path.
-  const alerter = new Alerter(config, { log });
-  const notifier = runner ? new VrrpNotifier(config, { runner, log, ...(opts.notifyTimeoutMs ? { timeoutMs: opts.notifyTimeoutMs } : {}) }) : null;
-  if (notifier) await notifier.start();
+/** What a reload did, line by line (the plan, then what could not be done). */
+export interface ReloadOutcome {
+  lines: string[];
+}
 
-  const channels = new Map<string, InterfaceChannel>();
-  const runtimes: VrrpInstanceRuntime[] = [];
-  const byName = new Map<string, VrrpInstanceRuntime>();
-  let trackers: Trackers | null = null;
-  // vrrp_sync_group: one coordinator per group, wired into its members' runtimes.
-  const groupOf = new Map<string, SyncGroup>();
-  const groups = config.vrrpSyncGroups.filter((g) => g.group.length > 0).map((g) => {
-    const sg = new SyncGroup(g.name, log);
-    for (const m of g.group) groupOf.set(m, sg);
-    sg.onState((group, state) => {
-      if (state === 'INIT') return;
-      notifier?.groupTransition(group.name, state);
-      alerter.groupTransition(group.name, state);
+/**
+ * The VRRP side: the instances, their sockets (one per interface), the interface watch, sync
+ * groups, trackers, notify hooks and alerts. Everything that can change on a reload is held in
+ * replaceable fields; the instance runtimes reach their observers through the side (not through
+ * references captured at construction), so a reload can swap a sync group or the notifier under
+ * a running instance.
+ */
+class VrrpSide implements VrrpService {
+  readonly name = 'vrrp' as const;
+  private config: Config;
+  private readonly clock: Clock;
+  private readonly open: SocketOpener;
+  private readonly ownsKernel: boolean;
+  private readonly kernel: KernelFeed;
+  private runner: ScriptRunner | null;
+  private readonly ownsRunner: boolean;
+  private readonly alerter: Alerter;
+  private notifier: VrrpNotifier | null = null;
+  private readonly channels = new Map<string, InterfaceChannel>();
+  private runtimes: VrrpInstanceRuntime[] = [];
+  private readonly byName = new Map<string, VrrpInstanceRuntime>();
+  private readonly specs = new Map<string, InstanceSpec>();
+  private groups: SyncGroup[] = [];
+  private groupOf = new Map<string, SyncGroup>();
+  private trackers: Trackers | null = null;
+  private watch: InterfaceWatch | null = null;
+  /** The checker side's last health: new instances that front virtual servers inherit it. */
+  private checker: { ok: boolean; detail: string } | null;
+  private stopping: Promise<void> | null = null;
+  private reloading: Promise<ReloadOutcome> | null = null;
+
+  constructor(config: Config, private readonly log: Logger, private readonly opts: VrrpServiceOptions) {
+    this.config = config;
+    this.clock = opts.clock ?? monotonicClock;
+    this.open = opts.openSocket ?? openRawVrrpSocket;
+    this.ownsKernel = opts.kernel === undefined;
+    this.kernel = opts.kernel ?? openKernelFeed(log);
+    this.ownsRunner = opts.runner === undefined;
+    this.runner = opts.runner ?? null;
+    // SMTP alerts (smtp_alert): queued and sent in the background, never on the timing path.
+    this.alerter = new Alerter(config, { log });
+    this.checker = opts.checkerGate !== undefined ? { ok: false, detail: opts.checkerGate } : null;
+  }
+
+  async start(): Promise<void> {
+    const config = this.config;
+    const g = config.globalDefs;
+    const specs = config.vrrpInstances.map((inst) => ({ inst, spec: resolveInstance(inst, g, this.log) }));
+    try {
+      await this.ensureNotifier(config);
+      this.buildGroups(config);
+      for (const { inst, spec } of specs) this.addInstance(inst, spec);
+      this.applyCheckerGate();
+      this.restartWatch();
+      // Trackers publish what they know synchronously, so an instance that must start in FAULT
+      // (a weight-0 script without a result yet, a tracked interface down) does.
+      this.trackers = this.startTrackers(config, null);
+    } catch (e) {
+      await this.shutdownParts();
+      throw e;
+    }
+    // vrrp_startup_delay (first start only, as keepalived): instances start in BACKUP and process
+    // adverts at once, but none takes over before the delay ends plus its down timer.
+    const delayMs = Math.round(g.vrrpStartupDelay * 1000);
+    if (delayMs > 0) {
+      this.log.info({ delayMs }, `Delaying startup for ${g.vrrpStartupDelay} seconds`);
+      const holdUntil = this.clock() + delayMs;
+      for (const { spec } of specs) spec.fsm.startupHoldUntil = holdUntil;
+    }
+    for (const rt of this.runtimes) rt.start();
+  }
+
+  /** The script runner and the notifier for `config` (created when it needs them). */
+  private async ensureNotifier(config: Config): Promise<void> {
+    if (!this.runner && needsScripts(config)) {
+      // One script runner for everything the VRRP side runs: a small spawner process forks.
+      this.runner = new ScriptRunner({
+        log: (level, msg, fields) => this.log[level](fields, msg),
+        scriptUser: config.globalDefs.scriptUser,
+        enableScriptSecurity: config.globalDefs.enableScriptSecurity,
+      });
+    }
+    this.notifier = this.runner
+      ? new VrrpNotifier(config, { runner: this.runner, log: this.log, ...(this.opts.notifyTimeoutMs ? { timeoutMs: this.opts.notifyTimeoutMs } : {}) })
+      : null;
+    if (this.notifier) await this.notifier.start();
+  }
+
+  private buildGroups(config: Config): void {
+    this.groupOf = new Map();
+    this.groups = config.vrrpSyncGroups.filter((sg) => sg.group.length > 0).map((def) => {
+      const sg = new SyncGroup(def.name, this.log);
+      for (const m of def.group) this.groupOf.set(m, sg);
+      sg.onState((group, state) => {
+        if (state === 'INIT') return;
+        this.notifier?.groupTransition(group.name, state);
+        this.alerter.groupTransition(group.name, state);
+      });
+      return sg;
     });
-    return sg;
-  });
-  let watch: InterfaceWatch | null = null;
-  try {
-    for (const { inst, spec } of specs) {
-      let ch = channels.get(spec.interface);
-      if (!ch) {
-        const ifname = spec.interface;
-        ch = new InterfaceChannel(ifname, open, { onState: (problem) => watch?.onSocketState(ifname, problem) });
-        channels.set(ifname, ch);
-      }
-      if (!spec.unicast) ch.join(spec.destinations[0]!);
-      const channel = ch;
-      const garp = new GarpScheduler({
-        instance: inst.name,
-        interface: inst.interface,
-        vips: spec.vips,
-        policy: garpPolicyOf(inst, g.vrrpMinGarp),
-        log,
-      });
-      const rt = new VrrpInstanceRuntime(spec, {
-        log,
-        clock,
-        send: (packet, dst) => channel.send(packet, dst),
-        applyVips: (op, vips) => applyVips(op, vips, inst.interface, log),
-        removeVipsNow: (vips) => removeVipsNow(vips, inst.interface),
-        garp,
-        drain: () => { channel.drain(); },
-        ...instanceHooks(groupOf.get(inst.name), notifier, alerter),
-      });
-      channel.add(rt);
-      runtimes.push(rt);
-      byName.set(inst.name, rt);
-      groupOf.get(inst.name)?.add(rt);
-    }
-    if (opts.checkerGate !== undefined) {
-      const fronting = frontingInstances(config);
-      for (const rt of runtimes) if (fronting.has(rt.name)) rt.setFault('checker', 'ipvs', opts.checkerGate);
-    }
-    watch = new InterfaceWatch(kernel, channels, runtimes, log);
-    // Faults (missing interface, no address) are known before the instances start: they start
-    // in FAULT (init) instead of making hakeep exit.
-    watch.start();
-    // Trackers publish what they know synchronously, so an instance that must start in FAULT
-    // (a weight-0 script without a result yet, a tracked interface down) does.
-    if (hasTrackers(config)) {
-      trackers = startTrackers(config, {
-        sink: {
-          setWeight: (instance, key, weight) => byName.get(instance)?.setTrackWeight(key, weight),
-          setFault: (instance, source, subject, detail) => byName.get(instance)?.setFault(source, subject, detail),
-          clearFault: (instance, source, subject) => byName.get(instance)?.clearFault(source, subject),
-        },
-        log,
-        runner: runner ?? unavailableRunner,
-        kernel,
-      });
-    }
-  } catch (e) {
-    watch?.stop();
-    await trackers?.stop();
-    for (const ch of channels.values()) ch.close();
-    if (ownsKernel) kernel.close();
-    await notifier?.close();
-    if (!opts.runner) await runner?.close();
-    throw e;
+    for (const rt of this.runtimes) this.groupOf.get(rt.name)?.add(rt);
   }
 
-  // vrrp_startup_delay (first start only, as keepalived): instances start in BACKUP and process
-  // adverts at once, but none takes over before the delay ends plus its down timer.
-  const delayMs = Math.round(g.vrrpStartupDelay * 1000);
-  if (delayMs > 0) {
-    log.info({ delayMs }, `Delaying startup for ${g.vrrpStartupDelay} seconds`);
-    const holdUntil = clock() + delayMs;
-    for (const { spec } of specs) spec.fsm.startupHoldUntil = holdUntil;
+  private channelFor(ifname: string): InterfaceChannel {
+    let ch = this.channels.get(ifname);
+    if (!ch) {
+      ch = new InterfaceChannel(ifname, this.open, { onState: (problem) => this.watch?.onSocketState(ifname, problem) });
+      this.channels.set(ifname, ch);
+    }
+    return ch;
   }
-  for (const rt of runtimes) rt.start();
 
-  let stopping: Promise<void> | null = null;
-  const closeAll = (): void => {
-    watch?.stop();
-    for (const ch of channels.values()) ch.close();
-    if (ownsKernel) kernel.close();
-  };
-  return {
-    name: 'vrrp',
-    stop() {
-      // Synchronous up to the first await: every master's priority-0 advert is on the wire
-      // before this returns (the caller does this before anything else on SIGTERM).
-      stopping ??= (async () => {
-        notifier?.beginShutdown();
-        await Promise.all(runtimes.map((rt) => rt.stop()));
-        await trackers?.stop();
-        closeAll();
-        // keepalived's order: STOP notifications once the VIPs are released, then the runner.
-        notifier?.shutdown((name) => byName.get(name)?.effectivePriority);
-        alerter.vrrpShutdown();
-        await notifier?.close();
-        await alerter.close();
-        if (!opts.runner) await runner?.close();
-        for (const rt of runtimes) {
-          const s = rt.status();
-          log.info({ instance: s.name, counters: s.counters, transitions: s.transitions, timer: s.timer },
-            `(${s.name}) stopped: adverts sent ${s.counters.advertsSent}, received ${s.counters.advertsReceived}, rejected ${Object.values(s.counters.rejected).reduce((a, b) => a + (b ?? 0), 0)}`);
+  private addInstance(inst: VrrpInstance, spec: InstanceSpec): VrrpInstanceRuntime {
+    const channel = this.channelFor(spec.interface);
+    if (!spec.unicast) channel.join(spec.destinations[0]!);
+    const garp = new GarpScheduler({
+      instance: inst.name,
+      interface: inst.interface,
+      vips: spec.vips,
+      policy: garpPolicyOf(inst, this.config.globalDefs.vrrpMinGarp),
+      log: this.log,
+    });
+    const name = inst.name;
+    const rt = new VrrpInstanceRuntime(spec, {
+      log: this.log,
+      clock: this.clock,
+      send: (packet, dst) => channel.send(packet, dst),
+      applyVips: (op, vips) => applyVips(op, vips, inst.interface, this.log),
+      removeVipsNow: (vips) => removeVipsNow(vips, inst.interface),
+      garp,
+      drain: () => { channel.drain(); },
+      // Observers are looked up at each call: a reload may replace them.
+      onTransition: (r, rec) => {
+        if (!(rec.to === 'FAULT' && onlyScriptInit(r))) {
+          this.notifier?.instanceTransition(r.name, rec.to, r.effectivePriority);
+          if (rec.to !== 'INIT') this.alerter.vrrpTransition(r.name, rec.to);
         }
-      })();
-      return stopping;
-    },
-    emergencyStop() {
-      for (const rt of runtimes) rt.emergencyStop();
-      try { closeAll(); } catch { /* exiting anyway */ }
-    },
-    clearStats() {
-      for (const rt of runtimes) rt.clearCounters();
-    },
-    setCheckerHealth(h) {
-      const fronting = frontingInstances(config);
-      for (const rt of runtimes) {
-        if (!fronting.has(rt.name)) continue;
-        if (h.ok) rt.clearFault('checker', 'ipvs');
-        else rt.setFault('checker', 'ipvs', h.detail);
+        this.groupOf.get(name)?.onTransition(r, rec);
+      },
+      mayTakeOver: (r) => this.groupOf.get(name)?.mayTakeOver(r) ?? true,
+      onFaultsChanged: () => this.groupOf.get(name)?.faultsChanged(),
+      onLowerPriorityMaster: (r) => this.notifier?.masterRxLowerPri(r.name, r.effectivePriority),
+      onPriorityChange: (r, priority) => this.notifier?.priorityChanged(r.name, priority),
+    });
+    channel.add(rt);
+    this.runtimes.push(rt);
+    this.byName.set(name, rt);
+    this.specs.set(name, spec);
+    this.groupOf.get(name)?.add(rt);
+    return rt;
+  }
+
+  /** Stop one instance (priority 0 if master, VIPs removed) and forget it. */
+  private async removeInstance(name: string, deleted: boolean): Promise<void> {
+    const rt = this.byName.get(name);
+    if (!rt) return;
+    if (deleted) this.notifier?.instanceDeleted(name);
+    await rt.stop();
+    this.channels.get(rt.interfaceName)?.remove(rt.vrid);
+    this.runtimes = this.runtimes.filter((x) => x !== rt);
+    this.byName.delete(name);
+    this.specs.delete(name);
+  }
+
+  private applyCheckerGate(): void {
+    if (this.checker === null) return;
+    const fronting = frontingInstances(this.config);
+    for (const rt of this.runtimes) {
+      if (fronting.has(rt.name) && !this.checker.ok) rt.setFault('checker', 'ipvs', this.checker.detail);
+      else rt.clearFault('checker', 'ipvs');
+    }
+  }
+
+  private restartWatch(): void {
+    this.watch?.stop();
+    this.watch = new InterfaceWatch(this.kernel, this.channels, this.runtimes, this.log);
+    // Faults (missing interface, no address) are known before new instances start: they start in
+    // FAULT (init) instead of making hakeep exit.
+    this.watch.start();
+  }
+
+  private startTrackers(config: Config, previous: TrackerStatus | null): Trackers | null {
+    if (!hasTrackers(config)) return null;
+    return startTrackers(config, {
+      sink: {
+        setWeight: (instance, key, weight) => this.byName.get(instance)?.setTrackWeight(key, weight),
+        setFault: (instance, source, subject, detail) => this.byName.get(instance)?.setFault(source, subject, detail),
+        clearFault: (instance, source, subject) => this.byName.get(instance)?.clearFault(source, subject),
+      },
+      log: this.log,
+      runner: this.runner ?? unavailableRunner,
+      kernel: this.kernel,
+      ...(previous ? { reload: true, previous } : {}),
+    });
+  }
+
+  /**
+   * Apply a new configuration without disruption (src/daemon/reload-plan.ts): unchanged instances
+   * are not touched; changed ones take the new settings in place; those whose identity on the wire
+   * changed, and removed ones, stop (priority 0 if master); new ones start. Reloads never overlap.
+   */
+  reload(next: Config): Promise<ReloadOutcome> {
+    const run = async (): Promise<ReloadOutcome> => {
+      if (this.stopping) return { lines: ['not reloaded: the VRRP side is stopping'] };
+      const prev = this.config;
+      const plan = planVrrpReload(prev, next);
+      const lines = formatVrrpPlan(plan);
+      const g = next.globalDefs;
+      // Resolve everything first: a config that cannot run leaves the running one untouched.
+      const specs = new Map(next.vrrpInstances.map((inst) => [inst.name, resolveInstance(inst, g, this.log)]));
+      this.config = next;
+      // 1. Instances that go, or come back as another router: stop them first (priority 0).
+      for (const c of plan.instances) {
+        if (c.kind === 'stopped' || c.kind === 'restarted') await this.removeInstance(c.name, c.kind === 'stopped');
       }
-    },
-    status(): VrrpServiceStatus {
-      return {
-        instances: runtimes.map((rt) => rt.status()),
-        syncGroups: groups.map((g) => ({ name: g.name, state: g.groupState, members: g.memberNames })),
-        trackers: trackers?.status() ?? null,
-        notify: notifier?.status() ?? null,
-        alerts: alerter.status(),
-        scripts: runner?.stats() ?? null,
-      };
-    },
+      // 2. Observers: sync groups, notify hooks (when their config changed), then instances.
+      this.buildGroups(next);
+      if (canonOf(notifyConfig(prev)) !== canonOf(notifyConfig(next))) {
+        const old = this.notifier;
+        await this.ensureNotifier(next);
+        await old?.close();
+      }
+      const fresh: VrrpInstanceRuntime[] = [];
+      for (const inst of next.vrrpInstances) {
+        const spec = specs.get(inst.name)!;
+        const rt = this.byName.get(inst.name);
+        if (!rt) {
+          fresh.push(this.addInstance(inst, spec));
+          continue;
+        }
+        const change = plan.instances.find((x) => x.name === inst.name);
+        if (change?.kind === 'changed') {
+          rt.update(spec, garpPolicyOf(inst, g.vrrpMinGarp));
+          this.specs.set(inst.name, spec);
+        }
+      }
+      for (const [ifname, ch] of this.channels) {
+        if (!this.runtimes.some((rt) => rt.interfaceName === ifname)) {
+          ch.close();
+          this.channels.delete(ifname);
+        }
+      }
+      this.applyCheckerGate();
+      this.restartWatch();
+      // 3. Trackers: kept when their configuration did not change; else replaced, each script
+      // starting from its previous result (keepalived's INIT_RELOAD: no fall back to init).
+      if (canonOf(planTrackers(prev)) !== canonOf(planTrackers(next))) {
+        const previous = this.trackers?.status() ?? null;
+        await this.trackers?.stop();
+        this.trackers = this.startTrackers(next, previous);
+      }
+      for (const rt of fresh) rt.start();
+      return { lines };
+    };
+    const p = (this.reloading ?? Promise.resolve()).then(run, run);
+    this.reloading = p.then(() => ({ lines: [] }), () => ({ lines: [] }));
+    return p;
+  }
+
+  /** What reload(next) would do to the instances (`hakeep plan`); changes nothing. */
+  plan(next: Config): Promise<ReloadOutcome> {
+    return Promise.resolve({ lines: formatVrrpPlan(planVrrpReload(this.config, next)) });
+  }
+
+  stop(): Promise<void> {
+    // Synchronous up to the first await: every master's priority-0 advert is on the wire
+    // before this returns (the caller does this before anything else on SIGTERM).
+    this.stopping ??= (async () => {
+      this.notifier?.beginShutdown();
+      await Promise.all(this.runtimes.map((rt) => rt.stop()));
+      await this.trackers?.stop();
+      this.closeSockets();
+      // keepalived's order: STOP notifications once the VIPs are released, then the runner.
+      this.notifier?.shutdown((name) => this.byName.get(name)?.effectivePriority);
+      this.alerter.vrrpShutdown();
+      await this.notifier?.close();
+      await this.alerter.close();
+      if (this.ownsRunner) await this.runner?.close();
+      for (const rt of this.runtimes) {
+        const s = rt.status();
+        this.log.info({ instance: s.name, counters: s.counters, transitions: s.transitions, timer: s.timer },
+          `(${s.name}) stopped: adverts sent ${s.counters.advertsSent}, received ${s.counters.advertsReceived}, rejected ${Object.values(s.counters.rejected).reduce((a, b) => a + (b ?? 0), 0)}`);
+      }
+    })();
+    return this.stopping;
+  }
+
+  private closeSockets(): void {
+    this.watch?.stop();
+    for (const ch of this.channels.values()) ch.close();
+    if (this.ownsKernel) this.kernel.close();
+  }
+
+  private async shutdownParts(): Promise<void> {
+    this.watch?.stop();
+    await this.trackers?.stop();
+    for (const ch of this.channels.values()) ch.close();
+    if (this.ownsKernel) this.kernel.close();
+    await this.notifier?.close();
+    if (this.ownsRunner) await this.runner?.close();
+  }
+
+  emergencyStop(): void {
+    for (const rt of this.runtimes) rt.emergencyStop();
+    try { this.closeSockets(); } catch { /* exiting anyway */ }
+  }
+
+  clearStats(): void {
+    for (const rt of this.runtimes) rt.clearCounters();
+  }
+
+  setCheckerHealth(h: { ok: boolean; detail: string }): void {
+    this.checker = h;
+    this.applyCheckerGate();
+  }
+
+  status(): VrrpServiceStatus {
+    return {
+      instances: this.runtimes.map((rt) => rt.status()),
+      syncGroups: this.groups.map((sg) => ({ name: sg.name, state: sg.groupState, members: sg.memberNames })),
+      trackers: this.trackers?.status() ?? null,
+      notify: this.notifier?.status() ?? null,
+      alerts: this.alerter.status(),
+      scripts: this.runner?.stats() ?? null,
+    };
+  }
+}
+
+/** A comparable rendering without source locations. */
+function canonOf(x: unknown): string {
+  return JSON.stringify(x, (k, v: unknown) => (k === 'loc' ? undefined : v));
+}
+
+/** What the notifier is built from: a change means a new notifier on reload. */
+function notifyConfig(c: Config): unknown {
+  const g = c.globalDefs;
+  return {
+    fifos: [g.notifyFifo, g.notifyFifoScript, g.vrrpNotifyFifo, g.vrrpNotifyFifoScript, g.scriptUser, g.enableScriptSecurity],
+    instances: c.vrrpInstances.map((i) => [i.name, instanceScripts(i)]),
+    groups: c.vrrpSyncGroups.map((sg) => [sg.name, groupScripts(sg)]),
   };
 }
 
-type Hooks = Pick<InstanceDeps, 'onTransition' | 'mayTakeOver' | 'onFaultsChanged' | 'onLowerPriorityMaster' | 'onPriorityChange'>;
-
-/** An instance's observers: its sync group and the notify hooks. The member's own notification
- * is submitted before the group moves (keepalived: members notify first, then the group). */
-function instanceHooks(group: SyncGroup | undefined, notifier: VrrpNotifier | null, alerter: Alerter): Hooks {
-  const hooks: Hooks = {
-    onTransition: (rt, rec) => {
-      if (!(rec.to === 'FAULT' && onlyScriptInit(rt))) {
-        notifier?.instanceTransition(rt.name, rec.to, rt.effectivePriority);
-        if (rec.to !== 'INIT') alerter.vrrpTransition(rt.name, rec.to);
-      }
-      group?.onTransition(rt, rec);
-    },
-  };
-  if (group) {
-    hooks.mayTakeOver = (rt) => group.mayTakeOver(rt);
-    hooks.onFaultsChanged = () => group.faultsChanged();
-  }
-  if (notifier) {
-    hooks.onLowerPriorityMaster = (rt) => notifier.masterRxLowerPri(rt.name, rt.effectivePriority);
-    hooks.onPriorityChange = (rt, priority) => notifier.priorityChanged(rt.name, priority);
-  }
-  return hooks;
-}
-
-/** keepalived sends no notify_fault while a weight-0 vrrp_script has no result yet
- * (vrrp_scheduler.c:289-292). */
 function onlyScriptInit(rt: VrrpInstanceRuntime): boolean {
   const f = rt.faultReasons;
   return f.length > 0 && f.every((x) => x.source === 'script' && x.detail === SCRIPT_INIT_DETAIL);

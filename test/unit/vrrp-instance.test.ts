@@ -387,4 +387,27 @@ describe('VRRP instance runtime', () => {
     await settle(t.rt);
     expect(t.events).toHaveLength(3);
   });
+
+  it('reload in place: a master adds new VIPs (announced), removes dropped ones, and advertises a new priority, without a transition', async () => {
+    const t = setup();
+    t.rt.start();
+    await settle(t.rt);
+    t.time.advance(3610);
+    await settle(t.rt);
+    const transitions = t.rt.status().transitions;
+    t.events.length = 0;
+    const vip2: VirtualIp = { ...vip, address: '10.0.0.101' };
+    const next = spec({ priority: 120 });
+    next.vips = [vip2];
+    next.advertAddresses = ['10.0.0.101'];
+    t.rt.update(next);
+    await settle(t.rt);
+    expect(t.events.filter((e) => !e.startsWith('send:'))).toEqual(['vips:del:start', 'vips:del:done', 'garp:vips:', 'vips:add:start', 'vips:add:done', 'garp:vips:10.0.0.101', 'garp:start']);
+    expect(t.msgs()).toContain('(VI_1) Changing effective priority from 100 to 120');
+    t.time.advance(1000);
+    await settle(t.rt);
+    const adv = decodeAdvert(t.sent.at(-1)!.subarray(20));
+    expect(adv).toMatchObject({ ok: true, advert: { priority: 120, addresses: ['10.0.0.101'] } });
+    expect(t.rt.status()).toMatchObject({ state: 'MASTER', transitions, vips: ['10.0.0.101/24'], vipsPresent: ['10.0.0.101/24'], priority: 120 });
+  });
 });

@@ -46,6 +46,8 @@ export interface TrackerDeps {
   processPollMs?: number;
   /** A reload: init_file does not overwrite existing files. */
   reload?: boolean;
+  /** A reload: the previous trackers' status; scripts with the same name start from it. */
+  previous?: TrackerStatus | null;
 }
 
 export interface Trackers {
@@ -88,7 +90,11 @@ export function startTrackers(config: Config, deps: TrackerDeps): Trackers {
   const processes = new ProcessTracker(plan.processes, ctx, {
     procEvents: procOpen, noConnectorReason: why, ...(deps.processPollMs !== undefined ? { pollMs: deps.processPollMs } : {}),
   });
-  const scripts = plan.scripts.map((s) => new ScriptTracker(s.def, s.bindings, ctx, deps.runner));
+  const seedOf = (name: string): { up: boolean } | null => {
+    const st = deps.previous?.scripts.find((x) => x.name === name)?.state;
+    return st === 'ok' ? { up: true } : st === 'failed' ? { up: false } : null;
+  };
+  const scripts = plan.scripts.map((s) => new ScriptTracker(s.def, s.bindings, ctx, deps.runner, seedOf(s.def.name)));
 
   // State that is known now first; scripts last (their first run only queues a job).
   interfaces.start();

@@ -87,12 +87,21 @@ export class ScriptTracker {
     readonly bindings: readonly Binding[],
     private readonly ctx: TrackerContext,
     private readonly runner: ScriptRunnerLike,
+    /** A reload: the state this script had in the previous configuration (keepalived's
+     * INIT_RELOAD), so its instances do not fall back to init (FAULT for weight 0). */
+    seed?: { up: boolean } | null,
   ) {
     this.intervalMs = Math.max(1, def.interval * 1000);
     this.initState = def.initFail ? 'failed' : 'init';
     this.result = def.initFail ? 0 : def.rise - 1;
     this.up = def.initFail ? false : null;
     if (def.initFail) this.lastWords = 'failed (init_fail)';
+    if (seed) {
+      this.initState = 'done';
+      this.up = seed.up;
+      this.result = seed.up ? def.rise + def.fall - 1 : 0;
+      this.lastWords = null;
+    }
     this.pub = new Publisher(ctx, 'script', def.name, `script:${def.name}`);
   }
 
