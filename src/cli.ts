@@ -42,10 +42,6 @@ export async function main(argv: string[]): Promise<number> {
     }
     throw e;
   }
-  if (o.genhashArgs) {
-    const { genhashMain } = await import('./check/genhash.js');
-    return genhashMain(o.genhashArgs);
-  }
   if (o.help) {
     process.stdout.write(HELP);
     return EXIT_OK;

@@ -88,28 +88,10 @@ export interface NativeAddon {
   /** Close a probe started by tcpConnect; its `done` never runs. Unknown or finished ids are ignored. */
   tcpConnectAbort?(id: number): void;
   /**
-   * Batched probes: returns the ArrayBuffer where completions are written as [token, status]
-   * int32 pairs; `cb(count)` runs once per event-loop turn with the number of pairs.
-   */
-  tcpBatch?(cb: (count: number) => void): ArrayBuffer;
-  /** Register a probe target once: an id for tcpConnectTarget, or a negative libuv code. */
-  tcpTarget?(host: string, port: number, family: 4 | 6, localAddress: string | null, localPort: number): number;
-  /** A probe to a registered target reporting through the batch: an id for tcpConnectAbort, or a negative libuv code. */
-  tcpConnectTarget?(target: number, token: number): number;
-  /**
    * prctl(PR_SET_PDEATHSIG): the kernel sends `signum` when the parent dies. false when the parent
    * is no longer `parentPid` (it died before the call).
    */
   setParentDeathSignal?(signum: number, parentPid: number): boolean;
-  /**
-   * One ICMP/ICMPv6 echo request to `host` (icmp.c) over a socket per family shared by all
-   * requests (a ping socket, else a raw one). Returns an id for icmpEchoAbort, or a negative errno
-   * when nothing was sent (`done` then never runs). `done(0, type)` on an echo reply. The caller
-   * owns the timeout. Absent from addons built before it existed.
-   */
-  icmpEcho?(host: string, family: 4 | 6, done: (status: number, type: number) => void): number;
-  /** Forget an echo request; its `done` never runs. Unknown or finished ids are ignored. */
-  icmpEchoAbort?(id: number): void;
   /**
    * Subscribe to the kernel's process events connector (NETLINK_CONNECTOR, CN_IDX_PROC;
    * proc-events.c), for vrrp_track_process. `onEvents` gets batches of 32-byte records (decode
