@@ -78,9 +78,12 @@ describe('VRRP interop between hakeep and keepalived 2.2.7 (netns)', () => {
    */
   async function scenario(startM: () => Peer, startB: () => Peer, startM2: () => Peer, masterIsHakeep: boolean): Promise<void> {
     const s0 = Date.now();
-    const b = startB();
+    // The master first: with `state MASTER` below 255 both implementations wait the full
+    // Master_Down_Interval at start (RFC 3768 6.4.1), so starting both together would be a race
+    // decided by process start-up time (node starts slower than keepalived), not by the protocol.
     let m = startM();
     await m.waitLog(/^\(VI_1\) Entering MASTER STATE$/, MASTER_DOWN_MS + 5000);
+    const b = startB();
     await w1.next(true, s0, 3000);
     await new Promise((r) => setTimeout(r, MASTER_DOWN_MS + 500));
     // The backup accepts the other implementation's adverts: it never took over.

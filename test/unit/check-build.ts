@@ -11,7 +11,8 @@ import { fileURLToPath } from 'node:url';
 
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
-const ENTRIES = ['src/check/service.ts', 'src/check/child.ts', 'src/check/tcp-probe.ts'];
+// The script spawner too: the checker child runs notify scripts and MISC_CHECK through it.
+const ENTRIES = ['src/check/service.ts', 'src/check/child.ts', 'src/check/tcp-probe.ts', 'src/script/spawner.ts'];
 
 export interface CheckerBuild {
   /** The package-like root: dist/, native -> checkout, node_modules -> checkout. */
@@ -29,7 +30,7 @@ export function compileChecker(): CheckerBuild {
   const r = spawnSync('npx', ['tsc', '--ignoreConfig', '--outDir', dist, '--rootDir', join(ROOT, 'src'), '--module', 'nodenext',
     '--moduleResolution', 'nodenext', '--target', 'es2022', '--strict', '--skipLibCheck', '--types', 'node',
     ...ENTRIES.map((e) => join(ROOT, e))], { cwd: ROOT, encoding: 'utf8', timeout: 120_000 });
-  for (const e of ['check/service.js', 'check/child.js', 'check/tcp-probe.js']) {
+  for (const e of ['check/service.js', 'check/child.js', 'check/tcp-probe.js', 'script/spawner.js']) {
     if (!existsSync(join(dist, e))) throw new Error(`tsc did not produce ${e}: ${r.stdout}${r.stderr}`);
   }
   writeFileSync(join(root, 'package.json'), '{ "type": "module" }\n');
