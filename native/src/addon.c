@@ -857,5 +857,7 @@ NAPI_MODULE_INIT() {
   if (napi_define_properties(env, exports, sizeof props / sizeof props[0], props) != napi_ok) return NULL;
   if (hk_checker_register(env, exports) != 0) return NULL; /* TCP probe, parent-death signal */
   if (hk_proc_events_register(env, exports) != 0) return NULL; /* vrrp_track_process */
+  if (hk_icmp_register(env, exports) != 0) return NULL; /* PING_CHECK */
+  if (hk_local_socket_register(env, exports) != 0) return NULL; /* status socket listener, syslog datagrams */
   return exports;
 }

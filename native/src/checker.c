@@ -34,10 +34,19 @@ struct probe {
   uv_tcp_t tcp;
   uv_connect_t req;
   struct probe_env *pe;
-  napi_ref cb;
+  napi_ref cb;   /* NULL for a batched probe (tcpConnectTarget): it reports through the batch */
+  int32_t token; /* batched probes: the caller's token, reported with the status */
   uint32_t slot;
   int finished; /* the callback ran or the probe was aborted: no more calls into JS */
 };
+
+/* A target registered once (tcpTarget): addresses parsed once, not per check. */
+struct target {
+  struct sockaddr_storage to, from;
+  int has_from;
+};
+
+#define BATCH_PAIRS 16384
 
 struct probe_env {
   napi_env env;
@@ -49,12 +58,23 @@ struct probe_env {
   uint32_t nslots, nfree;
   size_t open; /* uv handles not closed yet */
   int teardown;
+  /* Batched completions (tcpBatch): [token, status] pairs in a buffer JS reads, handed over once
+   * per event-loop turn from a check handle instead of one call into JS per probe. */
+  struct target *targets;
+  uint32_t ntargets, cap_targets;
+  int32_t *batch;    /* BATCH_PAIRS * 2 int32, shared with JS as an ArrayBuffer */
+  uint32_t nbatch;
+  napi_ref batch_cb;
+  uv_check_t check;
+  int check_started;
 };
 
 static void probe_env_maybe_done(struct probe_env *pe) {
   if (!pe->teardown || pe->open > 0) return;
   if (pe->cleanup != NULL) napi_remove_async_cleanup_hook(pe->cleanup);
   pe->cleanup = NULL;
+  free(pe->targets);
+  free(pe->batch);
   free(pe->slots);
   free(pe->gens);
   free(pe->free_list);
@@ -121,6 +141,26 @@ static void probe_finish(struct probe *p) {
   p->cb = NULL;
 }
 
+/* Hand the batched completions to JS: one call for all of them. */
+static void batch_flush(struct probe_env *pe) {
+  napi_env env = pe->env;
+  napi_handle_scope scope;
+  napi_value fn = NULL, recv, arg, result, exc;
+  bool pending = false;
+  uint32_t n = pe->nbatch;
+  if (n == 0 || pe->batch_cb == NULL || pe->teardown) return;
+  pe->nbatch = 0;
+  if (napi_open_handle_scope(env, &scope) != napi_ok) return;
+  if (napi_get_reference_value(env, pe->batch_cb, &fn) == napi_ok && fn != NULL && napi_get_global(env, &recv) == napi_ok &&
+      napi_create_uint32(env, n, &arg) == napi_ok && napi_make_callback(env, pe->actx, recv, fn, 1, &arg, &result) != napi_ok) {
+    napi_is_exception_pending(env, &pending);
+    if (pending && napi_get_and_clear_last_exception(env, &exc) == napi_ok) napi_fatal_exception(env, exc);
+  }
+  napi_close_handle_scope(env, scope);
+}
+
+static void batch_check(uv_check_t *h) { batch_flush(h->data); }
+
 static void probe_connected(uv_connect_t *req, int status) {
   struct probe *p = req->data;
   struct probe_env *pe = p->pe;
@@ -132,6 +172,15 @@ static void probe_connected(uv_connect_t *req, int status) {
   if (p->finished) return; /* aborted: this is the UV_ECANCELED from uv_close */
   /* Close first: whatever the callback does, the socket does not outlive the probe. */
   probe_close(p);
+  if (p->cb == NULL) {
+    /* Batched: record it; the check handle hands the batch over after this loop turn's I/O. */
+    if (pe->nbatch == BATCH_PAIRS) batch_flush(pe);
+    pe->batch[2 * pe->nbatch] = p->token;
+    pe->batch[2 * pe->nbatch + 1] = status;
+    pe->nbatch++;
+    probe_finish(p);
+    return;
+  }
   if (napi_open_handle_scope(env, &scope) != napi_ok) {
     probe_finish(p);
     return;
@@ -146,10 +195,20 @@ static void probe_connected(uv_connect_t *req, int status) {
   napi_close_handle_scope(env, scope);
 }
 
+static void check_closed(uv_handle_t *h) {
+  struct probe_env *pe = h->data;
+  pe->open--;
+  probe_env_maybe_done(pe);
+}
+
 static void probe_env_teardown(napi_async_cleanup_hook_handle handle, void *arg) {
   struct probe_env *pe = arg;
   pe->teardown = 1;
   pe->cleanup = handle;
+  if (pe->check_started) {
+    pe->check_started = 0;
+    uv_close((uv_handle_t *)&pe->check, check_closed);
+  }
   for (uint32_t i = 0; i < pe->nslots; i++) {
     struct probe *p = pe->slots[i];
     if (p == NULL) continue;
@@ -272,6 +331,124 @@ static napi_value tcp_connect_abort(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+/* tcpBatch(cb(count)): ArrayBuffer — batched probes report [token, status] int32 pairs in the
+ * returned buffer; cb(count) runs once per event-loop turn with the number of pairs. */
+static napi_value tcp_batch(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1], ab;
+  struct probe_env *pe;
+  napi_valuetype t;
+  uv_loop_t *loop;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, (void **)&pe) != napi_ok) return NULL;
+  if (argc < 1 || napi_typeof(env, argv[0], &t) != napi_ok || t != napi_function) {
+    napi_throw_type_error(env, NULL, "tcpBatch(cb)");
+    return NULL;
+  }
+  if (pe->batch == NULL) {
+    if ((pe->batch = calloc(BATCH_PAIRS * 2, sizeof *pe->batch)) == NULL) return NULL;
+    if (napi_get_uv_event_loop(env, &loop) != napi_ok || uv_check_init(loop, &pe->check) != 0) return NULL;
+    pe->check.data = pe;
+    uv_check_start(&pe->check, batch_check);
+    uv_unref((uv_handle_t *)&pe->check);
+    pe->check_started = 1;
+    pe->open++;
+  }
+  if (pe->batch_cb != NULL) napi_delete_reference(env, pe->batch_cb);
+  if (napi_create_reference(env, argv[0], 1, &pe->batch_cb) != napi_ok) return NULL;
+  /* The buffer belongs to the C side for the process's life; JS only reads it. */
+  if (napi_create_external_arraybuffer(env, pe->batch, BATCH_PAIRS * 2 * sizeof *pe->batch, NULL, NULL, &ab) != napi_ok) return NULL;
+  return ab;
+}
+
+/* tcpTarget(host, port, family, localAddress|null, localPort): a target id for tcpConnectTarget,
+ * or a negative libuv error code (a bad address). */
+static napi_value tcp_target(napi_env env, napi_callback_info info) {
+  size_t argc = 5;
+  napi_value argv[5];
+  struct probe_env *pe;
+  char host[64], local[64];
+  int port, family, local_port, err;
+  napi_valuetype t;
+  struct target tg;
+  memset(&tg, 0, sizeof tg);
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, (void **)&pe) != napi_ok) return NULL;
+  if (argc < 5 || !arg_string(env, argv[0], host, sizeof host) || !arg_int(env, argv[1], 1, 65535, &port) ||
+      !arg_int(env, argv[2], 4, 6, &family) || (family != 4 && family != 6) || !arg_int(env, argv[4], 0, 65535, &local_port)) {
+    napi_throw_type_error(env, NULL, "tcpTarget(host, port 1-65535, family 4|6, localAddress|null, localPort 0-65535)");
+    return NULL;
+  }
+  if (napi_typeof(env, argv[3], &t) != napi_ok) return NULL;
+  if (t == napi_string) {
+    if (!arg_string(env, argv[3], local, sizeof local)) return number(env, UV_EINVAL);
+    tg.has_from = 1;
+  } else if (local_port != 0) {
+    strcpy(local, family == 6 ? "::" : "0.0.0.0");
+    tg.has_from = 1;
+  }
+  err = family == 6 ? uv_ip6_addr(host, port, (struct sockaddr_in6 *)&tg.to) : uv_ip4_addr(host, port, (struct sockaddr_in *)&tg.to);
+  if (err == 0 && tg.has_from)
+    err = family == 6 ? uv_ip6_addr(local, local_port, (struct sockaddr_in6 *)&tg.from) : uv_ip4_addr(local, local_port, (struct sockaddr_in *)&tg.from);
+  if (err != 0) return number(env, err);
+  if (pe->ntargets == pe->cap_targets) {
+    uint32_t n = pe->cap_targets ? pe->cap_targets * 2 : 256;
+    struct target *nt = realloc(pe->targets, n * sizeof *nt);
+    if (nt == NULL) return number(env, UV_ENOMEM);
+    pe->targets = nt;
+    pe->cap_targets = n;
+  }
+  pe->targets[pe->ntargets] = tg;
+  return number(env, pe->ntargets++);
+}
+
+/* tcpConnectTarget(targetId, token): like tcpConnect, reporting [token, status] through the
+ * batch (tcpBatch). Returns the probe id for tcpConnectAbort, or a negative libuv error code
+ * (then nothing is reported). */
+static napi_value tcp_connect_target(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  struct probe_env *pe;
+  int32_t tid, token;
+  struct target *tg;
+  uv_loop_t *loop;
+  struct probe *p;
+  uint32_t slot;
+  int err;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, (void **)&pe) != napi_ok) return NULL;
+  if (argc < 2 || napi_get_value_int32(env, argv[0], &tid) != napi_ok || napi_get_value_int32(env, argv[1], &token) != napi_ok ||
+      tid < 0 || (uint32_t)tid >= pe->ntargets || pe->batch == NULL) {
+    napi_throw_type_error(env, NULL, "tcpConnectTarget(targetId, token) after tcpBatch()");
+    return NULL;
+  }
+  if (pe->teardown) return number(env, UV_ECANCELED);
+  tg = &pe->targets[tid];
+  if (napi_get_uv_event_loop(env, &loop) != napi_ok) return NULL;
+  p = calloc(1, sizeof *p);
+  if (p == NULL) return number(env, UV_ENOMEM);
+  p->pe = pe;
+  p->token = token;
+  p->finished = 1;
+  if ((err = uv_tcp_init(loop, &p->tcp)) != 0) {
+    free(p);
+    return number(env, err);
+  }
+  p->tcp.data = p;
+  p->req.data = p;
+  pe->open++;
+  if (tg->has_from) err = uv_tcp_bind(&p->tcp, (const struct sockaddr *)&tg->from, 0);
+  if (err == 0) err = uv_tcp_connect(&p->req, &p->tcp, (const struct sockaddr *)&tg->to, probe_connected);
+  if (err != 0) {
+    probe_close(p);
+    return number(env, err);
+  }
+  if ((err = slot_take(pe, p, &slot)) != 0) {
+    probe_close(p);
+    return number(env, err);
+  }
+  p->slot = slot;
+  p->finished = 0;
+  return number(env, probe_id(pe, slot));
+}
+
 /* setParentDeathSignal(signum, parentPid): boolean — the kernel sends `signum` to this process
  * when its parent thread dies. false when the parent is not `parentPid` any more (it died
  * before the call: the caller should exit). Throws on a prctl failure. */
@@ -311,6 +488,9 @@ int hk_checker_register(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
     {"tcpConnect", NULL, tcp_connect, NULL, NULL, NULL, napi_enumerable, pe},
     {"tcpConnectAbort", NULL, tcp_connect_abort, NULL, NULL, NULL, napi_enumerable, pe},
+    {"tcpBatch", NULL, tcp_batch, NULL, NULL, NULL, napi_enumerable, pe},
+    {"tcpTarget", NULL, tcp_target, NULL, NULL, NULL, napi_enumerable, pe},
+    {"tcpConnectTarget", NULL, tcp_connect_target, NULL, NULL, NULL, napi_enumerable, pe},
     {"setParentDeathSignal", NULL, set_parent_death_signal, NULL, NULL, NULL, napi_enumerable, NULL},
   };
   return napi_define_properties(env, exports, sizeof props / sizeof props[0], props) == napi_ok ? 0 : EINVAL;

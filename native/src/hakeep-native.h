@@ -121,4 +121,14 @@ struct napi_value__;
 int hk_proc_events_open(int rcvbuf, int *fd_out);
 int hk_proc_events_register(struct napi_env__ *env, struct napi_value__ *exports);
 
+/* icmpEcho / icmpEchoAbort (icmp.c): PING_CHECK's echo requests. */
+int hk_icmp_register(struct napi_env__ *env, struct napi_value__ *exports);
+
+/* credListen / unixDgram (local-socket.c): the status socket's listener with the peer's
+ * credentials, and syslog's datagram socket. The two plain helpers return 0 or an errno, with
+ * `stage` naming the step that failed. */
+int hk_unix_listen(const char *path, unsigned mode, int *fd_out, const char **stage);
+int hk_unix_dgram_connect(const char *path, int *fd_out, const char **stage);
+int hk_local_socket_register(struct napi_env__ *env, struct napi_value__ *exports);
+
 #endif

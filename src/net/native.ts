@@ -88,10 +88,28 @@ export interface NativeAddon {
   /** Close a probe started by tcpConnect; its `done` never runs. Unknown or finished ids are ignored. */
   tcpConnectAbort?(id: number): void;
   /**
+   * Batched probes: returns the ArrayBuffer where completions are written as [token, status]
+   * int32 pairs; `cb(count)` runs once per event-loop turn with the number of pairs.
+   */
+  tcpBatch?(cb: (count: number) => void): ArrayBuffer;
+  /** Register a probe target once: an id for tcpConnectTarget, or a negative libuv code. */
+  tcpTarget?(host: string, port: number, family: 4 | 6, localAddress: string | null, localPort: number): number;
+  /** A probe to a registered target reporting through the batch: an id for tcpConnectAbort, or a negative libuv code. */
+  tcpConnectTarget?(target: number, token: number): number;
+  /**
    * prctl(PR_SET_PDEATHSIG): the kernel sends `signum` when the parent dies. false when the parent
    * is no longer `parentPid` (it died before the call).
    */
   setParentDeathSignal?(signum: number, parentPid: number): boolean;
+  /**
+   * One ICMP/ICMPv6 echo request to `host` (icmp.c) over a socket per family shared by all
+   * requests (a ping socket, else a raw one). Returns an id for icmpEchoAbort, or a negative errno
+   * when nothing was sent (`done` then never runs). `done(0, type)` on an echo reply. The caller
+   * owns the timeout. Absent from addons built before it existed.
+   */
+  icmpEcho?(host: string, family: 4 | 6, done: (status: number, type: number) => void): number;
+  /** Forget an echo request; its `done` never runs. Unknown or finished ids are ignored. */
+  icmpEchoAbort?(id: number): void;
   /**
    * Subscribe to the kernel's process events connector (NETLINK_CONNECTOR, CN_IDX_PROC;
    * proc-events.c), for vrrp_track_process. `onEvents` gets batches of 32-byte records (decode
@@ -102,6 +120,25 @@ export interface NativeAddon {
    * Keeps the process alive until closed. Absent from addons built before it existed.
    */
   procEvents?(onEvents: (records: Buffer) => void, onError: (err: Error & { code?: string }) => void, opts?: { rcvbuf?: number }): NativeHandle;
+  /**
+   * The status socket's listener (local-socket.c): binds a Unix stream socket at `path` (which
+   * must not exist), chmods it to `mode` before listen(), and calls `onConnection` with each
+   * accepted client's fd and the uid/gid/pid the kernel recorded at its connect() (SO_PEERCRED;
+   * -1 each when unknown). Return true to take the fd (wrap it with `new net.Socket({ fd })`);
+   * otherwise it is closed. Throws (with `code`) when it cannot listen. Absent from addons built
+   * before it existed.
+   */
+  credListen?(path: string, mode: number, onConnection: (fd: number, uid: number, gid: number, pid: number) => boolean): NativeHandle;
+  /** A datagram socket connected to the Unix socket `path` (syslog's /dev/log); throws (with
+   * `code`) when it cannot connect. Absent from addons built before it existed. */
+  unixDgram?(path: string): UnixDgram;
+}
+
+export interface UnixDgram {
+  /** One datagram, never blocking: 0, or an errno (EAGAIN: the reader is behind and the datagram
+   * is dropped; ECONNREFUSED/ENOTCONN: the reader went away, connect again). */
+  send(data: Buffer | string): number;
+  close(): void;
 }
 
 export interface NativeHandle {
