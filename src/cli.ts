@@ -42,6 +42,10 @@ export async function main(argv: string[]): Promise<number> {
     }
     throw e;
   }
+  if (o.genhashArgs) {
+    const { genhashMain } = await import('./check/genhash.js');
+    return genhashMain(o.genhashArgs);
+  }
   if (o.help) {
     process.stdout.write(HELP);
     return EXIT_OK;

@@ -7,6 +7,8 @@
  *   close IP PORT               stop listening (new connections are refused); the answer says
  *                               how long ago a checker last connected ("idle MS")
  *   count                       connections accepted so far
+ *   mode http|close             http: read the request, answer a small 200 page, then close
+ *                               (HTTP_GET benchmarks); close (default): close at once
  * Build: cc -O2 -o accept-server accept-server.c
  */
 #define _GNU_SOURCE
@@ -38,6 +40,10 @@ static long long now_ms(void)
 }
 
 static struct listener listeners[MAX_LISTENERS];
+/* mode http: answer each request with this page (keepalived and hakeep read the same bytes). */
+static int http_mode;
+static const char HTTP_PAGE[] = "HTTP/1.0 200 OK\r\nContent-Length: 13\r\nContent-Type: text/plain\r\n\r\nhealthy page\n";
+#define CONN_BIT 0x80000000u
 static int nlisteners;
 static unsigned long long accepted;
 static int ep;
@@ -81,7 +87,10 @@ static void command(char *line)
 	char cmd[16], ip[64];
 	int a = 0, b = 0;
 	int n = sscanf(line, "%15s %63s %d %d", cmd, ip, &a, &b);
-	if (n >= 1 && strcmp(cmd, "count") == 0) {
+	if (n >= 2 && strcmp(cmd, "mode") == 0) {
+		http_mode = strcmp(ip, "http") == 0;
+		printf("ok mode %s\n", http_mode ? "http" : "close");
+	} else if (n >= 1 && strcmp(cmd, "count") == 0) {
 		printf("ok %llu\n", accepted);
 	} else if (n >= 3 && strcmp(cmd, "open") == 0) {
 		int r = open_one(ip, a);
@@ -149,14 +158,30 @@ int main(void)
 				memmove(buf, start, used);
 				continue;
 			}
+			if (slot & CONN_BIT) {
+				/* An HTTP connection: read the request (it fits one read), answer, close. */
+				int c = (int)(slot & ~CONN_BIT);
+				char req[2048];
+				if (read(c, req, sizeof req) > 0) {
+					ssize_t w = write(c, HTTP_PAGE, sizeof HTTP_PAGE - 1);
+					(void)w;
+				}
+				close(c);
+				continue;
+			}
 			if (slot >= (unsigned)nlisteners || listeners[slot].fd < 0)
 				continue;
 			for (;;) {
-				int c = accept4(listeners[slot].fd, NULL, NULL, SOCK_CLOEXEC);
+				int c = accept4(listeners[slot].fd, NULL, NULL, SOCK_CLOEXEC | (http_mode ? SOCK_NONBLOCK : 0));
 				if (c < 0)
 					break;
 				accepted++;
 				listeners[slot].last_accept_ms = now_ms();
+				if (http_mode) {
+					struct epoll_event cev = { .events = EPOLLIN, .data.u32 = CONN_BIT | (unsigned)c };
+					if (epoll_ctl(ep, EPOLL_CTL_ADD, c, &cev) == 0)
+						continue;
+				}
 				close(c);
 			}
 		}

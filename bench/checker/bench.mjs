@@ -1,14 +1,24 @@
 // Checker benchmark, run inside a UML guest by bench/checker/guest.sh: hakeep and keepalived on the
-// same config in the same guest, 100 / 1,000 / 10,000 real servers with delay_loop 1.
+// same config in the same guest, 100 / 1,000 / 10,000 real servers with delay_loop 1, for each
+// checker type in BENCH_TYPES (TCP_CHECK; HTTP_GET with a digest, against servers answering a
+// small page; MISC_CHECK running a small C program that connects to the real server).
 // Measures per daemon: time from start until every real server is in IPVS, time from a real
 // server's death (listener closed) until its removal from IPVS, CPU seconds per 1,000 checks in
-// steady state, and peak RSS. Writes $RESULT_DIR/bench.json; run.sh prints the table.
+// steady state, and peak RSS, all summed over the daemon's whole process tree (hakeep's daemon,
+// checker child and script spawner; keepalived's parent and checker child; the scripts they run,
+// once reaped). Writes $RESULT_DIR/bench.json; run.sh prints the table.
 import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { createWriteStream, existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { controlled, log, sh, sleep, waitFor, RESULT_DIR } from '../../test/uml/guest/lib.mjs';
 
 const REPO = process.env.REPO;
 const SIZES = (process.env.BENCH_SIZES ?? '100,1000,10000').split(',').map(Number);
+const TYPES = (process.env.BENCH_TYPES ?? 'TCP_CHECK,HTTP_GET,MISC_CHECK').split(',');
+/** The MISC_CHECK program (connect-check.c), built by run.sh. */
+const MISC_BIN = process.env.BENCH_MISC_BIN ?? '/tmp/connect-check';
+/** The page the servers answer in HTTP mode (accept-server.c HTTP_PAGE): its MD5 is the digest. */
+const PAGE_DIGEST = createHash('md5').update('healthy page\n').digest('hex');
 const DAEMONS = (process.env.BENCH_DAEMONS ?? 'hakeep,keepalived').split(',');
 const STEADY_SEC = Number(process.env.BENCH_STEADY_SEC ?? 15);
 const KILLS = Number(process.env.BENCH_KILLS ?? 12);
@@ -22,13 +32,19 @@ const HZ = 100;
 
 const rsAddr = (i) => ({ ip: `10.78.1.${11 + (i % ADDRS)}`, port: PORT0 + Math.floor(i / ADDRS) });
 
-function config(n) {
-  let out = 'global_defs {\n  router_id hku-bench\n}\n';
+function checker(type, ip, port) {
+  if (type === 'HTTP_GET') return `HTTP_GET {\n      connect_timeout ${CONNECT_TIMEOUT}\n      retry 0\n      url {\n        path /health\n        digest ${PAGE_DIGEST}\n      }\n    }`;
+  if (type === 'MISC_CHECK') return `MISC_CHECK {\n      misc_path "${MISC_BIN} ${ip} ${port}"\n      misc_timeout ${CONNECT_TIMEOUT + 1}\n    }`;
+  return `TCP_CHECK {\n      connect_timeout ${CONNECT_TIMEOUT}\n      retry 0\n    }`;
+}
+
+function config(n, type) {
+  let out = 'global_defs {\n  router_id hku-bench\n  script_user root\n}\n';
   for (let v = 0; v * RS_PER_VS < n; v++) {
     out += `virtual_server 10.78.${9 + Math.floor(v / 250)}.${1 + (v % 250)} 80 {\n  delay_loop ${DELAY_LOOP}\n  lb_algo rr\n  lb_kind NAT\n  protocol TCP\n`;
     for (let i = v * RS_PER_VS; i < Math.min(n, (v + 1) * RS_PER_VS); i++) {
       const { ip, port } = rsAddr(i);
-      out += `  real_server ${ip} ${port} {\n    weight 1\n    TCP_CHECK {\n      connect_timeout ${CONNECT_TIMEOUT}\n      retry 0\n    }\n  }\n`;
+      out += `  real_server ${ip} ${port} {\n    weight 1\n    ${checker(type, ip, port)}\n  }\n`;
     }
     out += '}\n';
   }
@@ -58,6 +74,26 @@ function threadTicks(pid) {
   return out;
 }
 
+/** `root` and every process below it (the checker child, the script spawner, scripts running). */
+function tree(root) {
+  const kids = new Map();
+  for (const p of readdirSync('/proc')) {
+    if (!/^\d+$/.test(p)) continue;
+    try {
+      const s = readFileSync(`/proc/${p}/stat`, 'utf8');
+      const ppid = Number(s.slice(s.lastIndexOf(')') + 2).split(' ')[1]);
+      if (!kids.has(ppid)) kids.set(ppid, []);
+      kids.get(ppid).push(Number(p));
+    } catch { /* gone */ }
+  }
+  const out = [root];
+  for (let i = 0; i < out.length; i++) out.push(...(kids.get(out[i]) ?? []));
+  return out;
+}
+
+/** Peak RSS per process seen so far (VmHWM of processes that have exited would be lost). */
+const peaks = new Map();
+
 /** utime+stime(+children) in seconds and VmHWM in MiB for a set of pids. */
 function usage(pids) {
   let cpu = 0;
@@ -68,9 +104,11 @@ function usage(pids) {
       const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
       cpu += (Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14])) / HZ;
       const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-      if (m) hwm += Number(m[1]) / 1024;
+      // Short-lived scripts do not count towards the daemon's memory.
+      if (m && !/^\S+ \((sh|connect-check|true)\)/.test(stat)) peaks.set(pid, Math.max(peaks.get(pid) ?? 0, Number(m[1]) / 1024));
     } catch { /* process gone */ }
   }
+  for (const pid of pids) hwm += peaks.get(pid) ?? 0;
   return { cpu, hwm };
 }
 
@@ -79,31 +117,39 @@ function median(xs) {
   return s.length ? s[Math.floor((s.length - 1) / 2)] : NaN;
 }
 
-async function runOne(daemon, n, servers) {
+async function runOne(daemon, n, servers, type) {
   const conf = `/run/hku-bench-${n}.conf`;
-  writeFileSync(conf, config(n));
+  writeFileSync(conf, config(n, type));
+  peaks.clear();
   sh('ipvsadm', ['-C']); // the guest is ours alone: start every run from an empty table
-  const logFile = `${RESULT_DIR}/${daemon}-${n}.log`;
+  const logFile = `${RESULT_DIR}/${daemon}-${type}-${n}.log`;
   const out = createWriteStream(logFile);
   const argv = daemon === 'hakeep'
-    ? ['node', ...(process.env.BENCH_NODE_ARGS ? process.env.BENCH_NODE_ARGS.split(' ') : []), `${REPO}/bin/hakeep.js`, '-n', '-f', conf, '-C', '--log-format', 'text', '-p', '/run/hku-hakeep.pid', ...(process.env.BENCH_DEBUG ? ['--log-level', 'debug'] : [])]
+    ? ['node', ...(process.env.BENCH_NODE_ARGS ? process.env.BENCH_NODE_ARGS.split(' ') : []), `${process.env.HAKEEP_ROOT || REPO}/bin/hakeep.js`, '-n', '-f', conf, '-C', '--log-format', 'text', '-p', '/run/hku-hakeep.pid', ...(process.env.BENCH_DEBUG ? ['--log-level', 'debug'] : [])]
     : ['keepalived', '-n', '-l', '-C', '-f', conf, '-p', '/run/hku-ka.pid', '-c', '/run/hku-ka-check.pid', '-r', '/run/hku-ka-vrrp.pid'];
   const t0 = performance.now();
   const child = spawn(argv[0], argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
   child.stdout.pipe(out);
   child.stderr.pipe(out);
   const exited = new Promise((r) => child.on('exit', (code, signal) => r({ code, signal })));
+  // The whole process tree: hakeep's checker child (and spawner) are the daemon's children, as is
+  // keepalived's checker process; scripts' CPU comes in through their parents once reaped.
   const pids = () => {
-    const list = [child.pid];
-    if (daemon === 'keepalived' && existsSync('/run/hku-ka-check.pid')) list.push(Number(readFileSync('/run/hku-ka-check.pid', 'utf8')));
+    const list = tree(child.pid);
+    if (daemon === 'keepalived' && existsSync('/run/hku-ka-check.pid')) {
+      const ck = Number(readFileSync('/run/hku-ka-check.pid', 'utf8'));
+      if (!list.includes(ck)) list.push(...tree(ck));
+    }
     return list;
   };
+  // Sample peaks now and then: a process's VmHWM is lost when it exits.
+  const sampler = setInterval(() => usage(pids()), 2000);
 
   // Reading /proc/net/ip_vs costs guest CPU in proportion to the table: poll large tables less often.
   const pollMs = n > 1000 ? 100 : 20;
   const up = await waitFor(() => ipvsCount() >= n, 120_000, pollMs * 5);
   const startMs = up.value ? Math.round(performance.now() - t0) : null;
-  log(`${daemon} n=${n}: all ${n} in IPVS after ${startMs} ms`);
+  log(`${daemon} ${type} n=${n}: all ${n} in IPVS after ${startMs} ms`);
 
   // Steady state: let the warmup spread settle, then measure CPU over a window.
   await sleep(3000);
@@ -154,13 +200,14 @@ async function runOne(daemon, n, servers) {
     await servers.ask(`open ${ip} ${port} rs`);
   }
   const hwm = usage(pids()).hwm;
+  clearInterval(sampler);
 
   child.kill('SIGTERM');
   const ex = await Promise.race([exited, sleep(60_000).then(() => ({ code: 'timeout' }))]);
   if (ex.code === 'timeout') child.kill('SIGKILL');
   const left = ipvsCount();
   const res = {
-    daemon, n, startMs, cpuPer1000, cpuPer1000Windows: perWindow.map((x) => Math.round(x * 1000) / 1000), cpuSec: uEnd.cpu - uStart.cpu, windowSec, checksPerSec: Math.round(checksPerSec), nominalChecksPerSec: n / DELAY_LOOP,
+    daemon, type, n, startMs, cpuPer1000, cpuPer1000Windows: perWindow.map((x) => Math.round(x * 1000) / 1000), cpuSec: uEnd.cpu - uStart.cpu, windowSec, checksPerSec: Math.round(checksPerSec), nominalChecksPerSec: n / DELAY_LOOP,
     peakRssMiB: Math.round(hwm),
     // Real servers in IPVS at the start and end of the window: fewer than n means false failures.
     inIpvs: [inIpvs0, inIpvs1],
@@ -181,8 +228,13 @@ async function main() {
   for (let a = 0; a < ADDRS; a++) log(await servers.ask(`range 10.78.1.${11 + a} ${PORT0} ${perAddr} rs`, 300_000));
   const results = [];
   try {
-    for (const n of SIZES) {
-      for (const d of DAEMONS) results.push(await runOne(d, n, servers));
+    for (const type of TYPES) {
+      // HTTP_GET needs servers that answer a page; the others only need the connection.
+      log(await servers.ask(`mode ${type === 'HTTP_GET' ? 'http' : 'close'}`));
+      for (const n of SIZES) {
+        for (const d of DAEMONS) results.push(await runOne(d, n, servers, type));
+        writeFileSync(`${RESULT_DIR}/bench.json`, JSON.stringify({ delayLoop: DELAY_LOOP, connectTimeout: CONNECT_TIMEOUT, steadySec: STEADY_SEC, results, partial: true }, null, 2));
+      }
     }
   } finally {
     servers.stop();

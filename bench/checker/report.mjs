@@ -17,17 +17,18 @@ const overhead = (r) => {
   if (idle.length !== lat.length || lat.some((x) => x === null)) return NaN;
   return lat.reduce((a, x, i) => a + x + idle[i], 0) / lat.length - delayLoop * 1000;
 };
-const head = ['real servers', 'daemon', 'all in IPVS (ms)', 'removal median (ms)', 'removal max (ms)', 'removal after detection (ms)', 'checks/s', 'in IPVS (window)', 'CPU s / 1,000 checks', 'peak RSS (MiB)', 'clean stop'];
+const head = ['checker', 'real servers', 'daemon', 'all in IPVS (ms)', 'removal median (ms)', 'removal max (ms)', 'removal after detection (ms)', 'checks/s', 'in IPVS (window)', 'CPU s / 1,000 checks', 'peak RSS (MiB)', 'clean stop'];
 const rows = [head];
-for (const n of [...new Set(results.map((r) => r.n))]) {
-  const h = results.find((r) => r.n === n && r.daemon === 'hakeep');
-  const k = results.find((r) => r.n === n && r.daemon === 'keepalived');
+const typeOf = (r) => r.type ?? 'TCP_CHECK';
+for (const [type, n] of [...new Set(results.map((r) => `${typeOf(r)} ${r.n}`))].map((k) => k.split(' '))) {
+  const h = results.find((r) => typeOf(r) === type && r.n === Number(n) && r.daemon === 'hakeep');
+  const k = results.find((r) => typeOf(r) === type && r.n === Number(n) && r.daemon === 'keepalived');
   for (const r of [h, k]) {
     if (!r) continue;
-    rows.push([String(n), r.daemon, fmt(r.startMs), fmt(r.removalMs.median), fmt(r.removalMs.max), fmt(overhead(r)), `${fmt(r.checksPerSec)}/${r.nominalChecksPerSec}`, r.inIpvs ? r.inIpvs.join('->') : 'n/a', fmt(r.cpuPer1000, 4), fmt(r.peakRssMiB), r.destsLeftAfterStop === 0 ? 'yes' : `no (${r.destsLeftAfterStop} left)`]);
+    rows.push([type, String(n), r.daemon, fmt(r.startMs), fmt(r.removalMs.median), fmt(r.removalMs.max), fmt(overhead(r)), `${fmt(r.checksPerSec)}/${r.nominalChecksPerSec}`, r.inIpvs ? r.inIpvs.join('->') : 'n/a', fmt(r.cpuPer1000, 4), fmt(r.peakRssMiB), r.destsLeftAfterStop === 0 ? 'yes' : `no (${r.destsLeftAfterStop} left)`]);
   }
   if (h && k) {
-    rows.push([String(n), 'ratio h/k', ratio(h.startMs, k.startMs), ratio(h.removalMs.median, k.removalMs.median), ratio(h.removalMs.max, k.removalMs.max), '', ratio(h.checksPerSec, k.checksPerSec), '', ratio(h.cpuPer1000, k.cpuPer1000), ratio(h.peakRssMiB, k.peakRssMiB), '']);
+    rows.push([type, String(n), 'ratio h/k', ratio(h.startMs, k.startMs), ratio(h.removalMs.median, k.removalMs.median), ratio(h.removalMs.max, k.removalMs.max), '', ratio(h.checksPerSec, k.checksPerSec), '', ratio(h.cpuPer1000, k.cpuPer1000), ratio(h.peakRssMiB, k.peakRssMiB), '']);
   }
 }
 const widths = head.map((_, i) => Math.max(...rows.map((r) => r[i].length)));
@@ -37,6 +38,6 @@ for (const r of results) {
   // A sample of null was not removed within the 10 s the driver waits.
   const samples = r.removalMs.samples.map((s) => (s === null ? Infinity : s));
   const ok = samples.every((s) => s < target);
-  if (r.cpuPer1000Windows) console.log(`${r.daemon} n=${r.n}: CPU s / 1,000 checks per window ${r.cpuPer1000Windows.join(', ')} (median shown)`);
-  console.log(`${r.daemon} n=${r.n}: removal samples ${samples.map((s) => (Number.isFinite(s) ? s : '>10000')).join(', ')} ms -> ${ok ? 'all within' : 'some OVER'} target`);
+  if (r.cpuPer1000Windows) console.log(`${r.daemon} ${typeOf(r)} n=${r.n}: CPU s / 1,000 checks per window ${r.cpuPer1000Windows.join(', ')} (median shown)`);
+  console.log(`${r.daemon} ${typeOf(r)} n=${r.n}: removal samples ${samples.map((s) => (Number.isFinite(s) ? s : '>10000')).join(', ')} ms -> ${ok ? 'all within' : 'some OVER'} target`);
 }

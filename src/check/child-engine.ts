@@ -35,12 +35,17 @@ export function runEngine(init: ChildInit, io: ChildIo): (m: ToChild) => void {
   let stateTimer: NodeJS.Timeout | null = null;
   let statusTimer: NodeJS.Timeout | null = null;
 
-  // Checker notify scripts through the shared runner (its spawner: checks never wait on a fork).
-  const runner = new ScriptRunner({
+  // Checker notify scripts and MISC_CHECK programs through the shared runner (its spawner: checks
+  // never wait on a fork). Created on first use: a config without scripts costs no spawner process.
+  const miscChecks = config.virtualServers.reduce((n, v) => n + v.realServers.reduce((m, r) => m + r.checkers.filter((c) => c.type === 'MISC_CHECK').length, 0), 0);
+  let runner: ScriptRunner | null = null;
+  const getRunner = (): ScriptRunner => (runner ??= new ScriptRunner({
     log: (level, msg, fields) => log(level, msg, fields),
     scriptUser: config.globalDefs.scriptUser,
     enableScriptSecurity: config.globalDefs.enableScriptSecurity,
-  });
+    // keepalived runs every due MISC_CHECK at once; a cap still bounds a burst of thousands.
+    maxConcurrent: Math.min(256, Math.max(16, miscChecks)),
+  }));
   const deps: EngineDeps = {
     clock: realClock,
     probe: tcpProbe,
@@ -48,7 +53,8 @@ export function runEngine(init: ChildInit, io: ChildIo): (m: ToChild) => void {
       path: init.ipvsadmPath,
       onFallback: (why) => log('warn', `IPVS: ${why}`, {}),
     }),
-    runScript: runnerNotify(runner),
+    runScript: runnerNotify({ run: (job) => getRunner().run(job) }),
+    io: { runScript: (job) => getRunner().run(job) },
     log,
     onChange: changed,
     resyncMs: init.resyncMs,
@@ -60,6 +66,12 @@ export function runEngine(init: ChildInit, io: ChildIo): (m: ToChild) => void {
     owned: init.ownedPath === null ? null : fileOwnedStore(init.ownedPath),
   };
   const engine = new CheckEngine(config, deps);
+  // The status snapshot (for `hakeep status` and the dumps; health goes through 'state' at once)
+  // costs in proportion to the real servers: with thousands, refresh it less often (10,000: a
+  // change shows within 1 s, counters every 10 s) so it never competes with the checks.
+  const realServers = config.virtualServers.reduce((n, v) => n + v.realServers.length, 0);
+  const statusDelayMs = Math.max(init.statusIntervalMs, realServers / 10);
+  const statusRefreshMs = Math.max(STATUS_REFRESH_MS, realServers);
   engine.setDrained(init.drained);
   const services = new Set(engine.desired().map((d) => serviceKey(d.addr)));
 
@@ -92,9 +104,9 @@ export function runEngine(init: ChildInit, io: ChildIo): (m: ToChild) => void {
   }
   function changed(): void {
     stateTimer ??= setTimeout(sendState, STATE_COALESCE_MS);
-    statusTimer ??= setTimeout(postStatus, init.statusIntervalMs);
+    statusTimer ??= setTimeout(postStatus, statusDelayMs);
   }
-  const statusRefresh = setInterval(() => { statusTimer ??= setTimeout(postStatus, init.statusIntervalMs); }, STATUS_REFRESH_MS);
+  const statusRefresh = setInterval(() => { statusTimer ??= setTimeout(postStatus, statusDelayMs); }, statusRefreshMs);
 
   let stopping = false;
   const stop = (): void => {
@@ -102,8 +114,9 @@ export function runEngine(init: ChildInit, io: ChildIo): (m: ToChild) => void {
     stopping = true;
     void engine.stop().then(async () => {
       // Omega notifiers were just queued: give them a moment (keepalived: 1 s), then close.
-      for (let i = 0; i < 20 && runner.load().running + runner.load().queued > 0; i++) await new Promise((r) => setTimeout(r, 50));
-      await runner.close();
+      const r = runner as ScriptRunner | null;
+      for (let i = 0; r && i < 20 && r.load().running + r.load().queued > 0; i++) await new Promise((res) => setTimeout(res, 50));
+      await r?.close();
       clearInterval(statusRefresh);
       if (statusTimer) clearTimeout(statusTimer);
       if (stateTimer) clearTimeout(stateTimer);

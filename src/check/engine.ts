@@ -2,12 +2,12 @@
 // of every virtual server, notify scripts, and the IPVS reconciler. Its dependencies (clock, probe,
 // ipvsadm backend, script runner, log sink) are injected, so unit tests drive it with fakes and
 // the worker thread runs it with the real ones.
-import type { Config, NotifyCmd, RealServer, TcpCheck, VirtualServer } from '../config/model.js';
+import type { Checker, Config, NotifyCmd, RealServer, VirtualServer } from '../config/model.js';
 import { desiredServices } from '../ipvs/desired.js';
 import { formatRs, formatVs } from '../ipvs/format.js';
 import type { IpvsBackend } from '../ipvs/ipvsadm.js';
 import type { IpvsService } from '../ipvs/model.js';
-import { confirmInitialDown, liveWeight, setRealServerAlive, startPool, stopPool } from '../ipvs/pool.js';
+import { confirmInitialDown, liveWeight, reevaluateQuorum, setRealServerAlive, startPool, stopPool } from '../ipvs/pool.js';
 import type { PoolEvent, PoolState } from '../ipvs/pool.js';
 import { Reconciler } from '../ipvs/reconciler.js';
 import type { ReconcilerStatus, StopMode } from '../ipvs/reconciler.js';
@@ -17,9 +17,9 @@ import { destKey, type IpvsTable } from '../ipvs/model.js';
 import type { DrainKey } from '../daemon/drain.js';
 import type { Clock } from './clock.js';
 import type { ScriptRunner } from './notify.js';
-import type { Probe, ProbeTarget } from './tcp-probe.js';
-import { initialTcpCheckerState, resumedTcpCheckerState, tcpCheckResult } from './tcp-checker.js';
-import type { ProbeOutcome, TcpCheckerState } from './tcp-checker.js';
+import type { Probe } from './tcp-probe.js';
+import type { CheckerRuntime, CheckStep, Outcome } from './checker.js';
+import { createChecker, realCheckerIo, type CheckerIo } from './factory.js';
 import { TimerHeap } from './timer-heap.js';
 import type { TimerEntry } from './timer-heap.js';
 
@@ -53,6 +53,8 @@ export interface EngineDeps {
   stopMode?: StopMode;
   /** The record of services hakeep created (removed from the config → removed at start). */
   owned?: OwnedStore | null;
+  /** The other checkers' I/O (HTTP, scripts, UDP, DNS, SMTP, ICMP, files); absent parts use the real ones. */
+  io?: Partial<CheckerIo>;
 }
 
 /** The key of a real server in initialHealth: the VS and RS names as status() prints them. */
@@ -61,13 +63,15 @@ export function rsKey(vsName: string, rsName: string): string {
 }
 
 interface CheckerRt {
-  check: TcpCheck;
-  target: ProbeTarget;
-  targetName: string;
-  state: TcpCheckerState;
-  timer: TimerEntry | null;
+  rt: CheckerRuntime;
+  /** The next check and the running attempt's inactivity timeout: one heap entry each, for life. */
+  next: TimerEntry;
+  tmo: TimerEntry;
   abort: (() => void) | null;
-  lastOutcome: ProbeOutcome | null;
+  /** Bound once: the attempt's done callback (no closure per check). */
+  done: (outcome: Outcome, detail: string) => void;
+  unwatch: (() => void) | null;
+  lastOutcome: Outcome | null;
   lastDetail: string | null;
   lastCheckAt: number | null;
   checks: number;
@@ -83,6 +87,8 @@ interface RsRt {
 
 interface VsRt {
   vs: VirtualServer;
+  /** `vs` with each real server's effective weight (configured + the checkers' dynamic weights). */
+  eff: VirtualServer;
   name: string;
   pool: PoolState;
   rs: RsRt[];
@@ -100,10 +106,12 @@ export interface CheckStatus {
       alive: boolean;
       inhibitOnFailure: boolean;
       checkers: {
-        type: 'TCP_CHECK';
+        type: Checker['type'];
         target: string;
         up: boolean;
-        lastOutcome: ProbeOutcome | null;
+        /** Added to the configured weight (misc_dynamic, FILE_CHECK). */
+        weight: number;
+        lastOutcome: Outcome | null;
         lastDetail: string | null;
         lastCheckAt: number | null;
         checks: number;
@@ -115,15 +123,9 @@ export interface CheckStatus {
   ipvs: ReconcilerStatus;
 }
 
-function targetOf(check: TcpCheck, rs: RealServer): ProbeTarget {
-  const host = check.connectIp ?? rs.ip;
-  return {
-    host,
-    port: check.connectPort ?? rs.port,
-    family: host.includes(':') ? 6 : 4,
-    ...(check.bindto ? { localAddress: check.bindto } : {}),
-    ...(check.bindPort ? { localPort: check.bindPort } : {}),
-  };
+/** keepalived's real_weight (check_data.h:265-272): what IPVS gets from an effective weight. */
+function realWeight(w: number): number {
+  return w < 0 ? 0 : Math.min(w, 2147483647);
 }
 
 export class CheckEngine {
@@ -137,8 +139,11 @@ export class CheckEngine {
   private totalChecks = 0;
   private totalFailures = 0;
 
+  private readonly io: CheckerIo;
+
   constructor(private readonly config: Config, private readonly deps: EngineDeps) {
     this.heap = new TimerHeap(deps.clock, deps.timerSlackMs ?? 0);
+    this.io = { ...realCheckerIo(), tcpProbe: deps.probe, ...deps.io };
     this.vss = config.virtualServers.map((vs) => this.buildVs(vs));
     this.reconciler = new Reconciler({
       backend: deps.backend,
@@ -154,31 +159,51 @@ export class CheckEngine {
 
   private buildVs(vs: VirtualServer): VsRt {
     const name = formatVs(vs);
-    const rs = vs.realServers.map((r, index): RsRt => {
+    const v: VsRt = { vs, eff: { ...vs, realServers: vs.realServers.map((r) => ({ ...r })) }, name, pool: { alive: [], quorumUp: false, sorryActive: false }, rs: [] };
+    const logAll = this.config.globalDefs.checkerLogAllFailures;
+    v.rs = vs.realServers.map((r, index): RsRt => {
       const rsName = formatRs(r, vs);
-      const checkers: CheckerRt[] = [];
+      const rr: RsRt = { rs: r, index, name: rsName, checkers: [] };
+      const known = this.deps.initialHealth?.get(rsKey(name, rsName));
       for (const c of r.checkers) {
-        if (c.type !== 'TCP_CHECK') {
-          // The config checker refuses such a config (src/config/support.ts); never count a
-          // server healthy because nobody checks it.
-          throw new Error(`${c.loc.file}:${c.loc.line}: ${c.type} on ${rsName} of VS ${name} is not run by hakeep yet; refusing to start rather than treating the server as healthy`);
-        }
-        if (c.bindIf) this.deps.log('warn', `bind_if ${c.bindIf} of TCP_CHECK on ${rsName} is not supported; connecting without it`, { rs: rsName });
-        if (c.fwmark !== null) this.deps.log('warn', `fwmark ${c.fwmark} of TCP_CHECK on ${rsName} is not supported; connecting without it`, { rs: rsName });
-        const target = targetOf(c, r);
-        const known = this.deps.initialHealth?.get(rsKey(name, rsName));
-        checkers.push({
-          check: c, target, targetName: `[${target.host}]:tcp:${target.port}`,
-          state: known === undefined ? initialTcpCheckerState(c.alpha ?? r.alpha, c.retry) : resumedTcpCheckerState(known),
-          timer: null, abort: null, lastOutcome: null, lastDetail: null, lastCheckAt: null, checks: 0, failures: 0,
-        });
+        const rt = createChecker(c, { vs, rs: r, vsName: name, rsName, config: this.config, logAll: c.logAllFailures || logAll, clock: this.heap, log: this.deps.log }, this.io);
+        if (known !== undefined) rt.resume(known);
+        const cr: CheckerRt = {
+          rt, abort: null, unwatch: null,
+          next: this.heap.entry(() => this.runCheck(v, rr, cr)),
+          tmo: this.heap.entry(() => this.attemptTimeout(v, rr, cr)),
+          done: (o, d) => this.attemptDone(v, rr, cr, o, d),
+          lastOutcome: null, lastDetail: null, lastCheckAt: null, checks: 0, failures: 0,
+        };
+        rr.checkers.push(cr);
       }
-      return { rs: r, index, name: rsName, checkers };
+      this.applyWeight(v, rr, false);
+      return rr;
     });
     if (vs.haSuspend) this.deps.log('warn', `ha_suspend of VS ${name} is not supported; checks always run`, { vs: name });
     // The pool proper starts in start(), once the kernel table has been read (adoption); until
     // then status shows the checkers' initial states.
-    return { vs, name, pool: { alive: rs.map((r) => r.checkers.every((c) => c.state.up)), quorumUp: false, sorryActive: false }, rs };
+    v.pool = { alive: v.rs.map((r) => r.checkers.every((c) => c.rt.up)), quorumUp: false, sorryActive: false };
+    return v;
+  }
+
+  /**
+   * A real server's effective weight: its configured weight plus its checkers' dynamic weights
+   * (keepalived's effective_weight = iweight + Σ cur_weight, update_svr_wgt ipwrapper.c:700-730).
+   * Returns whether the IPVS weight changed; with `log`, says so in keepalived's words.
+   */
+  private applyWeight(v: VsRt, r: RsRt, log: boolean): boolean {
+    let w = r.rs.weight;
+    for (const c of r.checkers) w += c.rt.curWeight;
+    const eff = v.eff.realServers[r.index]!;
+    const before = realWeight(eff.weight);
+    const after = realWeight(w);
+    eff.weight = after;
+    if (before === after) return false;
+    if (log) {
+      this.deps.log('info', `Changing weight from ${before} to ${after} for ${v.pool.alive[r.index] ? '' : 'in'}active service ${r.name} of VS ${v.name}`, { vs: v.name, rs: r.name, weight: after });
+    }
+    return true;
   }
 
   /**
@@ -190,7 +215,7 @@ export class CheckEngine {
   private adopt(kernel: IpvsTable): void {
     for (const v of this.vss) {
       for (const r of v.rs) {
-        if (r.checkers.every((c) => c.state.up) || this.deps.initialHealth?.has(rsKey(v.name, r.name))) continue;
+        if (r.checkers.every((c) => c.rt.up) || this.deps.initialHealth?.has(rsKey(v.name, r.name))) continue;
         const keys = realServerDestKeys(v.vs, this.config.virtualServerGroups, r.rs);
         const present = keys.length > 0 && keys.every((k) => {
           const [svc, dest] = k.split(' -r ');
@@ -198,7 +223,7 @@ export class CheckEngine {
           return s?.dests.some((d) => destKey(d) === dest && d.weight > 0) ?? false;
         });
         if (!present) continue;
-        for (const c of r.checkers) c.state = resumedTcpCheckerState(true);
+        for (const c of r.checkers) c.rt.resume(true);
         this.deps.log('info', `Adopting service ${r.name} of VS ${v.name}: in the IPVS table already, kept until its first check`, { vs: v.name, rs: r.name });
       }
     }
@@ -220,7 +245,7 @@ export class CheckEngine {
     for (const v of this.vss) {
       const keysOf = v.rs.flatMap((r) => realServerDestKeys(v.vs, this.config.virtualServerGroups, r.rs));
       if (keysOf.some((k) => before.has(k) !== next.has(k))) {
-        this.reconciler.update(desiredServices(v.vs, this.config.virtualServerGroups, v.pool, this.drained));
+        this.reconciler.update(desiredServices(v.eff, this.config.virtualServerGroups, v.pool, this.drained));
       }
     }
     this.deps.onChange?.();
@@ -228,7 +253,7 @@ export class CheckEngine {
 
   /** Every configured service as it should be in the kernel now. */
   desired(): IpvsService[] {
-    return this.vss.flatMap((v) => desiredServices(v.vs, this.config.virtualServerGroups, v.pool, this.drained));
+    return this.vss.flatMap((v) => desiredServices(v.eff, this.config.virtualServerGroups, v.pool, this.drained));
   }
 
   /**
@@ -249,7 +274,7 @@ export class CheckEngine {
     if (this.stopped) return;
     if (kernel) this.adopt(kernel);
     for (const v of this.vss) {
-      const step = startPool(v.vs, v.rs.map((r) => r.checkers.every((c) => c.state.up)));
+      const step = startPool(v.eff, v.rs.map((r) => r.checkers.every((c) => c.rt.up)));
       v.pool = step.state;
       this.emit(step.events);
     }
@@ -265,10 +290,14 @@ export class CheckEngine {
       for (const v of this.vss) {
         for (const r of v.rs) {
           for (const c of r.checkers) {
+            if (c.rt.watch) {
+              c.unwatch = c.rt.watch((step) => { if (!this.stopped) this.applyStep(v, r, c, step); });
+              continue;
+            }
             // warmup: the first check comes at a random point within warmup (default delay_loop),
             // so thousands of checks do not all fire at once.
-            const spread = c.check.warmup ?? c.check.delayLoop;
-            this.schedule(v, r, c, this.deps.clock.random() * spread * 1000);
+            const spread = c.rt.check.warmup ?? c.rt.check.delayLoop;
+            this.heap.schedule(c.next, this.heap.now() + this.deps.clock.random() * spread * 1000);
           }
         }
       }
@@ -277,30 +306,41 @@ export class CheckEngine {
     void this.reconciler.firstSync.then(startChecks);
   }
 
-  private schedule(v: VsRt, r: RsRt, c: CheckerRt, delayMs: number): void {
-    c.timer = this.heap.add(delayMs, () => {
-      c.timer = null;
-      this.runCheck(v, r, c);
-    });
-  }
-
-  /** One check: the probe, and its connect_timeout on the shared heap. */
+  /** One attempt, with its inactivity timeout on the shared heap. */
   private runCheck(v: VsRt, r: RsRt, c: CheckerRt): void {
     if (this.stopped) return;
-    const timeoutMs = c.check.connectTimeout * 1000;
-    const timeout = this.heap.add(timeoutMs, () => {
-      c.abort?.();
-      c.abort = null;
-      if (!this.stopped) this.onResult(v, r, c, 'timeout', `no answer within ${timeoutMs} ms`, this.heap.now());
-    });
-    c.abort = this.deps.probe(c.target, (outcome, detail) => {
-      this.heap.cancel(timeout);
-      c.abort = null;
-      if (!this.stopped) this.onResult(v, r, c, outcome, detail, this.heap.now());
-    });
+    const rt = c.rt;
+    const now = this.heap.now();
+    rt.lastActivity = now;
+    if (rt.timeoutMs !== null) this.heap.schedule(c.tmo, now + rt.timeoutMs);
+    c.abort = rt.start(c.done);
   }
 
-  private onResult(v: VsRt, r: RsRt, c: CheckerRt, outcome: ProbeOutcome, detail: string, now: number): void {
+  private attemptDone(v: VsRt, r: RsRt, c: CheckerRt, outcome: Outcome, detail: string): void {
+    this.heap.cancel(c.tmo);
+    c.abort = null;
+    if (!this.stopped) this.onResult(v, r, c, outcome, detail);
+  }
+
+  /** No progress for timeoutMs: abort and count a timeout; progress meanwhile re-arms it. */
+  private attemptTimeout(v: VsRt, r: RsRt, c: CheckerRt): void {
+    if (this.stopped) return;
+    const rt = c.rt;
+    const now = this.heap.now();
+    const idle = now - rt.lastActivity;
+    if (rt.timeoutMs !== null && idle < rt.timeoutMs) {
+      this.heap.schedule(c.tmo, now + rt.timeoutMs - idle);
+      return;
+    }
+    const abort = c.abort;
+    c.abort = null;
+    const detail = rt.timeoutDetail();
+    abort?.();
+    this.onResult(v, r, c, rt.timeoutOutcome ?? 'timeout', detail);
+  }
+
+  private onResult(v: VsRt, r: RsRt, c: CheckerRt, outcome: Outcome, detail: string): void {
+    const now = this.heap.now();
     this.totalChecks++;
     c.checks++;
     c.lastOutcome = outcome;
@@ -310,25 +350,39 @@ export class CheckEngine {
       this.totalFailures++;
       c.failures++;
     }
-    const logAll = c.check.logAllFailures || this.config.globalDefs.checkerLogAllFailures;
-    const step = tcpCheckResult(c.check, c.state, outcome, r.name, logAll);
-    c.state = step.state;
+    const step = c.rt.result(outcome, detail);
+    this.applyStep(v, r, c, step, outcome, detail);
+    if (!this.stopped) this.heap.schedule(c.next, now + step.delay * 1000);
+  }
+
+  /** A checker's step: its log lines, then the real server's health, weight and the pool. */
+  private applyStep(v: VsRt, r: RsRt, c: CheckerRt, step: CheckStep, outcome?: Outcome, detail?: string): void {
     for (const msg of step.logs) {
-      this.deps.log('info', msg, { vs: v.name, rs: r.name, target: c.targetName, outcome, detail });
+      this.deps.log('info', msg, { vs: v.name, rs: r.name, target: c.rt.target, ...(outcome ? { outcome, detail } : {}) });
     }
-    if (step.change === 'initial-down') this.emit(confirmInitialDown(v.vs, v.pool, r.index));
+    let changed = false;
+    if (step.weightChanged && this.applyWeight(v, r, true)) {
+      changed = true;
+      if (this.started) {
+        const q = reevaluateQuorum(v.eff, v.pool);
+        v.pool = q.state;
+        this.emit(q.events);
+      }
+    }
+    if (step.change === 'initial-down') this.emit(confirmInitialDown(v.eff, v.pool, r.index));
     if (step.change === 'up' || step.change === 'down') {
-      const alive = r.checkers.every((x) => x.state.up);
-      const p = setRealServerAlive(v.vs, v.pool, r.index, alive);
+      const alive = r.checkers.every((x) => x.rt.up);
+      const p = setRealServerAlive(v.eff, v.pool, r.index, alive);
       v.pool = p.state;
       this.emit(p.events);
-      if (p.events.length > 0) this.reconciler.update(desiredServices(v.vs, this.config.virtualServerGroups, v.pool, this.drained));
+      if (p.events.length > 0) changed = true;
+    }
+    if (changed && this.started) {
+      this.reconciler.update(desiredServices(v.eff, this.config.virtualServerGroups, v.pool, this.drained));
+      this.deps.onChange?.();
+    } else if (step.change !== null) {
       this.deps.onChange?.();
     }
-    c.timer = this.heap.addAt(now + step.delay * 1000, () => {
-      c.timer = null;
-      this.runCheck(v, r, c);
-    });
   }
 
   private emit(events: PoolEvent[]): void {
@@ -348,8 +402,17 @@ export class CheckEngine {
     if (this.stopped) return;
     this.stopped = true;
     this.heap.clear();
-    for (const v of this.vss) for (const r of v.rs) for (const c of r.checkers) c.abort?.();
-    for (const v of this.vss) this.emit(stopPool(v.vs, v.pool));
+    for (const v of this.vss) {
+      for (const r of v.rs) {
+        for (const c of r.checkers) {
+          c.abort?.();
+          c.abort = null;
+          c.unwatch?.();
+          c.unwatch = null;
+        }
+      }
+    }
+    for (const v of this.vss) this.emit(stopPool(v.eff, v.pool));
     await this.reconciler.stop();
   }
 
@@ -364,16 +427,17 @@ export class CheckEngine {
         vs: v.name,
         quorumUp: v.pool.quorumUp,
         sorryServerActive: v.pool.sorryActive,
-        liveWeight: liveWeight(v.vs, v.pool),
+        liveWeight: liveWeight(v.eff, v.pool),
         realServers: v.rs.map((r) => ({
           rs: r.name,
-          weight: r.rs.weight,
+          weight: v.eff.realServers[r.index]!.weight,
           alive: v.pool.alive[r.index] === true,
           inhibitOnFailure: r.rs.inhibitOnFailure,
           checkers: r.checkers.map((c) => ({
-            type: 'TCP_CHECK' as const,
-            target: c.targetName,
-            up: c.state.up,
+            type: c.rt.type,
+            target: c.rt.target,
+            up: c.rt.up,
+            weight: c.rt.curWeight,
             lastOutcome: c.lastOutcome,
             lastDetail: c.lastDetail,
             lastCheckAt: c.lastCheckAt,

@@ -102,6 +102,14 @@ function envNumber(name: string, fallback: number): number {
   return Number.isFinite(n) && n > 0 ? n : fallback;
 }
 
+/**
+ * The checker child's V8 flags. Its young generation is kept small (1 MiB semi-spaces instead of
+ * up to 16): checks allocate short-lived objects at a steady rate, and with the default the young
+ * generation alone grows to ~48 MiB of resident memory. Measured at 10,000 real servers
+ * (bench/checker): the child's peak RSS 189 → 115-130 MiB, CPU within noise.
+ */
+export const CHECKER_CHILD_FLAGS = ['--max-semi-space-size=1'];
+
 /** Knobs for tests and unusual hosts; documented in docs/ipvs.md. */
 function optionsFromEnv(): SupervisorOptions {
   const heapMb = envNumber('HAKEEP_CHECKER_MAX_OLD_SPACE_MB', 0);
@@ -109,7 +117,7 @@ function optionsFromEnv(): SupervisorOptions {
     ipvsadmPath: process.env.HAKEEP_IPVSADM || 'ipvsadm',
     resyncMs: envNumber('HAKEEP_IPVS_RESYNC_MS', 5000),
     statusIntervalMs: envNumber('HAKEEP_CHECK_STATUS_MS', 500),
-    ...(heapMb > 0 ? { execArgv: [`--max-old-space-size=${heapMb}`] } : {}),
+    execArgv: [...CHECKER_CHILD_FLAGS, ...(heapMb > 0 ? [`--max-old-space-size=${heapMb}`] : [])],
   };
 }
 

@@ -110,6 +110,52 @@ function loadNativeProbe(): Probe | null {
 /** The addon's libuv probe, or null when the addon is missing, too old, or HAKEEP_TCP_PROBE=socket. */
 export const nativeProbe: Probe | null = loadNativeProbe();
 
+/**
+ * The addon's batched probe (checker.c tcpTarget/tcpConnectTarget/tcpBatch), what TCP_CHECK uses
+ * with the real probe: a target's addresses are parsed once, a probe allocates nothing in
+ * JavaScript, and completions come back in one call per event-loop turn instead of one per probe.
+ */
+export interface BatchedTcp {
+  /** Register a target; a negative libuv error code when its address does not parse. */
+  target(t: ProbeTarget): number;
+  /** A token whose completions go to `cb` (status 0 = connected, else a negative libuv code). */
+  token(cb: (status: number) => void): number;
+  /** Start a probe: its id for abort, or a negative libuv error code (then `cb` never runs). */
+  connect(target: number, token: number): number;
+  abort(id: number): void;
+}
+
+function loadBatched(): BatchedTcp | null {
+  if (!nativeProbe) return null;
+  try {
+    const a = native();
+    if (typeof a.tcpBatch !== 'function' || typeof a.tcpTarget !== 'function' || typeof a.tcpConnectTarget !== 'function') return null;
+    const handlers: ((status: number) => void)[] = [];
+    let view = new Int32Array(0);
+    view = new Int32Array(a.tcpBatch((n) => {
+      for (let i = 0; i < n; i++) handlers[view[2 * i]!]?.(view[2 * i + 1]!);
+    }));
+    const connect = a.tcpConnectTarget.bind(a);
+    const abort = a.tcpConnectAbort!.bind(a);
+    return {
+      target: (t) => a.tcpTarget!(t.host, t.port, t.family, t.localAddress ?? null, t.localPort ?? 0),
+      token: (cb) => handlers.push(cb) - 1,
+      connect,
+      abort,
+    };
+  } catch {
+    return null;
+  }
+}
+
+/** Null when the addon lacks it (built before it existed) or the probe is net.Socket. */
+export const batchedTcp: BatchedTcp | null = loadBatched();
+
+/** A libuv error code's name (ECONNREFUSED …). */
+export function probeErrorName(code: number): string {
+  return errName(code);
+}
+
 /** Which implementation tcpProbe uses here. */
 export const tcpProbeKind: 'native' | 'net.Socket' = nativeProbe ? 'native' : 'net.Socket';
 

@@ -3,13 +3,20 @@
 // thread never stalls on one giant batch. Wake-ups are aligned to a grid of `slackMs` (each timer
 // runs at the nearest grid point), so checks due within the same few milliseconds share one wake-up: on a VM where every system call is
 // dear, the number of event-loop turns, not the checks themselves, dominates the CPU at low rates.
+//
+// Entries know their place in the heap, so a cancel takes them out at once and an entry can be
+// scheduled again (schedule()): a checker keeps its two entries (next check, attempt timeout) for
+// its whole life, and a check allocates nothing here (10,000 checks a second would otherwise
+// promote 20,000 short-lived objects a second to the old generation).
 import type { Clock } from './clock.js';
 
 export interface TimerEntry {
-  readonly at: number;
-  readonly seq: number;
+  at: number;
+  seq: number;
   cancelled: boolean;
-  readonly fn: () => void;
+  fn: () => void;
+  /** Position in the heap; -1 when not in it. */
+  index: number;
 }
 
 /** At most this many due timers run per tick; the rest follow on the next tick. */
@@ -39,21 +46,46 @@ export class TimerHeap {
   }
 
   addAt(at: number, fn: () => void): TimerEntry {
-    const e: TimerEntry = { at, seq: ++this.seq, cancelled: false, fn };
-    this.push(e);
-    if (this.firingNow === null && this.heap[0] === e) this.arm();
+    const e: TimerEntry = { at, seq: 0, cancelled: false, fn, index: -1 };
+    this.schedule(e, at);
     return e;
+  }
+
+  /** An entry for schedule(), not in the heap yet. */
+  entry(fn: () => void): TimerEntry {
+    return { at: 0, seq: 0, cancelled: true, fn, index: -1 };
+  }
+
+  /** (Re)schedule `e` at `at`, whether or not it is in the heap now. */
+  schedule(e: TimerEntry, at: number): void {
+    e.at = at;
+    e.seq = ++this.seq;
+    e.cancelled = false;
+    if (e.index >= 0) {
+      this.fix(e.index);
+    } else {
+      e.index = this.heap.length;
+      this.heap.push(e);
+      this.up(e.index);
+    }
+    if (this.firingNow === null && this.heap[0] === e) this.arm();
   }
 
   cancel(e: TimerEntry | null): void {
     if (!e || e.cancelled) return;
     e.cancelled = true;
+    if (e.index < 0) return;
+    const wasHead = e.index === 0;
+    this.remove(e.index);
     // A cancelled head (a probe's timeout, typically) must not cost a wake-up of its own.
-    if (this.heap[0] === e && this.firingNow === null) this.arm();
+    if (wasHead && this.firingNow === null) this.arm();
   }
 
   clear(): void {
-    for (const e of this.heap) e.cancelled = true;
+    for (const e of this.heap) {
+      e.cancelled = true;
+      e.index = -1;
+    }
     this.heap = [];
     if (this.armed !== null) this.clock.clearTimeout(this.armed);
     this.armed = null;
@@ -61,7 +93,6 @@ export class TimerHeap {
   }
 
   private arm(now?: number): void {
-    while (this.heap.length > 0 && this.heap[0]!.cancelled) this.pop();
     const top = this.heap[0];
     // Nearest grid point, so timers run on time on average (a few ms early or late at most).
     const at = top === undefined ? Infinity : this.slackMs > 0 ? Math.round(top.at / this.slackMs) * this.slackMs : top.at;
@@ -84,8 +115,9 @@ export class TimerHeap {
       // Entries up to half a grid step ahead belong to this wake-up.
       const due = now + this.slackMs / 2;
       while (this.heap.length > 0 && this.heap[0]!.at <= due && ran < SLICE) {
-        const e = this.pop()!;
-        if (e.cancelled) continue;
+        const e = this.heap[0]!;
+        this.remove(0);
+        e.cancelled = true; // ran: a cancel() now is a no-op, schedule() brings it back
         ran++;
         e.fn();
       }
@@ -104,36 +136,53 @@ export class TimerHeap {
     return a.at < b.at || (a.at === b.at && a.seq < b.seq);
   }
 
-  private push(e: TimerEntry): void {
-    const h = this.heap;
-    h.push(e);
-    let i = h.length - 1;
-    while (i > 0) {
-      const p = (i - 1) >> 1;
-      if (!this.less(h[i]!, h[p]!)) break;
-      [h[i], h[p]] = [h[p]!, h[i]!];
-      i = p;
-    }
+  private place(e: TimerEntry, i: number): void {
+    this.heap[i] = e;
+    e.index = i;
   }
 
-  private pop(): TimerEntry | undefined {
+  private up(i: number): void {
     const h = this.heap;
-    const top = h[0];
-    const last = h.pop();
-    if (h.length > 0 && last) {
-      h[0] = last;
-      let i = 0;
-      for (;;) {
-        const l = 2 * i + 1;
-        const r = l + 1;
-        let m = i;
-        if (l < h.length && this.less(h[l]!, h[m]!)) m = l;
-        if (r < h.length && this.less(h[r]!, h[m]!)) m = r;
-        if (m === i) break;
-        [h[i], h[m]] = [h[m]!, h[i]!];
-        i = m;
-      }
+    const e = h[i]!;
+    while (i > 0) {
+      const p = (i - 1) >> 1;
+      const pe = h[p]!;
+      if (!this.less(e, pe)) break;
+      this.place(pe, i);
+      i = p;
     }
-    return top;
+    this.place(e, i);
+  }
+
+  private down(i: number): void {
+    const h = this.heap;
+    const n = h.length;
+    const e = h[i]!;
+    for (;;) {
+      const l = 2 * i + 1;
+      if (l >= n) break;
+      const r = l + 1;
+      const m = r < n && this.less(h[r]!, h[l]!) ? r : l;
+      if (!this.less(h[m]!, e)) break;
+      this.place(h[m]!, i);
+      i = m;
+    }
+    this.place(e, i);
+  }
+
+  private fix(i: number): void {
+    if (i > 0 && this.less(this.heap[i]!, this.heap[(i - 1) >> 1]!)) this.up(i);
+    else this.down(i);
+  }
+
+  private remove(i: number): void {
+    const h = this.heap;
+    const e = h[i]!;
+    const last = h.pop()!;
+    e.index = -1;
+    if (last !== e) {
+      this.place(last, i);
+      this.fix(i);
+    }
   }
 }

@@ -4,8 +4,10 @@
 import type { Config } from './model.js';
 import type { Reporter } from './values.js';
 
-/** Checker types the checker side runs; others leave their real server always up. */
-export const IMPLEMENTED_CHECKERS = new Set(['TCP_CHECK']);
+/** Checker types the checker side runs. BFD_CHECK is refused: hakeep has no BFD. */
+export const IMPLEMENTED_CHECKERS = new Set([
+  'TCP_CHECK', 'HTTP_GET', 'SSL_GET', 'MISC_CHECK', 'SMTP_CHECK', 'DNS_CHECK', 'UDP_CHECK', 'PING_CHECK', 'FILE_CHECK',
+]);
 
 export function reportUnimplemented(r: Reporter, config: Config): void {
   // Sync groups (src/vrrp/sync-group.ts), their trackers (src/vrrp/trackers/) and notify scripts
@@ -27,10 +29,14 @@ export function reportUnimplemented(r: Reporter, config: Config): void {
     if (vs.haSuspend) r.warn(vs.loc, 'ha_suspend is parsed but not implemented by hakeep yet; checks always run');
     for (const rs of vs.realServers) {
       for (const c of rs.checkers) {
+        // check_file.c:55-60: keepalived reports "track_file %s not found" and drops the checker.
+        if (c.type === 'FILE_CHECK' && c.trackFile && !(config.vrrpTrackFiles ?? []).some((t) => t.name === c.trackFile)) {
+          r.error(c.loc, `FILE_CHECK track_file ${c.trackFile} is not defined: add a top-level track_file ${c.trackFile} { file PATH } block`);
+        }
         if (!IMPLEMENTED_CHECKERS.has(c.type)) {
           // An error, not a warning: a server nobody checks must never count as healthy. keepalived
           // runs these checkers; hakeep refuses the config until it does too.
-          r.error(c.loc, `${c.type} is not run by hakeep yet, so real_server ${rs.ip} ${rs.port} would never be checked by it: hakeep refuses to start rather than keep an unchecked server in the pool. Use TCP_CHECK for now, or keep keepalived for this virtual_server`);
+          r.error(c.loc, `${c.type} is not run by hakeep yet (hakeep has no BFD), so real_server ${rs.ip} ${rs.port} would never be checked by it: hakeep refuses to start rather than keep an unchecked server in the pool. Use another checker (TCP_CHECK, PING_CHECK …), or keep keepalived for this virtual_server`);
         }
       }
     }

@@ -129,6 +129,16 @@ export function setRealServerAlive(vs: Vs, state: PoolState, index: number, aliv
 }
 
 /**
+ * The live weight changed without an alive change (a real server's dynamic weight: misc_dynamic,
+ * FILE_CHECK; keepalived's update_svr_wgt → update_quorum_state, ipwrapper.c:700-730): the quorum
+ * is evaluated again. `vs` carries the real servers' effective weights.
+ */
+export function reevaluateQuorum(vs: Vs, state: PoolState): PoolStep {
+  const events: PoolEvent[] = [];
+  return { state: evaluateQuorum(vs, state, false, events), events };
+}
+
+/**
  * A real server that started failed (alpha) had its first check fail too: keepalived runs its
  * notify_down once then, so scripts learn the initial state.
  */

@@ -3,7 +3,8 @@ import { CheckEngine, rsKey } from '../../src/check/engine.js';
 import type { EngineDeps, LogLevel } from '../../src/check/engine.js';
 import type { Probe } from '../../src/check/tcp-probe.js';
 import type { ProbeOutcome } from '../../src/check/tcp-checker.js';
-import type { NotifyCmd, VirtualServer } from '../../src/config/model.js';
+import type { MiscCheck, NotifyCmd, VirtualServer } from '../../src/config/model.js';
+import type { MiscRunner } from '../../src/check/misc-checker.js';
 import type { IpvsBackend } from '../../src/ipvs/ipvsadm.js';
 import { IpvsadmError } from '../../src/ipvs/ipvsadm.js';
 import { FakeClock, FakeIpvs, config, realServer, tcpCheck, virtualServer } from './ipvs-fixtures.js';
@@ -154,9 +155,9 @@ describe('CheckEngine', () => {
 
   it('refuses a checker type it does not run instead of treating the server as healthy', () => {
     const vs = virtualServer('10.0.0.100', 80, {
-      realServers: [realServer('10.0.0.2', 80, { checkers: [{ type: 'MISC_CHECK', miscPath: '/bin/true', miscTimeout: null, miscDynamic: false, user: null, retry: 0, delayBeforeRetry: 1, delayLoop: 1, warmup: null, loc: { file: 'k.conf', line: 7 } }] })],
+      realServers: [realServer('10.0.0.2', 80, { checkers: [{ type: 'BFD_CHECK', name: 'bfd1', connectTimeout: 5, retry: 0, delayBeforeRetry: 1, delayLoop: 1, warmup: null, alpha: null, logAllFailures: false, loc: { file: 'k.conf', line: 7 } }] })],
     });
-    expect(() => setup([vs])).toThrow('k.conf:7: MISC_CHECK on [10.0.0.2]:tcp:80 of VS [10.0.0.100]:tcp:80 is not run by hakeep yet; refusing to start');
+    expect(() => setup([vs])).toThrow('k.conf:7: BFD_CHECK on [10.0.0.2]:tcp:80 of VS [10.0.0.100]:tcp:80 is not run by hakeep (no BFD); refusing to start');
   });
 
   it('starts real servers from a known health (a restarted checker side): no alpha wait, no notifiers', async () => {
@@ -257,5 +258,80 @@ describe('CheckEngine start order', () => {
     void e2.stop().then(() => { stopped = true; });
     await clock.advance(5001);
     expect(stopped).toBe(true);
+  });
+});
+
+describe('CheckEngine with other checkers', () => {
+  const miscCheck = (over: Partial<MiscCheck> = {}): MiscCheck => ({
+    type: 'MISC_CHECK', connectTimeout: 5, retry: 0, delayBeforeRetry: 1, delayLoop: 1, warmup: null, alpha: null,
+    logAllFailures: false, loc: { file: 'k.conf', line: 9 }, miscPath: '/usr/local/bin/check', miscTimeout: 5, miscDynamic: true, user: null, ...over,
+  });
+  /** A fake script runner: each misc_path exits with the code set for it. */
+  function fakeRunner() {
+    const codes = new Map<string, number>();
+    const run: MiscRunner = async (job) => ({ exitCode: codes.get(job.command) ?? 0, signal: null, timedOut: false, durationMs: 1, stdout: '', stderr: '', error: null });
+    return { codes, run };
+  }
+
+  it('misc_dynamic: exit 2-255 sets the IPVS weight to exit-2, logged as keepalived does; exit 1 removes the server', async () => {
+    const vs = virtualServer('10.0.0.100', 80, { lbAlgo: 'rr', realServers: [realServer('10.0.0.2', 80, { weight: 5, checkers: [miscCheck()] })] });
+    const r = fakeRunner();
+    const t = setup([vs], '', { io: { runScript: r.run } });
+    t.engine.start();
+    await t.clock.advance(30);
+    expect(t.kernel.save()).toContain('-r 10.0.0.2:80 -m -w 5');
+    r.codes.set('/usr/local/bin/check', 12);
+    await t.clock.advance(1100);
+    expect(t.kernel.save()).toContain('-r 10.0.0.2:80 -m -w 10');
+    expect(t.info()).toContain('Changing weight from 5 to 10 for active service [10.0.0.2]:tcp:80 of VS [10.0.0.100]:tcp:80');
+    expect(t.engine.status().virtualServers[0]!.realServers[0]).toMatchObject({ weight: 10, alive: true });
+    r.codes.set('/usr/local/bin/check', 1);
+    await t.clock.advance(1100);
+    expect(t.kernel.save()).not.toContain('10.0.0.2');
+    expect(t.info()).toContain('Misc check for [[10.0.0.2]:tcp:80 VS [10.0.0.100]:tcp:80] by [/usr/local/bin/check] failed with retry disabled (exited with status 1).');
+    r.codes.set('/usr/local/bin/check', 0);
+    await t.clock.advance(1100);
+    expect(t.kernel.save()).toContain('-r 10.0.0.2:80 -m -w 5');
+    await t.engine.stop();
+  });
+
+  it('several checkers on one real server: it is alive while all of them pass, each with its own retries', async () => {
+    const vs = virtualServer('10.0.0.100', 80, {
+      lbAlgo: 'rr',
+      realServers: [realServer('10.0.0.2', 80, { checkers: [check({ retry: 2 }), miscCheck({ miscDynamic: false })] })],
+    });
+    const r = fakeRunner();
+    const t = setup([vs], '', { io: { runScript: r.run } });
+    t.engine.start();
+    await t.clock.advance(30);
+    expect(t.kernel.save()).toContain('10.0.0.2:80');
+    // The script fails: out at once (retry 0), although TCP still passes.
+    r.codes.set('/usr/local/bin/check', 1);
+    await t.clock.advance(1100);
+    expect(t.kernel.save()).not.toContain('10.0.0.2');
+    r.codes.set('/usr/local/bin/check', 0);
+    await t.clock.advance(1100);
+    expect(t.kernel.save()).toContain('10.0.0.2:80');
+    // TCP fails: its 2 retries first (1 s apart), then out.
+    t.net.state.set('10.0.0.2:80', 'failed');
+    await t.clock.advance(1000 + 1000 + 500);
+    expect(t.kernel.save()).toContain('10.0.0.2:80');
+    await t.clock.advance(1000);
+    expect(t.kernel.save()).not.toContain('10.0.0.2');
+    expect(t.info()).toContain('TCP_CHECK on service [10.0.0.2]:tcp:80 failed after 2 retries.');
+    expect(t.engine.status().virtualServers[0]!.realServers[0]!.checkers.map((c) => [c.type, c.up])).toEqual([['TCP_CHECK', false], ['MISC_CHECK', true]]);
+    await t.engine.stop();
+  });
+
+  it('uthreshold/lthreshold reach IPVS', async () => {
+    const vs = virtualServer('10.0.0.100', 80, { lbAlgo: 'rr', realServers: [realServer('10.0.0.2', 80, { uthreshold: 100, lthreshold: 20, checkers: [check()] })] });
+    const lines: string[] = [];
+    const t = setup([vs]);
+    const restore = t.kernel.restore.bind(t.kernel);
+    t.kernel.restore = (l: string[]) => { lines.push(...l); return restore(l); };
+    t.engine.start();
+    await t.clock.advance(30);
+    expect(lines.join('\n')).toContain('-a -t 10.0.0.100:80 -r 10.0.0.2:80 -m -w 1 -x 100 -y 20');
+    await t.engine.stop();
   });
 });
