@@ -3,7 +3,8 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { ConfigError, formatDiagnostic, loadConfig, type LoadResult } from './config/index.js';
 import { HELP, parseArgs, UsageError, type CliOptions } from './cli-args.js';
 import { createLogger } from './daemon/log.js';
-import { runDaemon, type LoadedConfig } from './daemon/run.js';
+import { runDaemon, type LoadedConfig, type RunOptions } from './daemon/run.js';
+import type { Logger } from './daemon/log.js';
 import type { Config } from './config/model.js';
 import { dirname, join, resolve } from 'node:path';
 import { DEFAULT_SETTINGS, DEFAULT_SETTINGS_FILE, readSettings, SettingsError, type Settings } from './daemon/settings.js';
@@ -205,7 +206,7 @@ export async function main(argv: string[]): Promise<number> {
     statusSocket: (o.statusSocket ?? settings.statusSocket) || null,
     startVrrp: startVrrpService,
     startCheck: startCheckerService,
-    onReady: () => { void notifyReady(); },
+    ...(await systemdFor(log)),
     signalAddon: await loadSignalAddon(),
     dontReleaseIpvs: o.dontReleaseIpvs,
     drainFile: join(stateDirOf(settings, o), 'drained.json'),
@@ -265,12 +266,12 @@ async function loadSignalAddon(): Promise<SignalAddon | null> {
   return loadedAddon;
 }
 
-async function notifyReady(): Promise<void> {
-  if (!process.env.NOTIFY_SOCKET) return;
-  try {
-    const { native } = await import('./net/native.js');
-    native().sdNotify('READY=1');
-  } catch {
-    // No addon: systemd Type=simple still works; Type=notify needs the addon (npm install).
-  }
+/** Under systemd (Type=notify, $NOTIFY_SOCKET set): READY/RELOADING/STOPPING/STATUS and the
+ * watchdog, driven by runDaemon (src/daemon/systemd.ts). The variables are removed from the
+ * environment once read, so the checker child and scripts never notify systemd themselves. */
+async function systemdFor(log: Logger): Promise<{ systemd?: NonNullable<RunOptions['systemd']> }> {
+  if (!process.env.NOTIFY_SOCKET) return {};
+  const { Systemd, systemdLifecycle } = await import('./daemon/systemd.js');
+  const sd = new Systemd({ log });
+  return { systemd: (src) => systemdLifecycle(sd, src, log) };
 }

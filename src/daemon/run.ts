@@ -16,6 +16,7 @@ import type { Logger } from './log.js';
 import type { RunningService, ServiceHealth, StartService } from './service.js';
 import { installSignalHandlers, type SignalAddon } from './signals.js';
 import { closeStatus, serveStatus } from './status.js';
+import type { LifecycleSource, SystemdLifecycle } from './systemd.js';
 
 /** Exit code after a fatal internal error (EX_SOFTWARE): non-zero, so systemd restarts hakeep. */
 export const EXIT_FATAL = 70;
@@ -33,6 +34,8 @@ export interface RunOptions {
   startCheck: StartService;
   /** Called once the services run (sd_notify READY=1 in production). */
   onReady?: () => void;
+  /** systemd's notify protocol: READY, RELOADING/READY around reloads, STOPPING (src/daemon/systemd.ts). */
+  systemd?: (src: LifecycleSource) => SystemdLifecycle;
   /** For realtime signals (keepalived's JSON and STATS_CLEAR); null = not available. */
   signalAddon: SignalAddon | null;
   /** Where the signal dumps go (keepalived's rule: $TMPDIR if absolute, else /tmp). */
@@ -64,6 +67,7 @@ export async function runDaemon(o: RunOptions): Promise<number> {
 
   const services: RunningService[] = [];
   const startedAt = new Date().toISOString();
+  const sd = o.systemd?.({ services: () => services, advertIntSec: (n) => o.config.vrrpInstances.find((i) => i.name === n)?.advertInt });
   let statusServer: Awaited<ReturnType<typeof serveStatus>> = null;
   let stopping: Promise<number> | null = null;
   let resolveDone!: (code: number) => void;
@@ -88,6 +92,7 @@ export async function runDaemon(o: RunOptions): Promise<number> {
         return Promise.reject(e);
       }
     });
+    sd?.stopping(why);
     log.info({ event: 'stop', reason: why }, 'Stopping');
     stopping = (async () => {
       let code = 0;
@@ -182,7 +187,7 @@ export async function runDaemon(o: RunOptions): Promise<number> {
     o.config = next.config;
     drains.retain((k) => o.config.virtualServers.some((vs) => formatVs(vs) === k.vs && vs.realServers.some((rs) => formatRs(rs, vs) === k.rs)));
     log.info({ event: 'reloaded' }, 'Reload finished');
-  }, log);
+  }, log, sd);
   // Handlers stay installed until the process exits: a late SIGUSR1 must never reach Node's
   // default (the inspector), nor a realtime signal its default (terminate).
   installSignalHandlers({
@@ -237,6 +242,7 @@ export async function runDaemon(o: RunOptions): Promise<number> {
   if (stopping) return done;
   if (o.statusSocket) statusServer = await serveStatus(o.statusSocket, statusDoc, log, (words) => runCommand(words));
   o.onReady?.();
+  sd?.ready();
   armTestCrashHook(log);
   return done;
 }
@@ -302,17 +308,20 @@ class Reloader {
   private running: Promise<void> | null = null;
   private again = false;
 
-  constructor(private readonly work: () => Promise<void>, private readonly log: Logger) {}
+  constructor(private readonly work: () => Promise<void>, private readonly log: Logger,
+    private readonly around?: { reloading(): void; reloaded(): void }) {}
 
   request(): void {
     if (this.running) {
       this.again = true;
       return;
     }
+    this.around?.reloading();
     this.running = this.work()
       .catch((e: unknown) => this.log.error({ event: 'reload', err: (e as Error).stack }, `reload failed: ${(e as Error).message}; the running configuration stays`))
       .finally(() => {
         this.running = null;
+        this.around?.reloaded();
         if (this.again) {
           this.again = false;
           this.request();
