@@ -8,7 +8,7 @@ import { serviceKey } from '../ipvs/model.js';
 import type { ChildInit, ChildIo, ToChild } from './child-protocol.js';
 import { realClock } from './clock.js';
 import { CheckEngine, rsKey } from './engine.js';
-import type { EngineDeps } from './engine.js';
+import type { EngineAlert, EngineDeps } from './engine.js';
 import { faultPlan, injectFault } from './fault-hook.js';
 import { allServicesRefused } from './health.js';
 import { runnerNotify } from './notify.js';
@@ -46,6 +46,13 @@ export function runEngine(init: ChildInit, io: ChildIo): (m: ToChild) => void {
     // keepalived runs every due MISC_CHECK at once; a cap still bounds a burst of thousands.
     maxConcurrent: Math.min(256, Math.max(16, miscChecks)),
   }));
+  // E-mail alert facts go to the daemon, which sends the mail (the child holds no SMTP client).
+  const pendingAlerts: EngineAlert[] = [];
+  let alertTimer: NodeJS.Timeout | null = null;
+  function sendAlerts(): void {
+    alertTimer = null;
+    if (pendingAlerts.length > 0) send({ type: 'alerts', events: pendingAlerts.splice(0) });
+  }
   const deps: EngineDeps = {
     clock: realClock,
     probe: tcpProbe,
@@ -64,6 +71,7 @@ export function runEngine(init: ChildInit, io: ChildIo): (m: ToChild) => void {
     // -I keeps the table; lvs_flush_on_stop without argument flushes all of it; else remove ours.
     stopMode: init.dontReleaseIpvs ? 'keep' : config.globalDefs.lvsFlushOnStop === 'all' ? 'flush' : 'remove',
     owned: init.ownedPath === null ? null : fileOwnedStore(init.ownedPath),
+    ...(init.alerts ? { onAlert: (e: EngineAlert) => { pendingAlerts.push(e); alertTimer ??= setTimeout(sendAlerts, 0); } } : {}),
   };
   const engine = new CheckEngine(config, deps);
   // The status snapshot (for `hakeep status` and the dumps; health goes through 'state' at once)
@@ -120,6 +128,8 @@ export function runEngine(init: ChildInit, io: ChildIo): (m: ToChild) => void {
       clearInterval(statusRefresh);
       if (statusTimer) clearTimeout(statusTimer);
       if (stateTimer) clearTimeout(stateTimer);
+      if (alertTimer) clearTimeout(alertTimer);
+      sendAlerts();
       sendState();
       postStatus();
       flushLogs();

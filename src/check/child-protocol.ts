@@ -4,7 +4,7 @@
 import type { Config } from '../config/model.js';
 import type { DrainKey } from '../daemon/drain.js';
 import type { ReconcilerStatus } from '../ipvs/reconciler.js';
-import type { LogLevel } from './engine.js';
+import type { EngineAlert, LogLevel } from './engine.js';
 
 export interface ChildInit {
   type: 'init';
@@ -22,6 +22,8 @@ export interface ChildInit {
   dontReleaseIpvs: boolean;
   /** The owned-services record (services hakeep created); null = kept in memory only. */
   ownedPath: string | null;
+  /** E-mail alerts are configured: report their facts ('alerts'); the daemon sends the mail. */
+  alerts?: boolean;
 }
 
 export type ToChild =
@@ -51,6 +53,8 @@ export type FromChild =
    * configured service, and the real servers whose alive state changed since the last one (all of
    * them in the first). */
   | { type: 'state'; ipvs: ReconcilerStatus; allRefused: boolean; alive: [string, boolean][] }
+  /** Facts for e-mail alerts (only with init.alerts), in the order they happened. */
+  | { type: 'alerts'; events: EngineAlert[] }
   /** An uncaught error; the child exits right after. */
   | { type: 'fatal'; what: string; message: string; stack: string }
   /** stop is done: omega notifiers ran and the services are handled; the child exits next. */

@@ -55,7 +55,19 @@ export interface EngineDeps {
   owned?: OwnedStore | null;
   /** The other checkers' I/O (HTTP, scripts, UDP, DNS, SMTP, ICMP, files); absent parts use the real ones. */
   io?: Partial<CheckerIo>;
+  /** The facts keepalived's e-mail alerts are made of (src/alert/hooks.ts turns them into mail). */
+  onAlert?: (e: EngineAlert) => void;
 }
+
+/**
+ * What the checker side reports for e-mail alerts; `vs` and `rs` index config.virtualServers and
+ * its realServers. `rs`: a checker changed (keepalived's check_*.c alert points); `pool`: the
+ * pool's quorum log events; `stop`: hakeep is stopping, with each real server's alive state.
+ */
+export type EngineAlert =
+  | { kind: 'rs'; vs: number; rs: number; type: Checker['type']; checkerUp: boolean; rsAlive: boolean; rsChanged: boolean; detail?: string }
+  | { kind: 'pool'; vs: number; events: PoolEvent[] }
+  | { kind: 'stop'; vs: number; alive: boolean[] };
 
 /** The key of a real server in initialHealth: the VS and RS names as status() prints them. */
 export function rsKey(vsName: string, rsName: string): string {
@@ -87,6 +99,8 @@ interface RsRt {
 
 interface VsRt {
   vs: VirtualServer;
+  /** Index in config.virtualServers (alerts name it). */
+  index: number;
   /** `vs` with each real server's effective weight (configured + the checkers' dynamic weights). */
   eff: VirtualServer;
   name: string;
@@ -144,7 +158,7 @@ export class CheckEngine {
   constructor(private readonly config: Config, private readonly deps: EngineDeps) {
     this.heap = new TimerHeap(deps.clock, deps.timerSlackMs ?? 0);
     this.io = { ...realCheckerIo(), tcpProbe: deps.probe, ...deps.io };
-    this.vss = config.virtualServers.map((vs) => this.buildVs(vs));
+    this.vss = config.virtualServers.map((vs, i) => this.buildVs(vs, i));
     this.reconciler = new Reconciler({
       backend: deps.backend,
       timers: deps.clock,
@@ -157,9 +171,9 @@ export class CheckEngine {
     });
   }
 
-  private buildVs(vs: VirtualServer): VsRt {
+  private buildVs(vs: VirtualServer, index: number): VsRt {
     const name = formatVs(vs);
-    const v: VsRt = { vs, eff: { ...vs, realServers: vs.realServers.map((r) => ({ ...r })) }, name, pool: { alive: [], quorumUp: false, sorryActive: false }, rs: [] };
+    const v: VsRt = { vs, index, eff: { ...vs, realServers: vs.realServers.map((r) => ({ ...r })) }, name, pool: { alive: [], quorumUp: false, sorryActive: false }, rs: [] };
     const logAll = this.config.globalDefs.checkerLogAllFailures;
     v.rs = vs.realServers.map((r, index): RsRt => {
       const rsName = formatRs(r, vs);
@@ -276,7 +290,7 @@ export class CheckEngine {
     for (const v of this.vss) {
       const step = startPool(v.eff, v.rs.map((r) => r.checkers.every((c) => c.rt.up)));
       v.pool = step.state;
-      this.emit(step.events);
+      this.emit(step.events, v);
     }
     this.started = true;
     this.reconciler.setDesired(this.desired());
@@ -366,17 +380,30 @@ export class CheckEngine {
       if (this.started) {
         const q = reevaluateQuorum(v.eff, v.pool);
         v.pool = q.state;
-        this.emit(q.events);
+        this.emit(q.events, v);
       }
     }
-    if (step.change === 'initial-down') this.emit(confirmInitialDown(v.eff, v.pool, r.index));
+    const wasAlive = v.pool.alive[r.index] === true;
+    if (step.change === 'initial-down') this.emit(confirmInitialDown(v.eff, v.pool, r.index), v);
+    let p: ReturnType<typeof setRealServerAlive> | null = null;
     if (step.change === 'up' || step.change === 'down') {
       const alive = r.checkers.every((x) => x.rt.up);
-      const p = setRealServerAlive(v.eff, v.pool, r.index, alive);
+      p = setRealServerAlive(v.eff, v.pool, r.index, alive);
       v.pool = p.state;
-      this.emit(p.events);
       if (p.events.length > 0) changed = true;
     }
+    // keepalived mails from the checker (check_tcp.c:104-131 …) before the pool's quorum mail;
+    // MISC_CHECK also mails a first failure of a checker that started down (check_misc.c:483-491).
+    if (this.deps.onAlert && this.started && (p !== null || (step.change === 'initial-down' && c.rt.type === 'MISC_CHECK'))) {
+      const rsAlive = v.pool.alive[r.index] === true;
+      const det = c.rt.type === 'MISC_CHECK' ? (outcome === 'timeout' ? 'timed out' : undefined)
+        : c.rt.type === 'SMTP_CHECK' && step.change !== 'up' ? detail : undefined;
+      this.deps.onAlert({
+        kind: 'rs', vs: v.index, rs: r.index, type: c.rt.type, checkerUp: step.change === 'up', rsAlive, rsChanged: rsAlive !== wasAlive,
+        ...(det ? { detail: det } : {}),
+      });
+    }
+    if (p) this.emit(p.events, v);
     if (changed && this.started) {
       this.reconciler.update(desiredServices(v.eff, this.config.virtualServerGroups, v.pool, this.drained));
       this.deps.onChange?.();
@@ -385,7 +412,10 @@ export class CheckEngine {
     }
   }
 
-  private emit(events: PoolEvent[]): void {
+  private emit(events: PoolEvent[], v?: VsRt): void {
+    if (v && this.deps.onAlert && events.some((e) => e.kind === 'log' && (e.fields.event === 'quorum_up' || e.fields.event === 'quorum_down'))) {
+      this.deps.onAlert({ kind: 'pool', vs: v.index, events: events.filter((e) => e.kind === 'log') });
+    }
     for (const e of events) {
       if (e.kind === 'log') this.deps.log('info', e.msg, e.fields);
       else this.notify(e.command, e.what, e.rs ?? e.vs);
@@ -412,7 +442,10 @@ export class CheckEngine {
         }
       }
     }
-    for (const v of this.vss) this.emit(stopPool(v.eff, v.pool));
+    for (const v of this.vss) {
+      this.deps.onAlert?.({ kind: 'stop', vs: v.index, alive: v.pool.alive.slice() });
+      this.emit(stopPool(v.eff, v.pool));
+    }
     await this.reconciler.stop();
   }
 

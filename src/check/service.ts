@@ -22,6 +22,9 @@ import { DEFAULT_OWNED_PATH } from '../ipvs/owned.js';
 import { HEALTH_DETAIL, RestartPolicy, giveUpDetail, ipvsState } from './health.js';
 import type { CheckerHealth, RestartPolicyOptions } from './health.js';
 import { LogRelay } from './log-relay.js';
+import { Alerter } from '../alert/alerts.js';
+import { checkerAlert, poolEventAlerts, stopAlerts } from '../alert/hooks.js';
+import type { EngineAlert } from './engine.js';
 import type { LogRelayOptions } from './log-relay.js';
 
 export type { CheckerHealth } from './health.js';
@@ -139,6 +142,22 @@ export function startSupervisedChecker(config: Config, ctx: ServiceContext & Sta
   const stopTimeoutMs = opts.stopTimeoutMs ?? STOP_TIMEOUT_MS;
   const childPath = fileURLToPath(new URL('./child.js', import.meta.url));
   const relay = new LogRelay(log, opts.logRelay);
+  // keepalived's real-server and quorum e-mails: the child reports the facts, the mail goes from here.
+  const alerter = new Alerter(config, { log });
+  const onAlerts = (events: EngineAlert[]): void => {
+    for (const e of events) {
+      const vs = config.virtualServers[e.vs];
+      if (!vs) continue;
+      if (e.kind === 'rs') {
+        const rs = vs.realServers[e.rs];
+        if (rs) checkerAlert(alerter, vs, rs, e.type, e.checkerUp, e.rsAlive, e.rsChanged, e.detail);
+      } else if (e.kind === 'pool') {
+        poolEventAlerts(alerter, vs, e.events);
+      } else {
+        stopAlerts(alerter, vs, e.alive);
+      }
+    }
+  };
   const policy = new RestartPolicy(opts.restart);
   /** Last known alive state of every real server (rsKey → alive), across children. */
   const alive = new Map<string, boolean>();
@@ -240,6 +259,9 @@ export function startSupervisedChecker(config: Config, ctx: ServiceContext & Sta
           started.done = true;
           started.resolve();
         }
+        return;
+      case 'alerts':
+        onAlerts(m.events);
         return;
       case 'fatal':
         c.fatal = m;
@@ -385,6 +407,7 @@ export function startSupervisedChecker(config: Config, ctx: ServiceContext & Sta
       drained,
       dontReleaseIpvs,
       ownedPath: ctx.stateDir ? join(ctx.stateDir, 'ipvs-owned.json') : DEFAULT_OWNED_PATH,
+      alerts: alerter.enabled,
     };
     send(c, init);
     updateHealth();
@@ -414,6 +437,7 @@ export function startSupervisedChecker(config: Config, ctx: ServiceContext & Sta
         log.warn({}, `The checker side was not running at stop (${gaveUp ?? `restarting after it died: ${lastExit ?? 'unknown'}`}): its IPVS services stay as they are`);
       }
       relay.drainAll();
+      await alerter.close();
     })();
     return stopped;
   };
@@ -443,6 +467,7 @@ export function startSupervisedChecker(config: Config, ctx: ServiceContext & Sta
           snapshotFrom: statusGeneration,
         },
         ...(statusParsed?.value ?? { virtualServers: [], checks: null, ipvs: null }),
+        ...(alerter.enabled ? { alerts: alerter.status() } : {}),
       };
     },
   };
