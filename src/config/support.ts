@@ -33,6 +33,9 @@ export function reportUnimplemented(r: Reporter, config: Config): void {
         if (c.type === 'FILE_CHECK' && c.trackFile && !(config.vrrpTrackFiles ?? []).some((t) => t.name === c.trackFile)) {
           r.error(c.loc, `FILE_CHECK track_file ${c.trackFile} is not defined: add a top-level track_file ${c.trackFile} { file PATH } block`);
         }
+        // SO_BINDTODEVICE and SO_MARK on a checker's socket: Node's sockets cannot set them.
+        if ('bindIf' in c && c.bindIf) r.warn(c.loc, `${c.type} bind_if ${c.bindIf} is not supported by hakeep; the check connects without it (routing picks the interface)`);
+        if ('fwmark' in c && c.fwmark !== null) r.warn(c.loc, `${c.type} fwmark ${c.fwmark} is not supported by hakeep; the check's packets are not marked`);
         if (!IMPLEMENTED_CHECKERS.has(c.type)) {
           // An error, not a warning: a server nobody checks must never count as healthy. keepalived
           // runs these checkers; hakeep refuses the config until it does too.

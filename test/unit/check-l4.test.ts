@@ -239,11 +239,19 @@ describe('SMTP_CHECK (check_smtp.c)', () => {
 });
 
 describe('PING_CHECK (check_ping.c) through the addon', () => {
-  const hasIcmp = (() => { try { return typeof native().icmpEcho === 'function'; } catch { return false; } })();
+  // The addon is a prerequisite, not an option: a stale or missing build fails here, loudly.
+  const requireIcmp = (): void => {
+    let why = '';
+    try {
+      if (typeof native().icmpEcho !== 'function') why = 'the native addon predates icmpEcho';
+    } catch (e) { why = `the native addon does not load (${(e as Error).message})`; }
+    if (why) throw new Error(`PING_CHECK needs ICMP echo from hakeep's addon: ${why}; rebuild it: cd native && node /usr/lib/node_modules/npm/node_modules/node-gyp/bin/node-gyp.js configure build --nodedir=/usr (or npm install)`);
+  };
   const ping = (over: Partial<PingCheck> = {}): PingCheck => ({ type: 'PING_CHECK', ...base({ retry: 0, connectTimeout: 0.5 }), ...conn(), ...over });
   const rt = (ip: string, vsName = '[10.0.0.100]:tcp:80') => new PingChecker(ping({ connectIp: ip }), { rs: rsAt(80), rsName: '[127.0.0.1]:tcp:80', vsName, logAll: false, ping: nativePing });
 
-  it.runIf(hasIcmp)('IPv4 and IPv6 echo replies: up, "ICMP connection to … success."', async () => {
+  it('IPv4 and IPv6 echo replies: up, "ICMP connection to … success."', async () => {
+    requireIcmp();
     const r = await check(rt('127.0.0.1'));
     expect(r).toMatchObject({ outcome: 'success', up: true, logs: ['ICMP connection to [127.0.0.1]:tcp:80 success.'] });
     expect(await attempt(rt('::1'))).toMatchObject({ outcome: 'success' });
@@ -252,7 +260,8 @@ describe('PING_CHECK (check_ping.c) through the addon', () => {
     expect(many.every((m) => m.outcome === 'success')).toBe(true);
   });
 
-  it.runIf(hasIcmp)('a bad address fails at once; wording for the down line', async () => {
+  it('a bad address fails at once; wording for the down line', async () => {
+    requireIcmp();
     const c = rt('not-an-ip');
     const r = await check(c);
     expect(r).toMatchObject({ outcome: 'failed', change: 'down', logs: ['ICMP CHECK on service [127.0.0.1]:tcp:80 failed.'] });

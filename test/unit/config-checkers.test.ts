@@ -120,6 +120,16 @@ describe('MISC_CHECK, SMTP, DNS, UDP, PING, FILE, BFD', () => {
     expect(b.errors).toBe(1);
     expect(b.msgs.join('\n')).toMatch(/BFD_CHECK is not run by hakeep yet \(hakeep has no BFD\)/);
   });
+  it('bind_if and fwmark (sockets hakeep cannot set up): a warning at the line, for every checker that reads them', () => {
+    for (const t of ['TCP_CHECK {', 'HTTP_GET { url { path / }', 'SMTP_CHECK {', 'DNS_CHECK {', 'UDP_CHECK {', 'PING_CHECK {']) {
+      const type = t.split(' ')[0];
+      const r = one(`${t}\n bind_if eth1\n fwmark 7 }`);
+      expect(r.errors, r.msgs.join('\n')).toBe(0);
+      expect(r.msgs.join('\n')).toContain(`${type} bind_if eth1 is not supported by hakeep; the check connects without it`);
+      expect(r.msgs.join('\n')).toContain(`${type} fwmark 7 is not supported by hakeep; the check's packets are not marked`);
+    }
+    expect(one('TCP_CHECK { connect_port 81 }').msgs.join('\n')).not.toMatch(/not supported/);
+  });
   it('no other checker is refused', () => {
     for (const body of ['TCP_CHECK {}', 'HTTP_GET { url { path / } }', 'SSL_GET { url { path / } }', 'MISC_CHECK { misc_path /bin/true }', 'SMTP_CHECK {}', 'DNS_CHECK {}', 'UDP_CHECK {}', 'PING_CHECK {}']) {
       const r = one(body);
