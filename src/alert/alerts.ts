@@ -98,6 +98,9 @@ export function groupAlert(routerId: string, group: string, state: AlertState): 
 }
 
 type Vs = Pick<VirtualServer, 'address' | 'protocol'>;
+/** What the checker-side alerts read of a virtual / real server. */
+export type AlertVsFacts = Pick<VirtualServer, 'address' | 'protocol' | 'smtpAlert' | 'omega' | 'quorum' | 'hysteresis'>;
+export type AlertRsFacts = Pick<RealServer, 'ip' | 'port' | 'smtpAlert'>;
 
 /** keepalived's real-server alert: the subject carries the real server's state (smtp.c:565-573). */
 export function realServerAlert(routerId: string, vs: Vs, rs: Pick<RealServer, 'ip' | 'port'>, up: boolean, text: string): Alert {
@@ -233,20 +236,20 @@ export class Alerter {
    * the checker's words (checkerAlertText). `rsChanged`: the real server's own state changed (with
    * no_checker_emails only those send).
    */
-  realServer(vs: VirtualServer, rs: RealServer, up: boolean, checkerText: string | null, rsChanged = true): void {
+  realServer(vs: AlertVsFacts, rs: AlertRsFacts, up: boolean, checkerText: string | null, rsChanged = true): void {
     if (checkerText === null || rs.smtpAlert === false) return;
     if (!rsChanged && this.g.noCheckerEmails) return;
     this.enqueue(realServerAlert(this.routerId, vs, rs, up, checkerText));
   }
 
   /** An alive real server is taken out: at stop (sent only with omega) or by a reload. */
-  realServerRemoved(vs: VirtualServer, rs: RealServer, stopping: boolean): void {
+  realServerRemoved(vs: AlertVsFacts, rs: AlertRsFacts, stopping: boolean): void {
     if (rs.smtpAlert === false || (stopping && !vs.omega)) return;
     this.enqueue(realServerAlert(this.routerId, vs, rs, false, stopping ? '=> Shutting down <=' : '=> Removing <='));
   }
 
   /** The virtual server's quorum went up or down (at stop: only with omega, as keepalived). */
-  quorum(vs: VirtualServer, up: boolean, detail: QuorumDetail = {}): void {
+  quorum(vs: AlertVsFacts, up: boolean, detail: QuorumDetail = {}): void {
     if (!vs.smtpAlert || (detail.stopping && !vs.omega)) return;
     this.enqueue(quorumAlert(this.routerId, vs, up, detail));
   }

@@ -59,15 +59,26 @@ export interface EngineDeps {
   onAlert?: (e: EngineAlert) => void;
 }
 
+/** The parts of a virtual / real server an e-mail alert needs (self-contained: valid across reloads). */
+export type AlertVs = Pick<VirtualServer, 'address' | 'protocol' | 'smtpAlert' | 'omega' | 'quorum' | 'hysteresis'>;
+export type AlertRs = Pick<RealServer, 'ip' | 'port' | 'smtpAlert'>;
+
 /**
- * What the checker side reports for e-mail alerts; `vs` and `rs` index config.virtualServers and
- * its realServers. `rs`: a checker changed (keepalived's check_*.c alert points); `pool`: the
- * pool's quorum log events; `stop`: hakeep is stopping, with each real server's alive state.
+ * What the checker side reports for e-mail alerts. `rs`: a checker changed (keepalived's
+ * check_*.c alert points); `pool`: the pool's quorum log events; `stop`: hakeep is stopping, with
+ * the real servers alive at that moment.
  */
 export type EngineAlert =
-  | { kind: 'rs'; vs: number; rs: number; type: Checker['type']; checkerUp: boolean; rsAlive: boolean; rsChanged: boolean; detail?: string }
-  | { kind: 'pool'; vs: number; events: PoolEvent[] }
-  | { kind: 'stop'; vs: number; alive: boolean[] };
+  | { kind: 'rs'; vs: AlertVs; rs: AlertRs; type: Checker['type']; checkerUp: boolean; rsAlive: boolean; rsChanged: boolean; detail?: string }
+  | { kind: 'pool'; vs: AlertVs; events: PoolEvent[] }
+  | { kind: 'stop'; vs: AlertVs; alive: AlertRs[] };
+
+function alertVs(vs: VirtualServer): AlertVs {
+  return { address: vs.address, protocol: vs.protocol, smtpAlert: vs.smtpAlert ?? false, omega: vs.omega, quorum: vs.quorum, hysteresis: vs.hysteresis };
+}
+function alertRs(rs: RealServer): AlertRs {
+  return { ip: rs.ip, port: rs.port, smtpAlert: rs.smtpAlert ?? true };
+}
 
 /** The key of a real server in initialHealth: the VS and RS names as status() prints them. */
 export function rsKey(vsName: string, rsName: string): string {
@@ -99,7 +110,7 @@ interface RsRt {
 
 interface VsRt {
   vs: VirtualServer;
-  /** Index in config.virtualServers (alerts name it). */
+  /** Index in config.virtualServers. */
   index: number;
   /** `vs` with each real server's effective weight (configured + the checkers' dynamic weights). */
   eff: VirtualServer;
@@ -399,7 +410,7 @@ export class CheckEngine {
       const det = c.rt.type === 'MISC_CHECK' ? (outcome === 'timeout' ? 'timed out' : undefined)
         : c.rt.type === 'SMTP_CHECK' && step.change !== 'up' ? detail : undefined;
       this.deps.onAlert({
-        kind: 'rs', vs: v.index, rs: r.index, type: c.rt.type, checkerUp: step.change === 'up', rsAlive, rsChanged: rsAlive !== wasAlive,
+        kind: 'rs', vs: alertVs(v.vs), rs: alertRs(r.rs), type: c.rt.type, checkerUp: step.change === 'up', rsAlive, rsChanged: rsAlive !== wasAlive,
         ...(det ? { detail: det } : {}),
       });
     }
@@ -414,7 +425,7 @@ export class CheckEngine {
 
   private emit(events: PoolEvent[], v?: VsRt): void {
     if (v && this.deps.onAlert && events.some((e) => e.kind === 'log' && (e.fields.event === 'quorum_up' || e.fields.event === 'quorum_down'))) {
-      this.deps.onAlert({ kind: 'pool', vs: v.index, events: events.filter((e) => e.kind === 'log') });
+      this.deps.onAlert({ kind: 'pool', vs: alertVs(v.vs), events: events.filter((e) => e.kind === 'log') });
     }
     for (const e of events) {
       if (e.kind === 'log') this.deps.log('info', e.msg, e.fields);
@@ -443,7 +454,7 @@ export class CheckEngine {
       }
     }
     for (const v of this.vss) {
-      this.deps.onAlert?.({ kind: 'stop', vs: v.index, alive: v.pool.alive.slice() });
+      this.deps.onAlert?.({ kind: 'stop', vs: alertVs(v.vs), alive: v.rs.filter((r) => v.pool.alive[r.index]).map((r) => alertRs(r.rs)) });
       this.emit(stopPool(v.eff, v.pool));
     }
     await this.reconciler.stop();

@@ -23,7 +23,7 @@ import { HEALTH_DETAIL, RestartPolicy, giveUpDetail, ipvsState } from './health.
 import type { CheckerHealth, RestartPolicyOptions } from './health.js';
 import { LogRelay } from './log-relay.js';
 import { Alerter } from '../alert/alerts.js';
-import { checkerAlert, poolEventAlerts, stopAlerts } from '../alert/hooks.js';
+import { checkerAlert, poolEventAlerts, stoppingAlerts } from '../alert/hooks.js';
 import type { EngineAlert } from './engine.js';
 import type { LogRelayOptions } from './log-relay.js';
 
@@ -146,16 +146,9 @@ export function startSupervisedChecker(config: Config, ctx: ServiceContext & Sta
   const alerter = new Alerter(config, { log });
   const onAlerts = (events: EngineAlert[]): void => {
     for (const e of events) {
-      const vs = config.virtualServers[e.vs];
-      if (!vs) continue;
-      if (e.kind === 'rs') {
-        const rs = vs.realServers[e.rs];
-        if (rs) checkerAlert(alerter, vs, rs, e.type, e.checkerUp, e.rsAlive, e.rsChanged, e.detail);
-      } else if (e.kind === 'pool') {
-        poolEventAlerts(alerter, vs, e.events);
-      } else {
-        stopAlerts(alerter, vs, e.alive);
-      }
+      if (e.kind === 'rs') checkerAlert(alerter, e.vs, e.rs, e.type, e.checkerUp, e.rsAlive, e.rsChanged, e.detail);
+      else if (e.kind === 'pool') poolEventAlerts(alerter, e.vs, e.events);
+      else stoppingAlerts(alerter, e.vs, e.alive);
     }
   };
   const policy = new RestartPolicy(opts.restart);
