@@ -91,8 +91,33 @@ export interface GlobalDefs {
    * flush the whole IPVS table, hand-made services too), 'vs' (`VS`: the configured services). */
   lvsFlushOnStop: 'none' | 'all' | 'vs';
   checkerLogAllFailures: boolean;
+  /** lvs_timeouts (global_parser.c:477-526): seconds, 0 = leave the kernel's value; null = not written. */
+  lvsTimeouts?: LvsTimeouts | null;
+  /** lvs_sync_daemon (global_parser.c:529-650), or an instance's deprecated lvs_sync_daemon_interface. */
+  lvsSyncDaemon?: LvsSyncDaemon | null;
   /** Every other keyword we accepted, raw, so nothing is lost in `-d`. */
   extra: Record<string, string[]>;
+}
+
+export interface LvsTimeouts {
+  tcp: number;
+  tcpfin: number;
+  udp: number;
+  loc: SourceLoc;
+}
+
+/** The kernel's IPVS connection sync daemon, following one VRRP instance (or both roles at once without one). */
+export interface LvsSyncDaemon {
+  interface: string;
+  /** The VRRP instance it follows; null = master and backup daemons both run (keepalived's checker does that). */
+  instance: string | null;
+  /** 0-255; resolved to the instance's virtual_router_id when not written (vrrp.c:4774-4777), 0 without an instance. */
+  syncId: number | null;
+  maxlen: number | null;
+  port: number | null;
+  ttl: number | null;
+  group: string | null;
+  loc: SourceLoc;
 }
 
 export type VipScope = 'global' | 'site' | 'link' | 'host' | 'nowhere';

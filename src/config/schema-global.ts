@@ -1,5 +1,8 @@
 // global_defs: defaults for the whole daemon (keepalived's values when a keyword is absent).
-import type { GlobalDefs, NotifyFifo, NotifyFifoScript, SmtpServer } from './model.js';
+import type { GlobalDefs, LvsSyncDaemon, LvsTimeouts, NotifyFifo, NotifyFifoScript, SmtpServer } from './model.js';
+
+/** keepalived's LVS_MAX_TIMEOUT (global_data.h:69): 31 days. */
+const LVS_MAX_TIMEOUT = 86400 * 31;
 import type { Statement } from './parser.js';
 import { walkBlock, type BlockSpec } from './block.js';
 import { notifyLine } from './schema-vrrp.js';
@@ -242,6 +245,101 @@ export function globalSpec(r: Reporter, seen: GlobalsSeen = { garpLowerPrioDelay
           r.warn(loc(st), `Unknown lvs_flush_on_stop type ${a}: ignored (keepalived ignores it too); use no argument or VS`);
         }
       },
+      // global_parser.c:477-526: tcp/tcpfin/udp SECONDS (0 to 31 days); a bad option is reported and skipped.
+      lvs_timeouts: (st, g) => {
+        const at = loc(st);
+        if (st.args.length < 2) {
+          r.warn(at, 'lvs_timeouts needs at least one option (tcp, tcpfin or udp with seconds): keepalived ignores the line ("lvs_timeouts requires at least one option"), so does hakeep. Write e.g. lvs_timeouts tcp 7200 tcpfin 120 udp 300');
+          return;
+        }
+        const t: LvsTimeouts = { tcp: g.lvsTimeouts?.tcp ?? 0, tcpfin: g.lvsTimeouts?.tcpfin ?? 0, udp: g.lvsTimeouts?.udp ?? 0, loc: at };
+        for (let i = 0; i < st.args.length; i++) {
+          const opt = st.args[i]!;
+          if (opt !== 'tcp' && opt !== 'tcpfin' && opt !== 'udp') {
+            r.warn(at, `lvs_timeouts: unknown option '${opt}': keepalived reports it ("Unknown option ${opt} specified for lvs_timeouts") and reads on, so does hakeep. The options are tcp, tcpfin and udp`);
+            continue;
+          }
+          const v = st.args[i + 1];
+          if (v === undefined) {
+            r.warn(at, `lvs_timeouts ${opt} has no value: keepalived ignores it ("No value specified for lvs_timeout ${opt} - ignoring"), so does hakeep. Write lvs_timeouts ${opt} SECONDS`);
+            continue;
+          }
+          i++;
+          if (!/^\d+$/.test(v) || Number(v) > LVS_MAX_TIMEOUT) {
+            r.warn(at, `lvs_timeouts ${opt} '${v}' is not a whole number of seconds from 0 to ${LVS_MAX_TIMEOUT} (31 days): keepalived ignores it ("Invalid lvs_timeout ${opt} (${v}) - ignoring"), so does hakeep; the kernel's ${opt} timeout stays`);
+            continue;
+          }
+          t[opt] = Number(v);
+        }
+        if (t.tcp || t.tcpfin || t.udp) g.lvsTimeouts = t;
+      },
+      // global_parser.c:529-650
+      lvs_sync_daemon: (st, g) => {
+        const at = loc(st);
+        if (g.lvsSyncDaemon) {
+          r.warn(at, `lvs_sync_daemon has already been specified as ${g.lvsSyncDaemon.interface} ${g.lvsSyncDaemon.instance ?? ''} (${g.lvsSyncDaemon.loc.file}:${g.lvsSyncDaemon.loc.line}): keepalived ignores this line, so does hakeep. Remove one`);
+          return;
+        }
+        const ifname = st.args[0];
+        if (ifname === undefined) {
+          r.warn(at, 'lvs_sync_daemon requires an interface: keepalived ignores the line ("lvs_sync_daemon requires interface"), so does hakeep. Write lvs_sync_daemon IFNAME INSTANCE');
+          return;
+        }
+        if (ifname.length >= 16) {
+          r.warn(at, `lvs_sync_daemon interface name '${ifname}' is too long (at most 15 characters): keepalived ignores the line, so does hakeep`);
+          return;
+        }
+        const d: LvsSyncDaemon = { interface: ifname, instance: null, syncId: null, maxlen: null, port: null, ttl: null, group: null, loc: at };
+        const num = (i: number, name: string, min: number, max: number, kaWords: string): number | null => {
+          const v = st.args[i]!;
+          if (/^\d+$/.test(v) && Number(v) >= min && Number(v) <= max) return Number(v);
+          r.warn(at, `lvs_sync_daemon ${name} '${v}' is not a whole number from ${min} to ${max}: keepalived ignores it ("${kaWords}"), so does hakeep`);
+          return null;
+        };
+        for (let i = 1; i < st.args.length; i++) {
+          const opt = st.args[i]!;
+          const has = i + 1 < st.args.length;
+          const noValue = (): void => { r.warn(at, `lvs_sync_daemon ${opt} has no value: keepalived ignores it, so does hakeep`); };
+          if (opt === 'inst') {
+            if (!has) { noValue(); continue; }
+            if (d.instance !== null) r.warn(at, `lvs_sync_daemon vrrp instance has already been specified as ${d.instance}: keepalived ignores '${st.args[i + 1]!}', so does hakeep`);
+            else d.instance = st.args[i + 1]!;
+            i++;
+          } else if (opt === 'id') {
+            if (!has) { r.warn(at, 'No value specified for lvs_sync_daemon id: keepalived uses the instance\'s virtual_router_id, so does hakeep'); continue; }
+            d.syncId = num(++i, 'id', 0, 255, `Invalid syncid (${st.args[i]!}) - defaulting to vrid`);
+          } else if (opt === 'maxlen') {
+            if (!has) { noValue(); continue; }
+            d.maxlen = num(++i, 'maxlen', 1, 65535 - 20 - 8, `Invalid lvs_sync_daemon maxlen (${st.args[i]!}) - ignoring`);
+          } else if (opt === 'port') {
+            if (!has) { noValue(); continue; }
+            d.port = num(++i, 'port', 1, 65535, `Invalid lvs_sync_daemon port (${st.args[i]!}) - ignoring`);
+          } else if (opt === 'ttl') {
+            if (!has) { noValue(); continue; }
+            d.ttl = num(++i, 'ttl', 1, 255, `Invalid lvs_sync_daemon ttl (${st.args[i]!}) - ignoring`);
+          } else if (opt === 'group') {
+            if (!has) { noValue(); continue; }
+            const v = st.args[++i]!;
+            const fam = ipFamily(v);
+            const multicast = fam === 4 ? /^(22[4-9]|23\d)\./.test(v) : fam === 6 ? /^ff/i.test(v) : false;
+            if (!multicast) r.warn(at, `lvs_sync_daemon group address ${v} is not ${fam ? 'multicast' : 'an IP address'}: keepalived ignores it, so does hakeep; the kernel's default group 224.0.0.81 is used`);
+            else d.group = v;
+          } else if (i === 1) {
+            // The old form: lvs_sync_daemon IFNAME INSTANCE [SYNCID].
+            d.instance = opt;
+          } else if (i === 2 && d.instance !== null && d.syncId === null) {
+            if (/^\d+$/.test(opt) && Number(opt) <= 255) {
+              r.warn(at, `lvs_sync_daemon ${ifname} ${d.instance} ${opt}: keepalived asks for the keyword id ("Please use keyword "id" before lvs_sync_daemon SYNCID") and uses ${opt}, so does hakeep. Write id ${opt}`);
+              d.syncId = Number(opt);
+            } else {
+              r.warn(at, `lvs_sync_daemon syncid '${opt}' is not 0-255: keepalived uses the instance's virtual_router_id ("Invalid syncid (${opt}) - defaulting to vrid"), so does hakeep`);
+            }
+          } else {
+            r.warn(at, `Unknown option ${opt} specified for lvs_sync_daemon: keepalived reports it and reads on, so does hakeep. The options are inst, id, maxlen, port, ttl and group`);
+          }
+        }
+        g.lvsSyncDaemon = d;
+      },
       // global_parser.c:437-451
       checker_log_all_failures: (st, g) => {
         const b = kaBool(r, st, 'Invalid value for checker_log_all_failures specified', 'it stays off');
@@ -250,7 +348,7 @@ export function globalSpec(r: Reporter, seen: GlobalsSeen = { garpLowerPrioDelay
     },
     notYet: [
       'vrrp_iptables', 'vrrp_ipsets', 'nftables', 'nftables_priority', 'nftables_counters', 'nftables_ifindex',
-      'lvs_notify_fifo', 'lvs_notify_fifo_script', 'lvs_sync_daemon', 'lvs_sync_daemon_interface', 'lvs_timeouts',
+      'lvs_notify_fifo', 'lvs_notify_fifo_script',
       'vrrp_delay_after_boot', 'dynamic_interfaces', 'net_namespace', 'net_namespace_ipvs',
       'instance', 'use_pid_dir', 'default_interface', 'startup_script', 'shutdown_script',
       'startup_script_timeout', 'shutdown_script_timeout', 'vrrp_garp_extra_if', 'vrrp_down_timer_adverts',

@@ -246,6 +246,8 @@ export interface InstanceMeta {
   familyFrom: { what: string; loc: SourceLoc } | null;
   /** The first keyword that asks for unicast (unicast_peer, unicast_src_ip, check_unicast_src). */
   unicastKeywordLoc: SourceLoc | null;
+  /** The deprecated lvs_sync_daemon_interface IFNAME (vrrp_parser.c:1217-1231), resolved in validate.ts. */
+  lvsSyncDaemonInterface?: { ifname: string; loc: SourceLoc };
   /** Where check_unicast_src was turned on for this instance (the keyword, or a peer's TTL bound). */
   checkUnicastSrcLoc: SourceLoc | null;
 }
@@ -624,6 +626,17 @@ export function instanceSpec(r: Reporter, meta: InstanceMeta): BlockSpec<VrrpIns
       v.downTimerAdverts = n;
       return true;
     },
+    // vrrp_parser.c:1217-1231: deprecated; makes the global lvs_sync_daemon follow this instance.
+    lvs_sync_daemon_interface: (st, v) => {
+      const ifname = st.args[0];
+      if (ifname === undefined) {
+        r.error(loc(st), `(${v.name}) lvs_sync_daemon_interface needs an interface name: keepalived refuses a line without it; write lvs_sync_daemon IFNAME ${v.name || 'INSTANCE'} in global_defs`);
+        return false;
+      }
+      r.warn(loc(st), `(${v.name}) lvs_sync_daemon_interface in a vrrp_instance is deprecated (keepalived says so too); hakeep runs it as lvs_sync_daemon ${ifname} ${v.name}: write that line in global_defs instead`);
+      meta.lvsSyncDaemonInterface = { ifname, loc: loc(st) };
+      return true;
+    },
     virtual_routes: (st, v) => { v.virtualRoutes.push(...blockOf(r, st).map((s) => [s.keyword, ...s.args].join(' '))); },
     virtual_rules: (st, v) => {
       for (const s of blockOf(r, st)) {
@@ -647,7 +660,7 @@ export function instanceSpec(r: Reporter, meta: InstanceMeta): BlockSpec<VrrpIns
       'use_vmac', 'vmac_xmit_base', 'use_ipvlan', 'track_bfd', 'track_src_ip',
       'unicast_fault_no_peer',
       'kernel_rx_buf_size', 'promote_secondaries', 'no_virtual_ipaddress', 'timer_expired_backup',
-      'debug', 'linkbeat_use_polling', 'lvs_sync_daemon_interface', 'garp_extra_if', 'native_ipv6', 'old_unicast_checksum',
+      'debug', 'linkbeat_use_polling', 'garp_extra_if', 'native_ipv6', 'old_unicast_checksum',
       'v3_checksum_as_v2',
     ],
     deprecated: { garp_lower_prio_refresh: 'garp_lower_prio_delay' },

@@ -12,6 +12,44 @@ export function validate(r: Reporter, config: Config, metas: Map<VrrpInstance, I
   validateTracking(r, config);
   validateVirtualServers(r, config);
   validateAlerts(r, config);
+  validateLvsSync(r, config, metas);
+}
+
+/**
+ * lvs_sync_daemon and the deprecated per-instance lvs_sync_daemon_interface (vrrp_parser.c:1217-1231)
+ * resolved as keepalived does (vrrp.c:4755-4785): the instance must exist (else the sync daemon is
+ * dropped with a warning), the sync id defaults to its virtual_router_id; lvs_timeouts needs the
+ * checker side (IPVS is only opened with a virtual_server).
+ */
+function validateLvsSync(r: Reporter, config: Config, metas: Map<VrrpInstance, InstanceMeta>): void {
+  const g = config.globalDefs;
+  for (const inst of config.vrrpInstances) {
+    const m = metas.get(inst)?.lvsSyncDaemonInterface;
+    if (!m) continue;
+    if (g.lvsSyncDaemon) {
+      r.warn(m.loc, `(${inst.name}) lvs_sync_daemon_interface has already been specified as ${g.lvsSyncDaemon.interface} (${g.lvsSyncDaemon.loc.file}:${g.lvsSyncDaemon.loc.line}): keepalived ignores this line, so does hakeep`);
+      continue;
+    }
+    g.lvsSyncDaemon = { interface: m.ifname, instance: inst.name, syncId: null, maxlen: null, port: null, ttl: null, group: null, loc: m.loc };
+  }
+  const d = g.lvsSyncDaemon;
+  if (d) {
+    if (d.instance !== null) {
+      const inst = config.vrrpInstances.find((i) => i.name === d.instance);
+      if (!inst) {
+        r.warn(d.loc, `Unable to find vrrp instance ${d.instance} for lvs_sync_daemon: keepalived clears the sync daemon configuration ("clearing lvs_syncd config"), so does hakeep: no IPVS sync daemon runs. Name an existing vrrp_instance`);
+        g.lvsSyncDaemon = null;
+      } else if (d.syncId === null) {
+        d.syncId = inst.virtualRouterId;
+      }
+    } else {
+      d.syncId ??= 0;
+      r.note(d.loc, `lvs_sync_daemon ${d.interface} names no vrrp_instance: hakeep runs the master and the backup sync daemons together for as long as it runs (as keepalived's checker does); name an instance to follow its MASTER/BACKUP state`);
+    }
+  }
+  if (g.lvsTimeouts && config.virtualServers.length === 0) {
+    r.warn(g.lvsTimeouts.loc, 'lvs_timeouts without any virtual_server: the IPVS timeouts are set by the checker side, which only runs with a virtual_server (keepalived opens IPVS only then too); the line has no effect here');
+  }
 }
 
 /**

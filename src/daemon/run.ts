@@ -10,6 +10,7 @@ import { dirname } from 'node:path';
 import type { Config } from '../config/model.js';
 import type { InstanceStatus } from '../vrrp/instance.js';
 import { formatRs, formatVs } from '../ipvs/format.js';
+import { applyLvsTimeouts, lvsTimeoutsChanged } from '../ipvs/lvs-timeouts.js';
 import { DrainStore, resolveDrainTarget } from './drain.js';
 import { dumpDir, DUMP_FILES, renderDump, writeDumpFile, type DumpKind, type DumpSource } from './dumps.js';
 import type { Logger } from './log.js';
@@ -184,6 +185,10 @@ export async function runDaemon(o: RunOptions): Promise<number> {
         log.error({ event: 'reload', service: s.name, err: (e as Error).stack }, `reload of the ${s.name} side failed: ${(e as Error).message}; it keeps running`);
       }
     }
+    if (services.some((s) => s.name === 'check') && lvsTimeoutsChanged(o.config.globalDefs.lvsTimeouts, next.config.globalDefs.lvsTimeouts)) {
+      if (next.config.globalDefs.lvsTimeouts) void applyLvsTimeouts(next.config.globalDefs.lvsTimeouts, { ipvsadmPath: process.env.HAKEEP_IPVSADM || 'ipvsadm', log });
+      else log.info({ event: 'reload' }, 'reload: lvs_timeouts removed; the kernel keeps the IPVS timeouts set before (keepalived leaves them too)');
+    }
     o.config = next.config;
     drains.retain((k) => o.config.virtualServers.some((vs) => formatVs(vs) === k.vs && vs.realServers.some((rs) => formatRs(rs, vs) === k.rs)));
     log.info({ event: 'reloaded' }, 'Reload finished');
@@ -231,6 +236,8 @@ export async function runDaemon(o: RunOptions): Promise<number> {
           ...(o.stateDir !== undefined ? { stateDir: o.stateDir } : {}),
         });
         services.push(check);
+        // lvs_timeouts: set once IPVS is in use (keepalived's checker does it at start), in the background.
+        void applyLvsTimeouts(o.config.globalDefs.lvsTimeouts, { ipvsadmPath: process.env.HAKEEP_IPVSADM || 'ipvsadm', log });
         if (gated && vrrp) linkCheckerHealth(check, vrrp as VrrpLike, log);
       }
     }

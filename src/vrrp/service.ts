@@ -15,6 +15,7 @@ import { VrrpInstanceRuntime, type InstanceSpec, type InstanceStatus } from './i
 import { SyncGroup } from './sync-group.js';
 import { ScriptRunner } from '../script/runner.js';
 import { Alerter } from '../alert/alerts.js';
+import { SyncDaemon } from '../ipvs/sync-daemon.js';
 import { groupScripts, instanceScripts, VrrpNotifier } from './notify.js';
 import { planTrackers, SCRIPT_INIT_DETAIL, startTrackers, type Trackers, type TrackerStatus } from './trackers/index.js';
 import { formatVrrpPlan, planVrrpReload } from '../daemon/reload-plan.js';
@@ -33,6 +34,8 @@ export interface VrrpServiceStatus {
   notify: ReturnType<VrrpNotifier['status']> | null;
   alerts: ReturnType<Alerter['status']>;
   scripts: ReturnType<ScriptRunner['stats']> | null;
+  /** lvs_sync_daemon, when configured. */
+  lvsSyncDaemon?: ReturnType<SyncDaemon['status']>;
 }
 
 /**
@@ -167,6 +170,8 @@ class VrrpSide implements VrrpService {
   private runner: ScriptRunner | null;
   private readonly ownsRunner: boolean;
   private readonly alerter: Alerter;
+  /** lvs_sync_daemon: the kernel's IPVS sync daemon following one instance (src/ipvs/sync-daemon.ts). */
+  private readonly syncd: SyncDaemon;
   private notifier: VrrpNotifier | null = null;
   private readonly channels = new Map<string, InterfaceChannel>();
   private runtimes: VrrpInstanceRuntime[] = [];
@@ -191,6 +196,7 @@ class VrrpSide implements VrrpService {
     this.runner = opts.runner ?? null;
     // SMTP alerts (smtp_alert): queued and sent in the background, never on the timing path.
     this.alerter = new Alerter(config, { log });
+    this.syncd = new SyncDaemon({ ipvsadmPath: process.env.HAKEEP_IPVSADM || 'ipvsadm', log });
     this.checker = opts.checkerGate !== undefined ? { ok: false, detail: opts.checkerGate } : null;
   }
 
@@ -219,6 +225,8 @@ class VrrpSide implements VrrpService {
       const holdUntil = this.clock() + delayMs;
       for (const { spec } of specs) spec.fsm.startupHoldUntil = holdUntil;
     }
+    // The sync daemon starts as BACKUP before any instance can become master (keepalived's order).
+    this.syncd.start(g.lvsSyncDaemon ?? null);
     for (const rt of this.runtimes) rt.start();
   }
 
@@ -287,6 +295,7 @@ class VrrpSide implements VrrpService {
           this.notifier?.instanceTransition(r.name, rec.to, r.effectivePriority);
           if (rec.to !== 'INIT') this.alerter.vrrpTransition(r.name, rec.to);
         }
+        this.syncd.transition(r.name, rec.to);
         this.groupOf.get(name)?.onTransition(r, rec);
       },
       mayTakeOver: (r) => this.groupOf.get(name)?.mayTakeOver(r) ?? true,
@@ -401,6 +410,8 @@ class VrrpSide implements VrrpService {
         await this.trackers?.stop();
         this.trackers = this.startTrackers(next, previous);
       }
+      const followed = g.lvsSyncDaemon?.instance;
+      lines.push(...this.syncd.reload(g.lvsSyncDaemon ?? null, followed ? this.byName.get(followed)?.state === 'MASTER' : false));
       for (const rt of fresh) rt.start();
       return { lines };
     };
@@ -422,6 +433,7 @@ class VrrpSide implements VrrpService {
       await Promise.all(this.runtimes.map((rt) => rt.stop()));
       await this.trackers?.stop();
       this.closeSockets();
+      await this.syncd.stop();
       // keepalived's order: STOP notifications once the VIPs are released, then the runner.
       this.notifier?.shutdown((name) => this.byName.get(name)?.effectivePriority);
       this.alerter.vrrpShutdown();
@@ -474,6 +486,7 @@ class VrrpSide implements VrrpService {
       notify: this.notifier?.status() ?? null,
       alerts: this.alerter.status(),
       scripts: this.runner?.stats() ?? null,
+      ...(this.config.globalDefs.lvsSyncDaemon ? { lvsSyncDaemon: this.syncd.status() } : {}),
     };
   }
 }
