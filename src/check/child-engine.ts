@@ -81,7 +81,7 @@ export function runEngine(init: ChildInit, io: ChildIo): (m: ToChild) => void {
   const statusDelayMs = Math.max(init.statusIntervalMs, realServers / 10);
   const statusRefreshMs = Math.max(STATUS_REFRESH_MS, realServers);
   engine.setDrained(init.drained);
-  const services = new Set(engine.desired().map((d) => serviceKey(d.addr)));
+  let services = new Set(engine.desired().map((d) => serviceKey(d.addr)));
 
   /** Health and IPVS state for the daemon: the reconciler's status and what changed alive. */
   const lastAlive = new Map<string, boolean>();
@@ -150,5 +150,11 @@ export function runEngine(init: ChildInit, io: ChildIo): (m: ToChild) => void {
   return (m) => {
     if (m.type === 'stop') stop();
     else if (m.type === 'drained') engine.setDrained(m.keys);
+    else if (m.type === 'plan') send({ type: 'planned', id: m.id, lines: engine.planReload(m.config) });
+    else if (m.type === 'reload') {
+      const lines = engine.reload(m.config);
+      services = new Set(engine.desired().map((d) => serviceKey(d.addr)));
+      send({ type: 'reloaded', id: m.id, lines });
+    }
   };
 }

@@ -31,7 +31,11 @@ export type ToChild =
   /** The whole set of drained real servers, after `hakeep rs drain|enable`. */
   | { type: 'drained'; keys: DrainKey[] }
   /** Stop checking, run the omega notifiers, leave the IPVS table as the stop mode says. */
-  | { type: 'stop' };
+  | { type: 'stop' }
+  /** Reload (SIGHUP): apply this validated configuration without disruption; answered by 'reloaded'. */
+  | { type: 'reload'; id: number; config: Config }
+  /** What a reload to this configuration would do (`hakeep plan`); answered by 'planned'. */
+  | { type: 'plan'; id: number; config: Config };
 
 export interface LogRecord {
   level: LogLevel;
@@ -58,7 +62,10 @@ export type FromChild =
   /** An uncaught error; the child exits right after. */
   | { type: 'fatal'; what: string; message: string; stack: string }
   /** stop is done: omega notifiers ran and the services are handled; the child exits next. */
-  | { type: 'stopped' };
+  | { type: 'stopped' }
+  /** The answers to 'reload' and 'plan': the plan's lines (src/ipvs/reload-plan.ts). */
+  | { type: 'reloaded'; id: number; lines: string[] }
+  | { type: 'planned'; id: number; lines: string[] };
 
 /** Log records per 'log' message. */
 export const LOG_BATCH = 500;

@@ -21,6 +21,8 @@ import type { Probe } from './tcp-probe.js';
 import type { CheckerRuntime, CheckStep, Outcome } from './checker.js';
 import { createChecker, realCheckerIo, type CheckerIo } from './factory.js';
 import { TimerHeap } from './timer-heap.js';
+import { formatCheckerPlan, ipvsReloadOps, planCheckerReload, removedRealServerEvents, removedVirtualServerEvents } from '../ipvs/reload-plan.js';
+import { serviceKey, toTable } from '../ipvs/model.js';
 import type { TimerEntry } from './timer-heap.js';
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
@@ -87,6 +89,9 @@ export function rsKey(vsName: string, rsName: string): string {
 
 interface CheckerRt {
   rt: CheckerRuntime;
+  /** Its virtual and real server now (a reload moves a kept checker into the new ones). */
+  v: VsRt;
+  r: RsRt;
   /** The next check and the running attempt's inactivity timeout: one heap entry each, for life. */
   next: TimerEntry;
   tmo: TimerEntry;
@@ -154,19 +159,21 @@ function realWeight(w: number): number {
 }
 
 export class CheckEngine {
-  private readonly vss: VsRt[];
+  private vss: VsRt[];
   private readonly heap: TimerHeap;
   private readonly reconciler: Reconciler;
   private stopped = false;
   private started = false;
   /** serviceDestKey()s of the destinations drained by hand (`hakeep rs drain`). */
   private drained: ReadonlySet<string> = new Set();
+  /** The drains as given (`hakeep rs drain`), kept for a reload. */
+  private drainKeys: readonly DrainKey[] = [];
   private totalChecks = 0;
   private totalFailures = 0;
 
   private readonly io: CheckerIo;
 
-  constructor(private readonly config: Config, private readonly deps: EngineDeps) {
+  constructor(private config: Config, private readonly deps: EngineDeps) {
     this.heap = new TimerHeap(deps.clock, deps.timerSlackMs ?? 0);
     this.io = { ...realCheckerIo(), tcpProbe: deps.probe, ...deps.io };
     this.vss = config.virtualServers.map((vs, i) => this.buildVs(vs, i));
@@ -191,16 +198,7 @@ export class CheckEngine {
       const rr: RsRt = { rs: r, index, name: rsName, checkers: [] };
       const known = this.deps.initialHealth?.get(rsKey(name, rsName));
       for (const c of r.checkers) {
-        const rt = createChecker(c, { vs, rs: r, vsName: name, rsName, config: this.config, logAll: c.logAllFailures || logAll, clock: this.heap, log: this.deps.log }, this.io);
-        if (known !== undefined) rt.resume(known);
-        const cr: CheckerRt = {
-          rt, abort: null, unwatch: null,
-          next: this.heap.entry(() => this.runCheck(v, rr, cr)),
-          tmo: this.heap.entry(() => this.attemptTimeout(v, rr, cr)),
-          done: (o, d) => this.attemptDone(v, rr, cr, o, d),
-          lastOutcome: null, lastDetail: null, lastCheckAt: null, checks: 0, failures: 0,
-        };
-        rr.checkers.push(cr);
+        rr.checkers.push(this.newChecker(v, rr, c, this.config, logAll, this.deps.log, known));
       }
       this.applyWeight(v, rr, false);
       return rr;
@@ -256,6 +254,7 @@ export class CheckEngine {
 
   /** Real servers drained by hand: their IPVS weight is pinned at 0 until enabled again. */
   setDrained(keys: readonly DrainKey[]): void {
+    this.drainKeys = keys;
     const next = new Set<string>();
     for (const v of this.vss) {
       for (const r of v.rs) {
@@ -316,13 +315,12 @@ export class CheckEngine {
         for (const r of v.rs) {
           for (const c of r.checkers) {
             if (c.rt.watch) {
-              c.unwatch = c.rt.watch((step) => { if (!this.stopped) this.applyStep(v, r, c, step); });
+              c.unwatch = c.rt.watch((step) => { if (!this.stopped) this.applyStep(c.v, c.r, c, step); });
               continue;
             }
             // warmup: the first check comes at a random point within warmup (default delay_loop),
             // so thousands of checks do not all fire at once.
-            const spread = c.rt.check.warmup ?? c.rt.check.delayLoop;
-            this.heap.schedule(c.next, this.heap.now() + this.deps.clock.random() * spread * 1000);
+            this.scheduleFirst(c);
           }
         }
       }
@@ -458,6 +456,177 @@ export class CheckEngine {
       this.emit(stopPool(v.eff, v.pool));
     }
     await this.reconciler.stop();
+  }
+
+  /** One checker's runtime with its two heap entries, bound to its (current) servers. */
+  private newChecker(v: VsRt, r: RsRt, c: Checker, config: Config, logAll: boolean, log: LogSink, known: boolean | undefined): CheckerRt {
+    const rt = createChecker(c, { vs: v.vs, rs: r.rs, vsName: v.name, rsName: r.name, config, logAll: c.logAllFailures || logAll, clock: this.heap, log }, this.io);
+    if (known !== undefined) rt.resume(known);
+    const cr: CheckerRt = {
+      rt, v, r, abort: null, unwatch: null,
+      next: this.heap.entry(() => this.runCheck(cr.v, cr.r, cr)),
+      tmo: this.heap.entry(() => this.attemptTimeout(cr.v, cr.r, cr)),
+      done: (o, d) => this.attemptDone(cr.v, cr.r, cr, o, d),
+      lastOutcome: null, lastDetail: null, lastCheckAt: null, checks: 0, failures: 0,
+    };
+    return cr;
+  }
+
+  /** The first check at a random point within warmup (default delay_loop), or the file watch. */
+  private scheduleFirst(c: CheckerRt): void {
+    if (c.rt.watch) {
+      c.unwatch = c.rt.watch((step) => { if (!this.stopped) this.applyStep(c.v, c.r, c, step); });
+      return;
+    }
+    const spread = c.rt.check.warmup ?? c.rt.check.delayLoop;
+    this.heap.schedule(c.next, this.heap.now() + this.deps.clock.random() * spread * 1000);
+  }
+
+  /** A checker leaves: no more attempts, its running one aborted, its watch closed. */
+  private retire(c: CheckerRt): void {
+    this.heap.cancel(c.next);
+    this.heap.cancel(c.tmo);
+    c.abort?.();
+    c.abort = null;
+    c.unwatch?.();
+    c.unwatch = null;
+  }
+
+  /** What a reload to `next` would do (`hakeep plan`): the same lines reload() logs; nothing changes. */
+  planReload(next: Config): string[] {
+    return this.prepareReload(next, true).lines;
+  }
+
+  /**
+   * Reload (SIGHUP) without disruption (src/ipvs/reload-plan.ts): unchanged virtual servers keep
+   * their IPVS entries, health and running checks; added and removed real servers change exactly
+   * their destinations; a changed checker restarts from its real server's current health; removed
+   * virtual servers are deleted (only services hakeep manages: the owned record). Returns the
+   * plan's lines, which are also what planReload(next) said.
+   */
+  reload(next: Config): string[] {
+    if (this.stopped) return ['not reloaded: the checker side is stopping'];
+    const r = this.prepareReload(next, false);
+    for (const c of r.retired) this.retire(c);
+    this.config = next;
+    this.vss = r.vss;
+    this.drained = r.drained;
+    for (const { v, events } of r.events) this.emit(events, v);
+    if (this.started) {
+      this.reconciler.setDesired(this.desired());
+      for (const c of r.fresh) this.scheduleFirst(c);
+    }
+    this.deps.onChange?.();
+    return r.lines;
+  }
+
+  /**
+   * The state after a reload to `next`, built beside the running one. `dry`: for a plan, nothing
+   * running is touched (kept checkers are only read; new runtimes are built silently and dropped).
+   */
+  private prepareReload(next: Config, dry: boolean): {
+    vss: VsRt[]; retired: CheckerRt[]; fresh: CheckerRt[]; events: { v: VsRt | undefined; events: PoolEvent[] }[]; drained: ReadonlySet<string>; lines: string[];
+  } {
+    const plan = planCheckerReload(this.config, next);
+    const log: LogSink = dry ? () => {} : this.deps.log;
+    const logAll = next.globalDefs.checkerLogAllFailures;
+    const retired: CheckerRt[] = [];
+    const fresh: CheckerRt[] = [];
+    const events: { v: VsRt | undefined; events: PoolEvent[] }[] = [];
+    const vss: VsRt[] = new Array<VsRt>(next.virtualServers.length);
+    const inPool = (v: VsRt, i: number): boolean => (v.pool.alive[i] === true && !v.pool.sorryActive) || v.rs[i]!.rs.inhibitOnFailure;
+    for (const vc of plan.virtualServers) {
+      if (vc.kind === 'removed') {
+        const old = this.vss[vc.oldIndex!]!;
+        for (const r of old.rs) retired.push(...r.checkers);
+        events.push({ v: old, events: removedVirtualServerEvents(old.eff, old.pool.alive, old.rs.map((_, i) => this.started && inPool(old, i)), old.pool.quorumUp) });
+        continue;
+      }
+      const vs = next.virtualServers[vc.newIndex!]!;
+      const old = vc.oldIndex === null ? null : this.vss[vc.oldIndex]!;
+      // (index: its place in the new config; an assertion, so the shape holds with or without it)
+      const v = {
+        vs, index: vc.newIndex!, eff: { ...vs, realServers: vs.realServers.map((r) => ({ ...r })) }, name: formatVs(vs),
+        pool: { alive: [], quorumUp: false, sorryActive: false }, rs: [] as RsRt[],
+      } as VsRt;
+      const vsEvents: PoolEvent[] = [];
+      v.rs = vs.realServers.map((rs, index): RsRt => ({ rs, index, name: formatRs(rs, vs), checkers: [] }));
+      for (const rc of vc.realServers) {
+        if (rc.kind === 'removed') {
+          const or = old!.rs[rc.oldIndex!]!;
+          retired.push(...or.checkers);
+          vsEvents.push(...removedRealServerEvents(old!.name, or.name, or.rs, old!.pool.alive[or.index] === true, this.started && inPool(old!, or.index)));
+          continue;
+        }
+        const rr = v.rs[rc.newIndex!]!;
+        const or = old && rc.oldIndex !== null ? old.rs[rc.oldIndex]! : null;
+        for (const cc of rc.checkers) {
+          if (cc.kind === 'removed') {
+            retired.push(or!.checkers[cc.oldIndex!]!);
+            continue;
+          }
+          const c = rr.rs.checkers[cc.newIndex!]!;
+          if (cc.kind === 'kept') {
+            const kept = or!.checkers[cc.oldIndex!]!;
+            if (!dry) {
+              kept.v = v;
+              kept.r = rr;
+            }
+            rr.checkers[cc.newIndex!] = kept;
+            continue;
+          }
+          // restarted: from the real server's current health (as if checked, no retry used).
+          const known = cc.kind === 'restarted' ? or!.checkers[cc.oldIndex!]!.rt.up : undefined;
+          const cr = this.newChecker(v, rr, c, next, logAll, log, known);
+          rr.checkers[cc.newIndex!] = cr;
+          fresh.push(cr);
+        }
+        this.applyWeight(v, rr, false);
+      }
+      const alive = v.rs.map((r) => r.checkers.every((c) => c.rt.up));
+      if (old === null || !this.started) {
+        // A new virtual server (or a reload before the first sync): its pool starts as at start.
+        const step = startPool(v.eff, alive);
+        v.pool = old === null && this.started ? step.state : { alive, quorumUp: false, sorryActive: false };
+        if (old === null && this.started) vsEvents.push(...step.events);
+      } else {
+        // Kept or changed: the quorum state carries over and is evaluated again with the new
+        // pool (real servers added or removed, weights, quorum settings).
+        const sorryActive = old.pool.sorryActive && vs.sorryServer !== null;
+        const q = reevaluateQuorum(v.eff, { alive, quorumUp: old.pool.quorumUp, sorryActive });
+        v.pool = q.state;
+        for (const rc of vc.realServers) {
+          if (rc.kind === 'added' && alive[rc.newIndex!]) vsEvents.push({ kind: 'log', msg: `Adding service ${v.rs[rc.newIndex!]!.name} to VS ${v.name}`, fields: { vs: v.name, rs: v.rs[rc.newIndex!]!.name, alive: true } });
+        }
+        vsEvents.push(...q.events);
+      }
+      if (vsEvents.length > 0) events.push({ v, events: vsEvents });
+      vss[vc.newIndex!] = v;
+    }
+    const drained = this.drainedKeys(vss, next, this.drainKeys);
+    const desired = vss.flatMap((v) => desiredServices(v.eff, next.virtualServerGroups, v.pool, drained));
+    const before = this.desired().map((s) => serviceKey(s.addr));
+    const ops = this.started ? ipvsReloadOps(this.reconciler.observed() ?? toTable(this.desired()), desired, before) : [];
+    const lines = formatCheckerPlan(plan, ops, (vsName, rsName) => {
+      const v = vss.find((x) => x.name === vsName);
+      const i = v?.rs.findIndex((r) => r.name === rsName) ?? -1;
+      return v && i >= 0 ? v.pool.alive[i] === true : undefined;
+    });
+    if (!this.started) lines.push('IPVS: the first sync has not run yet; it programs the new table');
+    return { vss, retired, fresh, events, drained, lines };
+  }
+
+  /** serviceDestKey()s of the drained real servers of these virtual servers. */
+  private drainedKeys(vss: readonly VsRt[], config: Config, keys: readonly DrainKey[]): ReadonlySet<string> {
+    const out = new Set<string>();
+    for (const v of vss) {
+      for (const r of v.rs) {
+        if (keys.some((k) => k.vs === v.name && k.rs === r.name)) {
+          for (const dk of realServerDestKeys(v.vs, config.virtualServerGroups, r.rs)) out.add(dk);
+        }
+      }
+    }
+    return out;
   }
 
   /** Apply pending IPVS changes now (tests). */

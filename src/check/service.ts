@@ -22,6 +22,8 @@ import { DEFAULT_OWNED_PATH } from '../ipvs/owned.js';
 import { HEALTH_DETAIL, RestartPolicy, giveUpDetail, ipvsState } from './health.js';
 import type { CheckerHealth, RestartPolicyOptions } from './health.js';
 import { LogRelay } from './log-relay.js';
+import { formatRs, formatVs } from '../ipvs/format.js';
+import { formatCheckerPlan, planCheckerReload } from '../ipvs/reload-plan.js';
 import { Alerter } from '../alert/alerts.js';
 import { checkerAlert, poolEventAlerts, stoppingAlerts } from '../alert/hooks.js';
 import type { EngineAlert } from './engine.js';
@@ -49,6 +51,8 @@ const IPVS_FAILURE_GRACE_MS = 2000;
 const STARTUP_DEADLINE_MS = 30_000;
 /** Removing 10,000 services and running omega notifiers takes a while; a hung child does not. */
 const STOP_TIMEOUT_MS = 30_000;
+/** How long a reload or plan may wait for the child's answer. */
+const RELOAD_ANSWER_MS = 30_000;
 /** Lines of the child's stderr kept to explain its death (V8's out-of-memory report, a stack). */
 const STDERR_TAIL_LINES = 20;
 
@@ -261,6 +265,11 @@ export function startSupervisedChecker(config: Config, ctx: ServiceContext & Sta
         return;
       case 'stopped':
         return; // the exit follows
+      case 'reloaded':
+      case 'planned':
+        answers.get(m.id)?.(m.lines);
+        answers.delete(m.id);
+        return;
     }
   };
 
@@ -275,6 +284,10 @@ export function startSupervisedChecker(config: Config, ctx: ServiceContext & Sta
   const onExit = (c: Child, code: number | null, signal: NodeJS.Signals | null): void => {
     if (c.exited) return;
     c.exited = true;
+    for (const [id, answer] of answers) {
+      answers.delete(id);
+      answer([`the checker child ${c.generation} died before answering; ${c === child ? 'the next one starts with the new configuration' : 'see the log'}`]);
+    }
     clearInterval(c.watchdog);
     if (c.failingTimer) clearTimeout(c.failingTimer);
     const what = describeExit(c, code, signal);
@@ -435,7 +448,47 @@ export function startSupervisedChecker(config: Config, ctx: ServiceContext & Sta
     return stopped;
   };
 
+  /** Reload and plan requests waiting for the child's answer, by id. */
+  const answers = new Map<number, (lines: string[]) => void>();
+  let requestId = 0;
+  const ask = (type: 'reload' | 'plan', next: Config): Promise<string[]> => {
+    const c = child;
+    if (stopping) return Promise.resolve(['not reloaded: the checker side is stopping']);
+    if (!c || c.exited || c.silent) {
+      // No child to ask: the plan is the configuration's; the IPVS commands are the next child's
+      // first sync (from the last known health, against the kernel table).
+      const lines = formatCheckerPlan(planCheckerReload(config, next), []).filter((l) => !l.startsWith('IPVS:'));
+      lines.push(`IPVS: not known now (the checker child is ${gaveUp !== null ? 'down' : 'restarting'}); ${type === 'reload' ? 'the next child starts with the new configuration' : 'the next child applies the difference at its first sync'}`);
+      return Promise.resolve(lines);
+    }
+    const id = ++requestId;
+    return new Promise<string[]>((resolve) => {
+      const timer = setTimeout(() => {
+        answers.delete(id);
+        resolve([`the checker child did not answer the ${type} within ${seconds(RELOAD_ANSWER_MS)}`]);
+      }, RELOAD_ANSWER_MS);
+      answers.set(id, (lines) => { clearTimeout(timer); resolve(lines); });
+      send(c, { type, id, config: next });
+    });
+  };
+
   const service: CheckerService = {
+    /**
+     * Reload: the child applies the new configuration in place (CheckEngine.reload); a child
+     * started later (a restart) starts with it, from the last known health of the real servers
+     * that are still configured.
+     */
+    async reload(next) {
+      const lines = await ask('reload', next);
+      config = next;
+      // engine.ts rsKey (not imported: that would load the checker modules into the daemon).
+      const keep = new Set(next.virtualServers.flatMap((v) => v.realServers.map((r) => `${formatVs(v)} ${formatRs(r, v)}`)));
+      for (const k of [...alive.keys()]) if (!keep.has(k)) alive.delete(k);
+      return { lines };
+    },
+    async plan(next) {
+      return { lines: await ask('plan', next) };
+    },
     name: 'check',
     stop,
     health: () => health,

@@ -133,6 +133,9 @@ export async function runDaemon(o: RunOptions): Promise<number> {
       const r = await s.plan(next.config);
       lines.push(...r.lines.map((l) => `${s.name}: ${l}`));
     }
+    if (o.check && !services.some((s) => s.name === 'check') && next.config.virtualServers.length > 0) {
+      lines.push(`check: the checker side starts (${next.config.virtualServers.length} virtual server(s)), not gating VRRP until hakeep restarts`);
+    }
     return { ok: true, message: lines.join('\n') || 'nothing would change' };
   };
   /** Commands on the status socket (root only): `plan FILE`, `rs drain|enable VS RS`. */
@@ -188,6 +191,19 @@ export async function runDaemon(o: RunOptions): Promise<number> {
     if (services.some((s) => s.name === 'check') && lvsTimeoutsChanged(o.config.globalDefs.lvsTimeouts, next.config.globalDefs.lvsTimeouts)) {
       if (next.config.globalDefs.lvsTimeouts) void applyLvsTimeouts(next.config.globalDefs.lvsTimeouts, { ipvsadmPath: process.env.HAKEEP_IPVSADM || 'ipvsadm', log });
       else log.info({ event: 'reload' }, 'reload: lvs_timeouts removed; the kernel keeps the IPVS timeouts set before (keepalived leaves them too)');
+    }
+    if (o.check && !stopping && !services.some((s) => s.name === 'check') && next.config.virtualServers.length > 0) {
+      // The checker side was idle (no virtual_server at start): it starts now. The VRRP gate is
+      // decided at start, so instances are not held in FAULT for it until hakeep restarts.
+      log.info({ event: 'reload', service: 'check' }, `reload: the checker side starts (${next.config.virtualServers.length} virtual server(s)); the VRRP instances are not gated on it until hakeep restarts`);
+      try {
+        services.push(await o.startCheck(next.config, {
+          log: log.child({ proc: 'check' }), drained: drains.list(),
+          ...(o.dontReleaseIpvs ? { dontReleaseIpvs: true } : {}), ...(o.stateDir !== undefined ? { stateDir: o.stateDir } : {}),
+        }));
+      } catch (e) {
+        log.error({ event: 'reload', service: 'check' }, `reload: the checker side could not start: ${(e as Error).message}`);
+      }
     }
     o.config = next.config;
     drains.retain((k) => o.config.virtualServers.some((vs) => formatVs(vs) === k.vs && vs.realServers.some((rs) => formatRs(rs, vs) === k.rs)));
