@@ -71,6 +71,17 @@ export async function runDaemon(o: RunOptions): Promise<number> {
   const sd = o.systemd?.({ services: () => services, advertIntSec: (n) => o.config.vrrpInstances.find((i) => i.name === n)?.advertInt });
   let statusServer: Awaited<ReturnType<typeof serveStatus>> = null;
   let stopping: Promise<number> | null = null;
+  /** Sides whose start is under way; a stop meanwhile stops each once started (see stop()). */
+  const starting: { name: RunningService['name']; started: Promise<RunningService> }[] = [];
+  const startSide = async (name: RunningService['name'], started: Promise<RunningService>): Promise<RunningService> => {
+    const entry = { name, started };
+    starting.push(entry);
+    try {
+      return await started;
+    } finally {
+      starting.splice(starting.indexOf(entry), 1);
+    }
+  };
   let resolveDone!: (code: number) => void;
   const done = new Promise<number>((r) => { resolveDone = r; });
 
@@ -86,13 +97,21 @@ export async function runDaemon(o: RunOptions): Promise<number> {
     // First, before any log line: the VRRP side (first in `services`) resigns on the wire
     // synchronously inside stop(). Both halves stop at once: VRRP hands over to the backup
     // while IPVS is cleaned up.
-    const stops = services.map((s) => {
+    const stopOne = (s: RunningService): Promise<void> => {
       try {
         return s.stop();
       } catch (e) {
         return Promise.reject(e);
       }
-    });
+    };
+    const names = [...services.map((s) => s.name), ...starting.map((p) => p.name)];
+    const stops = [
+      ...services.map(stopOne),
+      // A side still starting (the checker child forked, not ready yet) is stopped as soon as its
+      // start is over: "Stopped" never comes before its end, and it never programs IPVS after it.
+      // A start that fails has nothing to stop (the start path logs the failure).
+      ...starting.map((p) => p.started.then(stopOne, () => undefined)),
+    ];
     sd?.stopping(why);
     log.info({ event: 'stop', reason: why }, 'Stopping');
     stopping = (async () => {
@@ -101,7 +120,7 @@ export async function runDaemon(o: RunOptions): Promise<number> {
       for (const [i, r] of results.entries()) {
         if (r.status === 'rejected') {
           code = 1;
-          log.error({ service: services[i]!.name, err: String(r.reason) }, `error while stopping the ${services[i]!.name} side: ${String(r.reason)}`);
+          log.error({ service: names[i], err: String(r.reason) }, `error while stopping the ${names[i]!} side: ${String(r.reason)}`);
         }
       }
       closeStatus(statusServer, o.statusSocket ?? '');
@@ -197,10 +216,11 @@ export async function runDaemon(o: RunOptions): Promise<number> {
       // decided at start, so instances are not held in FAULT for it until hakeep restarts.
       log.info({ event: 'reload', service: 'check' }, `reload: the checker side starts (${next.config.virtualServers.length} virtual server(s)); the VRRP instances are not gated on it until hakeep restarts`);
       try {
-        services.push(await o.startCheck(next.config, {
+        const check = await startSide('check', o.startCheck(next.config, {
           log: log.child({ proc: 'check' }), drained: drains.list(),
           ...(o.dontReleaseIpvs ? { dontReleaseIpvs: true } : {}), ...(o.stateDir !== undefined ? { stateDir: o.stateDir } : {}),
         }));
+        if (!stopping) services.push(check); // else the stop in progress stops it
       } catch (e) {
         log.error({ event: 'reload', service: 'check' }, `reload: the checker side could not start: ${(e as Error).message}`);
       }
@@ -233,11 +253,13 @@ export async function runDaemon(o: RunOptions): Promise<number> {
     if (o.vrrp) {
       if (o.config.vrrpInstances.length === 0) log.info('no vrrp_instance in the configuration: VRRP side idle');
       else {
-        vrrp = await o.startVrrp(o.config, {
+        vrrp = await startSide('vrrp', o.startVrrp(o.config, {
           log: log.child({ proc: 'vrrp' }),
           ...(gated ? { checkerGate: 'IPVS table not programmed yet' } : {}),
           ...(o.notifyTimeoutMs !== undefined ? { notifyTimeoutMs: o.notifyTimeoutMs } : {}),
-        });
+        }));
+        // Stopped meanwhile: the stop in progress stops it (it was among `starting`).
+        if (stopping) return done;
         services.push(vrrp);
       }
     }
@@ -245,12 +267,13 @@ export async function runDaemon(o: RunOptions): Promise<number> {
     if (o.check) {
       if (o.config.virtualServers.length === 0) log.info('no virtual_server in the configuration: checker side idle');
       else {
-        const check = await o.startCheck(o.config, {
+        const check = await startSide('check', o.startCheck(o.config, {
           log: log.child({ proc: 'check' }),
           drained: drains.list(),
           ...(o.dontReleaseIpvs ? { dontReleaseIpvs: true } : {}),
           ...(o.stateDir !== undefined ? { stateDir: o.stateDir } : {}),
-        });
+        }));
+        if (stopping) return done;
         services.push(check);
         // lvs_timeouts: set once IPVS is in use (keepalived's checker does it at start), in the background.
         void applyLvsTimeouts(o.config.globalDefs.lvsTimeouts, { ipvsadmPath: process.env.HAKEEP_IPVSADM || 'ipvsadm', log });
