@@ -497,6 +497,11 @@ export function startSupervisedChecker(config: Config, ctx: ServiceContext & Sta
       drained = keys;
       if (child && !child.exited) send(child, { type: 'drained', keys });
     },
+    aliveCount() {
+      let up = 0;
+      for (const a of alive.values()) if (a) up += 1;
+      return { up, total: alive.size };
+    },
     status(): unknown {
       if (statusJson !== null && statusParsed?.json !== statusJson) {
         statusParsed = { json: statusJson, value: JSON.parse(statusJson) as Record<string, unknown> };

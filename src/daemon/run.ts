@@ -68,7 +68,11 @@ export async function runDaemon(o: RunOptions): Promise<number> {
 
   const services: RunningService[] = [];
   const startedAt = new Date().toISOString();
-  const sd = o.systemd?.({ services: () => services, advertIntSec: (n) => o.config.vrrpInstances.find((i) => i.name === n)?.advertInt });
+  const sd = o.systemd?.({
+    services: () => services,
+    advertIntSec: (n) => o.config.vrrpInstances.find((i) => i.name === n)?.advertInt,
+    virtualServerCount: () => o.config.virtualServers.length,
+  });
   let statusServer: Awaited<ReturnType<typeof serveStatus>> = null;
   let stopping: Promise<number> | null = null;
   /** Sides whose start is under way; a stop meanwhile stops each once started (see stop()). */

@@ -28,6 +28,8 @@ export interface RunningService {
   /** The checker side: whether it can stand behind its IPVS table now, and its changes. */
   health?(): ServiceHealth;
   onHealth?(fn: (h: ServiceHealth) => void): void;
+  /** The checker side: real servers alive and known, from the last state (cheap: no status document). */
+  aliveCount?(): { up: number; total: number };
 }
 
 export interface ServiceHealth {

@@ -282,6 +282,8 @@ export interface StatusSummary {
   instances: Array<{ name: string; state: string }> | null;
   /** Real servers per virtual server; null = the checker side does not run (-P). */
   virtualServers: Array<{ up: number; total: number }> | null;
+  /** How many virtual servers, when `virtualServers` holds one sum for all of them. */
+  virtualServerCount?: number;
 }
 
 const STATE_ORDER = ['MASTER', 'BACKUP', 'FAULT', 'INIT', 'STOP'];
@@ -307,7 +309,8 @@ export function formatStatus(s: StatusSummary, prefix?: string): string {
   if (vss.length > 0) {
     const up = vss.reduce((a, v) => a + v.up, 0);
     const total = vss.reduce((a, v) => a + v.total, 0);
-    parts.push(`${up}/${total} real servers up${vss.length > 1 ? ` in ${vss.length} virtual servers` : ''}`);
+    const n = s.virtualServerCount ?? vss.length;
+    parts.push(`${up}/${total} real servers up${n > 1 ? ` in ${n} virtual servers` : ''}`);
   }
   if (parts.length === 0) parts.push(s.instances === null && s.virtualServers === null ? 'running' : 'running, nothing configured (no vrrp_instance, no virtual_server)');
   const text = parts.join(sep);
@@ -425,8 +428,14 @@ export function armTestStallHook(log: Logger, env: NodeJS.ProcessEnv = process.e
 // --- the daemon's life, as runDaemon drives it -------------------------------------------------
 
 export interface LifecycleSource {
-  /** The running halves (RunningService.status() of each, by name). */
-  services(): Array<{ name: string; status(): unknown }>;
+  /**
+   * The running halves (RunningService). The checker side's real-server counts come from
+   * aliveCount() when it has one: its status() parses the child's whole status document, which
+   * with thousands of real servers is too long a block for the VRRP loop to pay every second.
+   */
+  services(): Array<{ name: string; status(): unknown; aliveCount?(): { up: number; total: number } }>;
+  /** Virtual servers in the running configuration. */
+  virtualServerCount?(): number;
   /** advert_int of each configured instance, seconds (the running configuration). */
   advertIntSec(name: string): number | undefined;
 }
@@ -452,7 +461,11 @@ export function systemdLifecycle(sd: Systemd, src: LifecycleSource, log: Logger)
   let stall: { stop(): void } | null = null;
   const text = (): string => {
     const by = new Map(src.services().map((s) => [s.name, s]));
-    return formatStatus(summarizeServices(by.get('vrrp')?.status(), by.get('check')?.status()));
+    const check = by.get('check');
+    const counts = check?.aliveCount?.();
+    if (!counts) return formatStatus(summarizeServices(by.get('vrrp')?.status(), check?.status()));
+    const vsCount = Math.max(1, src.virtualServerCount?.() ?? 1);
+    return formatStatus({ ...summarizeServices(by.get('vrrp')?.status(), undefined), virtualServers: [counts], virtualServerCount: vsCount });
   };
   const progress = vrrpProgress({
     instances: () => {

@@ -258,6 +258,17 @@ describe('systemdLifecycle (what runDaemon drives)', () => {
       'STOPPING=1\nSTATUS=stopping (SIGTERM)',
     ]);
   });
+
+  it('takes the real-server counts from aliveCount() when the checker side has it (its status() is never called)', () => {
+    const r = recorder();
+    const sd = new Systemd({ env: { NOTIFY_SOCKET: '/n' }, send: r.send });
+    const services = [
+      { name: 'vrrp', status: () => ({ instances: [{ name: 'VI_1', state: 'MASTER', counters: { advertsSent: 1 } }] }) },
+      { name: 'check', status: () => { throw new Error('status() parses the whole document: not for the STATUS line'); }, aliveCount: () => ({ up: 98, total: 100 }) },
+    ];
+    systemdLifecycle(sd, { services: () => services, advertIntSec: () => 1, virtualServerCount: () => 10 }, memLog().log).ready();
+    expect(r.sent.map(([, m]) => m)).toEqual(['READY=1\nSTATUS=VI_1 MASTER, 98/100 real servers up in 10 virtual servers']);
+  });
 });
 
 describe('HAKEEP_TEST_STALL_MS', () => {
