@@ -14,8 +14,10 @@ export interface CliOptions {
   pidFile: string | null;
   settingsFile: string | null;
   statusSocket: string | null;
-  /** `hakeep status`: print the running daemon's status JSON. */
+  /** `hakeep status`: print the running daemon's status (a table; JSON with --json). */
   statusCommand: boolean;
+  /** `hakeep status --json`: the versioned status document (src/daemon/status-format.ts). */
+  json: boolean;
   /** `hakeep genhash …`: the arguments after the word (keepalived's genhash options). */
   genhashArgs?: string[] | null;
   /** `hakeep cleanup`: remove the VIPs of the config's instances (ExecStopPost after a crash). */
@@ -72,6 +74,7 @@ const FLAGS: FlagDef[] = [
   } },
   { long: 'settings', value: 'required', apply: (o, v) => { o.settingsFile = v!; } },
   { long: 'status-socket', value: 'required', apply: (o, v) => { o.statusSocket = v!; } },
+  { long: 'json', value: 'none', apply: (o) => { o.json = true; } },
   { long: 'signum', value: 'required', apply: (o, v) => { o.signum = v!; } },
   // Accepted keepalived flags whose behaviour hakeep does not have (or does not need).
   { short: 'S', long: 'log-facility', value: 'required', apply: ignore('-S') },
@@ -90,7 +93,7 @@ const FLAGS: FlagDef[] = [
 export function parseArgs(argv: string[]): CliOptions {
   const o: CliOptions = {
     configFile: null, configTest: false, dumpConf: false, version: false, help: false, vrrpOnly: false,
-    checkOnly: false, configId: null, pidFile: null, settingsFile: null, statusSocket: null, statusCommand: false, cleanupCommand: false, signum: null, rsCommand: null, planCommand: false, dontReleaseIpvs: false, logFormat: null, logLevel: null,
+    checkOnly: false, configId: null, pidFile: null, settingsFile: null, statusSocket: null, statusCommand: false, json: false, cleanupCommand: false, signum: null, rsCommand: null, planCommand: false, dontReleaseIpvs: false, logFormat: null, logLevel: null,
     logDetail: false, ignored: [],
   };
   for (let i = 0; i < argv.length; i++) {
@@ -156,12 +159,17 @@ export function parseArgs(argv: string[]): CliOptions {
     }
     throw new UsageError(`unexpected argument '${a}' (use -f FILE for the configuration file)`);
   }
+  if (o.json && !o.statusCommand) throw new UsageError('--json goes with hakeep status (hakeep status --json)');
   if (o.vrrpOnly && o.checkOnly) throw new UsageError('-P/--vrrp and -C/--check exclude each other; give neither to run both');
   return o;
 }
 
 export const HELP = `Usage: hakeep [options]
-       hakeep status [--status-socket=PATH]
+       hakeep status [--json] [--status-socket=PATH]
+                                  the running daemon's instances and virtual servers; --json:
+                                  the versioned document. Exit 0 healthy, 1 degraded (a VIP not
+                                  added, a service IPVS refuses), 2 critical (an instance in
+                                  FAULT, the checker side unfit), 3 no daemon answered
        hakeep cleanup [-f FILE]   remove the VIPs a killed hakeep left (the unit's ExecStopPost)
        hakeep genhash -s IP -p PORT -u PATH [-S] [-V VHOST]
                                   print the MD5 digest HTTP_GET/SSL_GET compares (keepalived's

@@ -10,6 +10,8 @@ import { dirname, join, resolve } from 'node:path';
 import { DEFAULT_SETTINGS, DEFAULT_SETTINGS_FILE, readSettings, SettingsError, type Settings } from './daemon/settings.js';
 import type { SignalAddon } from './daemon/signals.js';
 import { readStatus, request } from './daemon/status.js';
+import { normaliseStatus, STATUS_EXIT } from './daemon/status-format.js';
+import { renderStatusTable } from './daemon/status-table.js';
 
 /** keepalived's -t exit codes: 0 valid, 3 cannot run, 4 configuration errors. */
 export const EXIT_OK = 0;
@@ -30,6 +32,25 @@ function pickConfigFile(o: CliOptions): string {
 
 function printDiagnostics(res: LoadResult): void {
   for (const d of res.diagnostics) process.stderr.write(`${formatDiagnostic(d)}\n`);
+}
+
+/**
+ * `hakeep status [--json]`: the daemon's document as a table, or as JSON; the exit code is the
+ * document's health verdict (STATUS_EXIT: 0 healthy, 1 degraded, 2 critical, 3 no answer).
+ */
+async function statusCommand(path: string, json: boolean): Promise<number> {
+  const text = await readStatus(path);
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch {
+    process.stderr.write(`hakeep: the daemon's status on ${path} is not JSON: ${text.slice(0, 200)}\n`);
+    return STATUS_EXIT.unknown;
+  }
+  // The daemon sends the normalised document; normalising again only re-assesses its health.
+  const doc = normaliseStatus(raw, null);
+  process.stdout.write(json ? `${JSON.stringify(doc, null, 2)}\n` : renderStatusTable(doc));
+  return doc.health.exitCode;
 }
 
 export async function main(argv: string[]): Promise<number> {
@@ -103,11 +124,10 @@ export async function main(argv: string[]): Promise<number> {
         (reply.ok ? process.stdout : process.stderr).write(`hakeep: ${reply.message ?? 'no answer'}\n`);
         return reply.ok ? EXIT_OK : 1;
       }
-      process.stdout.write(await readStatus(path));
-      return EXIT_OK;
+      return await statusCommand(path, o.json);
     } catch (e) {
       process.stderr.write(`hakeep: ${(e as Error).message}\n`);
-      return EXIT_CANNOT_RUN;
+      return o.statusCommand ? STATUS_EXIT.unknown : EXIT_CANNOT_RUN;
     }
   }
 

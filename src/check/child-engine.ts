@@ -108,7 +108,8 @@ export function runEngine(init: ChildInit, io: ChildIo): (m: ToChild) => void {
   }
   function postStatus(): void {
     statusTimer = null;
-    send({ type: 'status', json: JSON.stringify(engine.status()) });
+    // The child's clock pair lets the daemon show its monotonic times as wall times (status-format.ts).
+    send({ type: 'status', json: JSON.stringify({ ...engine.status(), clock: { mono: performance.now(), wall: Date.now() } }) });
   }
   function changed(): void {
     stateTimer ??= setTimeout(sendState, STATE_COALESCE_MS);

@@ -1,18 +1,52 @@
 // The status socket: a Unix stream socket, root only (mode 0600). A client sends one request line
 // and gets one answer, then the connection closes:
-//   `status`                 → the status JSON (the same model the services expose)
+//   `status`                 → the status document as JSON (status-format.ts: versioned, wall times)
 //   `rs drain VS RS` / `rs enable VS RS` → `{"ok":…,"message":…}` (see src/daemon/drain.ts)
 // A client that sends nothing gets the status when it half-closes (`socat - UNIX-CONNECT:… </dev/null`)
 // or after SILENT_CLIENT_MS, as before commands existed.
+//
+// Every request other than `status` changes something (drain today, reload and plan next), so it
+// is authorised by the peer's credentials as the kernel recorded them at connect() (SO_PEERCRED):
+// root, or the user the daemon runs as. The file mode alone is not enough: a socket handed over,
+// a directory with looser permissions, or a chmod by mistake would let anyone drain a pool. Node
+// has no public API for SO_PEERCRED, so the addon's credListen accepts the connections and passes
+// each fd with its credentials; Node's public `new net.Socket({ fd })` does the rest. With an
+// addon built before credListen existed, status is still served and commands are refused.
 import { chmodSync, mkdirSync, unlinkSync } from 'node:fs';
-import { createConnection, createServer, type Server } from 'node:net';
+import { createConnection, createServer, Socket } from 'node:net';
 import { dirname } from 'node:path';
 import type { Logger } from './log.js';
+import { native, type NativeAddon, type NativeHandle } from '../net/native.js';
+import { RateLimiter } from '../vrrp/rate-limit.js';
+import { clockNow, normaliseStatus } from './status-format.js';
 
 export type StatusSource = () => unknown;
 
-/** Answers a command line other than `status`; resolves with what to send back. */
-export type CommandHandler = (words: string[]) => Promise<{ ok: boolean; message: string }>;
+/** Who is on the other end, as the kernel recorded it at connect(); -1 = unknown. */
+export interface PeerCredentials {
+  uid: number;
+  gid: number;
+  pid: number;
+}
+
+/** Answers a command line other than `status` (already authorised); resolves with what to send back. */
+export type CommandHandler = (words: string[], peer: PeerCredentials | null) => Promise<{ ok: boolean; message: string }>;
+
+export type CredListen = NonNullable<NativeAddon['credListen']>;
+
+export interface StatusServerOptions {
+  /** The listener that knows its peers (the addon's credListen); default: the addon's when it has
+   * one. null: Node's own listener, which cannot tell who connects (commands are refused). */
+  credListen?: CredListen | null;
+  /** Shapes what `status` answers; default: the versioned document (normaliseStatus). */
+  format?: (raw: unknown) => unknown;
+  /** The uid the daemon runs as, allowed to run commands besides root (default: process.geteuid()). */
+  daemonUid?: number;
+}
+
+export interface StatusServer {
+  close(): void;
+}
 
 /**
  * How long a client that sends nothing waits before it gets the status anyway (ms). Long enough
@@ -22,6 +56,7 @@ export type CommandHandler = (words: string[]) => Promise<{ ok: boolean; message
  */
 const SILENT_CLIENT_MS = 3000;
 const MAX_REQUEST = 4096;
+const SOCKET_MODE = 0o600;
 
 /** Is a live daemon already answering on this path? (A stale socket file refuses connections.) */
 function probe(path: string): Promise<boolean> {
@@ -32,7 +67,27 @@ function probe(path: string): Promise<boolean> {
   });
 }
 
-export async function serveStatus(path: string, source: StatusSource, log: Logger, commands?: CommandHandler): Promise<Server | null> {
+/** null when `peer` may run `words`; otherwise why not, worded for the person who typed it. */
+export function authorise(words: string[], peer: PeerCredentials | null, daemonUid: number): string | null {
+  const what = `'${words.slice(0, 2).join(' ')}'`;
+  if (peer === null || peer.uid < 0) {
+    return `refused: ${what} changes the running daemon, and this hakeep cannot check who is asking (its native addon has no credListen: rebuild it with npm install in the hakeep directory)`;
+  }
+  if (peer.uid === 0 || peer.uid === daemonUid) return null;
+  return `permission denied: ${what} changes the running daemon and needs root (uid 0${daemonUid !== 0 ? ` or hakeep's uid ${daemonUid}` : ''}); the request came from uid ${peer.uid} (pid ${peer.pid})`;
+}
+
+function defaultCredListen(): CredListen | null {
+  // The status socket must work (status only) even without the addon.
+  try {
+    const a = native();
+    return typeof a.credListen === 'function' ? a.credListen.bind(a) : null;
+  } catch {
+    return null;
+  }
+}
+
+export async function serveStatus(path: string, source: StatusSource, log: Logger, commands?: CommandHandler, opts: StatusServerOptions = {}): Promise<StatusServer | null> {
   try {
     mkdirSync(dirname(path), { recursive: true });
     if (await probe(path)) {
@@ -40,14 +95,17 @@ export async function serveStatus(path: string, source: StatusSource, log: Logge
       return null;
     }
     try { unlinkSync(path); } catch { /* no stale socket */ }
+    const format = opts.format ?? ((raw: unknown) => normaliseStatus(raw, clockNow()));
+    const daemonUid = opts.daemonUid ?? process.geteuid?.() ?? 0;
+    const refusals = new RateLimiter(10_000);
     const statusText = (): string => {
       try {
-        return JSON.stringify(source(), null, 2);
+        return JSON.stringify(format(source()), null, 2);
       } catch (e) {
         return JSON.stringify({ error: String(e) });
       }
     };
-    const server = createServer((conn) => {
+    const serve = (conn: Socket, peer: PeerCredentials | null): void => {
       let buf = '';
       let answered = false;
       const answer = (text: string): void => {
@@ -66,11 +124,21 @@ export async function serveStatus(path: string, source: StatusSource, log: Logge
         const words = buf.slice(0, nl < 0 ? MAX_REQUEST : nl).trim().split(/\s+/).filter(Boolean);
         if (words.length === 0 || (words.length === 1 && words[0] === 'status')) {
           answer(statusText());
+          return;
+        }
+        const refused = authorise(words, peer, daemonUid);
+        if (refused !== null) {
+          const suppressed = refusals.admit(String(peer?.uid ?? 'unknown'), performance.now());
+          if (suppressed !== null) {
+            log.warn({ statusSocket: path, uid: peer?.uid ?? null, peerPid: peer?.pid ?? null, command: words.slice(0, 2).join(' '), suppressed },
+              `status socket: refused '${words.slice(0, 2).join(' ')}' from uid ${peer?.uid ?? 'unknown'} (pid ${peer?.pid ?? 'unknown'}): not root`);
+          }
+          answer(JSON.stringify({ ok: false, message: refused }));
         } else if (!commands) {
           answer(JSON.stringify({ ok: false, message: `unknown command '${words.join(' ')}'` }));
         } else {
           clearTimeout(silent);
-          commands(words).then(
+          commands(words, peer).then(
             (r) => answer(JSON.stringify(r)),
             (e: unknown) => answer(JSON.stringify({ ok: false, message: (e as Error).message })),
           );
@@ -78,15 +146,33 @@ export async function serveStatus(path: string, source: StatusSource, log: Logge
       });
       conn.on('end', () => { if (!answered && buf.trim() === '') answer(statusText()); });
       conn.on('error', () => { clearTimeout(silent); /* client went away */ });
-    });
+    };
+
+    const credListen = opts.credListen === undefined ? defaultCredListen() : opts.credListen;
+    if (credListen) {
+      const handle: NativeHandle = credListen(path, SOCKET_MODE, (fd, uid, gid, pid) => {
+        let conn: Socket;
+        try {
+          conn = new Socket({ fd, readable: true, writable: true, allowHalfOpen: true });
+        } catch (e) {
+          log.warn({ statusSocket: path, err: (e as Error).message }, `status socket: cannot use an accepted connection: ${(e as Error).message}`);
+          return false; // the addon closes the fd
+        }
+        serve(conn, { uid, gid, pid });
+        return true;
+      });
+      return { close: () => handle.close() };
+    }
+    log.warn({ statusSocket: path }, `status socket ${path}: the native addon has no credListen (built before it existed, or not built), so the daemon cannot tell who connects: it answers status and refuses commands (rs drain|enable) until the addon is rebuilt (npm install)`);
+    const server = createServer({ allowHalfOpen: true }, (conn) => serve(conn, null));
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen(path, () => { server.off('error', reject); resolve(); });
     });
     // Root only: the status shows the topology, and commands change the IPVS table.
-    chmodSync(path, 0o600);
+    chmodSync(path, SOCKET_MODE);
     server.on('error', (e) => log.warn({ statusSocket: path }, `status socket error: ${e.message}`));
-    return server;
+    return { close: () => server.close() };
   } catch (e) {
     // Status is for humans and tests; VRRP must run without it.
     log.warn({ statusSocket: path }, `cannot serve status on ${path}: ${(e as Error).message}`);
@@ -94,7 +180,7 @@ export async function serveStatus(path: string, source: StatusSource, log: Logge
   }
 }
 
-export function closeStatus(server: Server | null, path: string): void {
+export function closeStatus(server: StatusServer | null, path: string): void {
   if (!server) return;
   server.close();
   try { unlinkSync(path); } catch { /* gone */ }

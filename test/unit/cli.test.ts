@@ -132,11 +132,16 @@ describe('hakeep binary', () => {
         if (Date.now() > deadline) throw new Error(`no status socket after 10 s; daemon output:\n${out}`);
         await new Promise((r) => setTimeout(r, 50));
       }
-      const st = await hakeep('status', '--status-socket', sock);
+      const st = await hakeep('status', '--json', '--status-socket', sock);
       expect(st.code, st.stderr).toBe(0);
-      const doc = JSON.parse(st.stdout) as { pid: number; configFile: string; services: Record<string, unknown> };
+      const doc = JSON.parse(st.stdout) as { schemaVersion: number; pid: number; configFile: string; services: Record<string, unknown> };
+      expect(doc.schemaVersion).toBe(1);
       expect(doc.pid).toBe(child.pid);
       expect(doc.configFile).toBe(f);
+      const table = await hakeep('status', '--status-socket', sock);
+      expect(table.code, table.stderr).toBe(0);
+      expect(table.stdout).toContain(`pid ${child.pid}`);
+      expect(table.stdout).toContain('Health: OK (exit 0)');
       expect(existsSync(pid)).toBe(true);
     } finally {
       child.kill('SIGTERM');

@@ -299,7 +299,7 @@ async function main() {
       record('4 a hand edit (ipvsadm -e … -w 1) is put back to weight 0 by the next re-read',
         edited === 1 && back.value, { weightAfterEdit: edited, msToZero: back.ms, rereadPeriodMs: Math.round(period), resyncs: ipvs?.resyncs, resyncsSkipped: ipvs?.resyncsSkipped, lastRead: ipvs?.lastRead ?? null });
     }
-    c = await cli('status');
+    c = await cli('status', '--json');
     let doc = null;
     try { doc = JSON.parse(c.stdout); } catch { /* below */ }
     const drainedKey = { vs: `[${vsIp(0)}]:tcp:80`, rs: `[${rsOf(1).ip}]:tcp:${rsOf(1).port}` };
