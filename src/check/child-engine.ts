@@ -8,7 +8,7 @@ import { serviceKey } from '../ipvs/model.js';
 import type { ChildInit, ChildIo, ToChild } from './child-protocol.js';
 import { realClock } from './clock.js';
 import { CheckEngine, rsKey } from './engine.js';
-import type { EngineAlert, EngineDeps } from './engine.js';
+import type { AliveView, EngineAlert, EngineDeps } from './engine.js';
 import { faultPlan, injectFault } from './fault-hook.js';
 import { allServicesRefused } from './health.js';
 import { runnerNotify } from './notify.js';
@@ -85,20 +85,28 @@ export function runEngine(init: ChildInit, io: ChildIo): (m: ToChild) => void {
 
   /** Health and IPVS state for the daemon: the reconciler's status and what changed alive. */
   const lastAlive = new Map<string, boolean>();
+  /** Per virtual server, the alive array last compared: an unchanged pool keeps its array. */
+  const seenAlive = new WeakMap<AliveView, readonly boolean[]>();
   let synced = false;
   function sendState(): void {
     stateTimer = null;
-    const st = engine.status();
+    // Only virtual servers whose pool changed are walked (status() would build all of them: this
+    // runs after every change, up to 50 times a second while thousands of servers change).
+    const ipvs = engine.ipvsStatus();
     const alive: [string, boolean][] = [];
-    for (const v of st.virtualServers) {
-      for (const r of v.realServers) {
-        const key = rsKey(v.vs, r.rs);
-        if (lastAlive.get(key) !== r.alive) alive.push([key, r.alive]);
-        lastAlive.set(key, r.alive);
+    for (const v of engine.aliveView()) {
+      const flags = v.pool.alive;
+      if (seenAlive.get(v) === flags) continue;
+      seenAlive.set(v, flags);
+      for (let i = 0; i < v.rs.length; i++) {
+        const key = rsKey(v.name, v.rs[i]!.name);
+        const a = flags[i] === true;
+        if (lastAlive.get(key) !== a) alive.push([key, a]);
+        lastAlive.set(key, a);
       }
     }
-    send({ type: 'state', ipvs: st.ipvs, allRefused: allServicesRefused(services, st.ipvs), alive });
-    if (!synced && st.ipvs.lastSyncAt !== null) {
+    send({ type: 'state', ipvs, allRefused: allServicesRefused(services, ipvs), alive });
+    if (!synced && ipvs.lastSyncAt !== null) {
       synced = true;
       if (fault) {
         log('warn', `HAKEEP_TEST_CHECKER_FAULT=${fault.fault} is set: the checker child fails in ${fault.afterMs} ms (test hook)`, {});
