@@ -27,6 +27,11 @@ const RS_PER_VS = 100;
 const ADDRS = 10; // real servers on 10.78.1.11-20, ports 20000+
 const PORT0 = 20000;
 const DELAY_LOOP = 1;
+/** MISC_CHECK forks a process per check in both daemons (keepalived forks it from its checker
+ * process, hakeep from its script spawner). 10,000 forks a second is more than the guest's one CPU
+ * does, so MISC_CHECK runs at most this many checks a second: delay_loop = n / rate (at least 1). */
+const MISC_RATE = Number(process.env.BENCH_MISC_RATE ?? 500);
+const delayLoopFor = (type, n) => (type === 'MISC_CHECK' ? Math.max(DELAY_LOOP, Math.ceil(n / MISC_RATE)) : DELAY_LOOP);
 const CONNECT_TIMEOUT = 1;
 const HZ = 100;
 
@@ -39,9 +44,10 @@ function checker(type, ip, port) {
 }
 
 function config(n, type) {
+  const delay = delayLoopFor(type, n);
   let out = 'global_defs {\n  router_id hku-bench\n  script_user root\n}\n';
   for (let v = 0; v * RS_PER_VS < n; v++) {
-    out += `virtual_server 10.78.${9 + Math.floor(v / 250)}.${1 + (v % 250)} 80 {\n  delay_loop ${DELAY_LOOP}\n  lb_algo rr\n  lb_kind NAT\n  protocol TCP\n`;
+    out += `virtual_server 10.78.${9 + Math.floor(v / 250)}.${1 + (v % 250)} 80 {\n  delay_loop ${delay}\n  lb_algo rr\n  lb_kind NAT\n  protocol TCP\n`;
     for (let i = v * RS_PER_VS; i < Math.min(n, (v + 1) * RS_PER_VS); i++) {
       const { ip, port } = rsAddr(i);
       out += `  real_server ${ip} ${port} {\n    weight 1\n    ${checker(type, ip, port)}\n  }\n`;
@@ -93,6 +99,17 @@ function tree(root) {
 
 /** Peak RSS per process seen so far (VmHWM of processes that have exited would be lost). */
 const peaks = new Map();
+/** What each of those processes is (for the per-process breakdown in bench.json). */
+const names = new Map();
+function describe(pid) {
+  try {
+    const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean);
+    const js = argv.find((a) => a.endsWith('.js') || a.endsWith('.mjs'));
+    return js ? `${argv[0].split('/').pop()} ${js.split('/').slice(-2).join('/')}` : argv.slice(0, 2).join(' ');
+  } catch {
+    return '?';
+  }
+}
 
 /** utime+stime(+children) in seconds and VmHWM in MiB for a set of pids. */
 function usage(pids) {
@@ -105,11 +122,33 @@ function usage(pids) {
       cpu += (Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14])) / HZ;
       const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
       // Short-lived scripts do not count towards the daemon's memory.
-      if (m && !/^\S+ \((sh|connect-check|true)\)/.test(stat)) peaks.set(pid, Math.max(peaks.get(pid) ?? 0, Number(m[1]) / 1024));
+      if (m && !/^\S+ \((sh|connect-check|true)\)/.test(stat)) {
+        peaks.set(pid, Math.max(peaks.get(pid) ?? 0, Number(m[1]) / 1024));
+        if (!names.has(pid)) names.set(pid, describe(pid));
+      }
     } catch { /* process gone */ }
   }
   for (const pid of pids) hwm += peaks.get(pid) ?? 0;
   return { cpu, hwm };
+}
+
+/**
+ * Proportional set size of the tree now (MiB): pages shared between the daemon's processes (the
+ * node binary hakeep's two processes both map; keepalived's forked parent and child) count once
+ * in all, where summed RSS counts them once per process. Sampled, so the peak is approximate.
+ */
+let peakPss = 0;
+function samplePss(pids) {
+  let kb = 0;
+  for (const pid of pids) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      if (/^\S+ \((sh|connect-check|true)\)/.test(stat)) continue;
+      const m = /^Pss:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8'));
+      if (m) kb += Number(m[1]);
+    } catch { /* gone */ }
+  }
+  peakPss = Math.max(peakPss, kb / 1024);
 }
 
 function median(xs) {
@@ -121,6 +160,7 @@ async function runOne(daemon, n, servers, type) {
   const conf = `/run/hku-bench-${n}.conf`;
   writeFileSync(conf, config(n, type));
   peaks.clear();
+  names.clear();
   sh('ipvsadm', ['-C']); // the guest is ours alone: start every run from an empty table
   const logFile = `${RESULT_DIR}/${daemon}-${type}-${n}.log`;
   const out = createWriteStream(logFile);
@@ -131,7 +171,8 @@ async function runOne(daemon, n, servers, type) {
   const child = spawn(argv[0], argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
   child.stdout.pipe(out);
   child.stderr.pipe(out);
-  const exited = new Promise((r) => child.on('exit', (code, signal) => r({ code, signal })));
+  let gone = null;
+  const exited = new Promise((r) => child.on('exit', (code, signal) => { gone = { code, signal }; r(gone); }));
   // The whole process tree: hakeep's checker child (and spawner) are the daemon's children, as is
   // keepalived's checker process; scripts' CPU comes in through their parents once reaped.
   const pids = () => {
@@ -143,17 +184,37 @@ async function runOne(daemon, n, servers, type) {
     return list;
   };
   // Sample peaks now and then: a process's VmHWM is lost when it exits.
-  const sampler = setInterval(() => usage(pids()), 2000);
+  peakPss = 0;
+  const sampler = setInterval(() => { const p = pids(); usage(p); samplePss(p); }, 2000);
 
   // Reading /proc/net/ip_vs costs guest CPU in proportion to the table: poll large tables less often.
   const pollMs = n > 1000 ? 100 : 20;
-  const up = await waitFor(() => ipvsCount() >= n, 120_000, pollMs * 5);
-  const startMs = up.value ? Math.round(performance.now() - t0) : null;
+  const up = await waitFor(() => gone !== null || ipvsCount() >= n, 120_000, pollMs * 5);
+  const startMs = up.value && gone === null ? Math.round(performance.now() - t0) : null;
   log(`${daemon} ${type} n=${n}: all ${n} in IPVS after ${startMs} ms`);
+  if (gone !== null) {
+    // The daemon did not start (or died): say so in the results rather than measure nothing.
+    clearInterval(sampler);
+    const res = { daemon, type, n, failed: `exited during start-up: ${JSON.stringify(gone)} (see ${logFile})`, startMs: null, cpuPer1000: null, checksPerSec: 0, nominalChecksPerSec: n / delayLoopFor(type, n), delayLoop: delayLoopFor(type, n), peakRssMiB: Math.round([...peaks.values()].reduce((a, b) => a + b, 0)), removalMs: { median: null, max: null, samples: [] }, exit: gone, destsLeftAfterStop: ipvsCount() };
+    log(JSON.stringify(res));
+    return res;
+  }
 
-  // Steady state: let the warmup spread settle, then measure CPU over a window.
-  await sleep(3000);
   const count = async () => Number((await servers.ask('count')).split(' ')[1]);
+  // Checks must be flowing before the window opens: every server in IPVS does not mean checks
+  // have started (keepalived at 10,000 real servers on a busy guest spends a minute setting up
+  // before its first round; hakeep's checks start after its first IPVS sync). Wait for one full
+  // round of checks (n connections at the servers), bounded to 3 minutes.
+  const round0 = await count();
+  let flowing = false;
+  for (const tEnd = performance.now() + 180_000; !flowing && gone === null && performance.now() < tEnd;) {
+    await sleep(500);
+    flowing = (await count()) - round0 >= n;
+  }
+  const firstRoundMs = flowing ? Math.round(performance.now() - t0) : null;
+  if (!flowing) log(`${daemon} ${type} n=${n}: fewer than ${n} checks within 3 minutes of start-up; measuring anyway`);
+  // Steady state: let the warmup spread settle, then measure CPU over a window.
+  await sleep(Math.max(3000, delayLoopFor(type, n) * 1000));
   // CPU per check over several short windows, reported as the median: CPU accounting in a UML
   // guest is inflated whenever the host is busy, and the median shrugs off such spikes.
   const inIpvs0 = ipvsCount();
@@ -195,7 +256,7 @@ async function runOne(daemon, n, servers, type) {
     const idle = /idle (-?\d+)/.exec(closed);
     if (idle) idles.push(Number(idle[1]));
     if (process.env.BENCH_DEBUG) log(`closed ${ip}:${port} at ${new Date().toISOString()}`);
-    const r = await waitFor(() => !present(ip, port), 10_000, pollMs);
+    const r = await waitFor(() => !present(ip, port), 10_000 + delayLoopFor(type, n) * 1000, pollMs);
     lat.push(r.value ? Math.round(performance.now() - t) : Infinity);
     await servers.ask(`open ${ip} ${port} rs`);
   }
@@ -207,11 +268,13 @@ async function runOne(daemon, n, servers, type) {
   if (ex.code === 'timeout') child.kill('SIGKILL');
   const left = ipvsCount();
   const res = {
-    daemon, type, n, startMs, cpuPer1000, cpuPer1000Windows: perWindow.map((x) => Math.round(x * 1000) / 1000), cpuSec: uEnd.cpu - uStart.cpu, windowSec, checksPerSec: Math.round(checksPerSec), nominalChecksPerSec: n / DELAY_LOOP,
+    daemon, type, n, startMs, firstRoundMs, cpuPer1000, cpuPer1000Windows: perWindow.map((x) => Math.round(x * 1000) / 1000), cpuSec: uEnd.cpu - uStart.cpu, windowSec, checksPerSec: Math.round(checksPerSec), nominalChecksPerSec: n / delayLoopFor(type, n), delayLoop: delayLoopFor(type, n),
     peakRssMiB: Math.round(hwm),
+    peakPssMiB: Math.round(peakPss),
+    peakRssByProcess: [...peaks].map(([pid, mib]) => ({ pid, what: names.get(pid) ?? '?', peakMiB: Math.round(mib) })),
     // Real servers in IPVS at the start and end of the window: fewer than n means false failures.
     inIpvs: [inIpvs0, inIpvs1],
-    // Infinity (not removed within 10 s) becomes null in JSON.
+    // Infinity (not removed within 10 s + delay_loop) becomes null in JSON.
     removalMs: { median: median(lat), max: Math.max(...lat), samples: lat, idleBeforeClose: idles }, exit: ex, destsLeftAfterStop: left,
   };
   log(JSON.stringify(res));

@@ -28,7 +28,7 @@ fi
 misc_bin=/tmp/hku-bench-connect-check.$$
 cc -O2 -o "$misc_bin" bench/checker/connect-check.c && envs+=(--env "BENCH_MISC_BIN=$misc_bin")
 trap 'rm -rf "$server_bin" "$misc_bin" "$pkg"' EXIT
-for v in BENCH_SIZES BENCH_TYPES BENCH_DAEMONS BENCH_STEADY_SEC BENCH_KILLS BENCH_DEBUG; do
+for v in BENCH_SIZES BENCH_TYPES BENCH_DAEMONS BENCH_STEADY_SEC BENCH_KILLS BENCH_DEBUG BENCH_MISC_RATE BENCH_NODE_ARGS; do
   if [ -n "${!v:-}" ]; then envs+=(--env "$v=${!v}"); fi
 done
 set +e
