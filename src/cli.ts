@@ -232,6 +232,7 @@ export async function main(argv: string[]): Promise<number> {
     drainFile: join(stateDirOf(settings, o), 'drained.json'),
     stateDir: stateDirOf(settings, o),
     notifyTimeoutMs: settings.notifyTimeoutSec * 1000,
+    metricsListen: settings.metricsListen,
   });
 }
 

@@ -37,13 +37,36 @@ function textDestination(out: NodeJS.WritableStream): DestinationStream {
   };
 }
 
+type LogTap = (rec: Record<string, unknown>, level: number) => void;
+const taps = new Set<LogTap>();
+
+/**
+ * Watch the structured fields of every record logged at an enabled level (the metrics count
+ * transitions from theirs). A tap must be cheap and never throw; returns the way to remove it.
+ */
+export function tapLog(fn: LogTap): () => void {
+  taps.add(fn);
+  return () => { taps.delete(fn); };
+}
+
+const hooks = {
+  logMethod(this: Logger, args: Parameters<Logger['info']>, method: (...a: unknown[]) => void, level: number): void {
+    if (taps.size > 0 && typeof args[0] === 'object' && args[0] !== null) {
+      for (const t of taps) {
+        try { t(args[0] as Record<string, unknown>, level); } catch { /* a tap never breaks logging */ }
+      }
+    }
+    method.apply(this, args as unknown[]);
+  },
+};
+
 export function createLogger(opts: LoggerOptions = {}): Logger {
   const level = opts.level ?? 'info';
   const base = { pid: process.pid };
   if (opts.format === 'text') {
-    return pino({ level, base }, opts.destination ?? textDestination(process.stdout));
+    return pino({ level, base, hooks }, opts.destination ?? textDestination(process.stdout));
   }
-  return pino({ level, base }, opts.destination ?? pino.destination({ fd: 1, sync: true }));
+  return pino({ level, base, hooks }, opts.destination ?? pino.destination({ fd: 1, sync: true }));
 }
 
 /** A logger that drops everything: for unit tests and library use. */

@@ -17,6 +17,7 @@ import type { Logger } from './log.js';
 import type { RunningService, ServiceHealth, StartService } from './service.js';
 import { installSignalHandlers, type SignalAddon } from './signals.js';
 import { closeStatus, serveStatus } from './status.js';
+import { createMetrics, serveMetrics } from './metrics.js';
 import type { LifecycleSource, SystemdLifecycle } from './systemd.js';
 
 /** Exit code after a fatal internal error (EX_SOFTWARE): non-zero, so systemd restarts hakeep. */
@@ -47,6 +48,8 @@ export interface RunOptions {
   drainFile?: string | null;
   /** [notify] timeout, ms. */
   notifyTimeoutMs?: number;
+  /** [metrics] listen: Prometheus exposition on HOST:PORT (src/daemon/metrics.ts); null = off. */
+  metricsListen?: string | null;
   /** [daemon] state_dir (or the status socket's directory). */
   stateDir?: string;
   /** Read and check a configuration (the running file when no path is given): SIGHUP and `plan`. */
@@ -74,6 +77,7 @@ export async function runDaemon(o: RunOptions): Promise<number> {
     virtualServerCount: () => o.config.virtualServers.length,
   });
   let statusServer: Awaited<ReturnType<typeof serveStatus>> = null;
+  let metricsServer: Awaited<ReturnType<typeof serveMetrics>> = null;
   let stopping: Promise<number> | null = null;
   /** Sides whose start is under way; a stop meanwhile stops each once started (see stop()). */
   const starting: { name: RunningService['name']; started: Promise<RunningService> }[] = [];
@@ -128,6 +132,7 @@ export async function runDaemon(o: RunOptions): Promise<number> {
         }
       }
       closeStatus(statusServer, o.statusSocket ?? '');
+      metricsServer?.close();
       removePid(o.pidFile);
       log.info({ event: 'stopped' }, `Stopped hakeep v${o.version}`);
       resolveDone(code);
@@ -291,6 +296,8 @@ export async function runDaemon(o: RunOptions): Promise<number> {
   }
   if (stopping) return done;
   if (o.statusSocket) statusServer = await serveStatus(o.statusSocket, statusDoc, log, (words) => runCommand(words));
+  // Read from the same status model at each scrape: nothing on the VRRP path.
+  if (o.metricsListen) metricsServer = await serveMetrics(o.metricsListen, createMetrics(statusDoc), log);
   o.onReady?.();
   sd?.ready();
   armTestCrashHook(log);

@@ -73,6 +73,9 @@ interface Target {
   ip: string;
 }
 
+/** GARPs sent and failed since start, by instance: read by the metrics (src/daemon/metrics.ts). */
+export const garpCounts = new Map<string, { sent: number; failed: number }>();
+
 export class GarpScheduler {
   private readonly send: GarpSend;
   private readonly timers: Timers;
@@ -172,9 +175,13 @@ export class GarpScheduler {
       const t = this.queue.shift()!;
       const key = `${t.dev} ${t.ip}`;
       if (failed.has(key)) continue; // one error line per VIP per run, not one per repeat
+      let count = garpCounts.get(this.opts.instance);
+      if (count === undefined) garpCounts.set(this.opts.instance, count = { sent: 0, failed: 0 });
       try {
         this.send(t.dev, t.ip, 1);
+        count.sent += 1;
       } catch (e) {
+        count.failed += 1;
         failed.add(key);
         this.log.error(
           { instance: this.opts.instance, dev: t.dev, vip: t.ip, err: (e as Error).message },
