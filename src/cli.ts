@@ -2,7 +2,7 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { ConfigError, formatDiagnostic, loadConfig, type LoadResult } from './config/index.js';
 import { HELP, parseArgs, UsageError, type CliOptions } from './cli-args.js';
-import { createLogger } from './daemon/log.js';
+import { createLogger, syslogDestination, type SyslogDestination } from './daemon/log.js';
 import { runDaemon, type LoadedConfig, type RunOptions } from './daemon/run.js';
 import type { Logger } from './daemon/log.js';
 import type { Config } from './config/model.js';
@@ -192,10 +192,23 @@ export async function main(argv: string[]): Promise<number> {
     }
     throw e;
   }
+  let syslog: SyslogDestination | null = null;
+  let syslogError: string | null = null;
+  if (settings.syslog) {
+    try {
+      syslog = syslogDestination(settings.syslog);
+    } catch (e) {
+      syslogError = (e as Error).message;
+    }
+  }
   const log = createLogger({
     level: o.logLevel ?? (o.logDetail ? 'debug' : settings.logLevel),
     format: o.logFormat ?? settings.logFormat,
+    syslog,
+    // Never log nowhere: without the syslog socket, stdout stays on.
+    stdout: settings.logStdout || syslog === null,
   });
+  if (syslogError) log.error({ syslog: settings.syslog }, `${syslogError}; logging to stdout only`);
   log.info({ file }, `Opening file '${file}'.`);
   for (const d of res.diagnostics) {
     const fields = { file: d.file, line: d.line };

@@ -13,6 +13,10 @@ export interface Settings {
    * status socket's directory, /run/hakeep, so two daemons with their own sockets never share it. */
   stateDir: string | null;
   metricsListen: string | null;
+  /** [log] syslog: the syslog socket to send every log line to (`yes` = /dev/log); null = off. */
+  syslog: string | null;
+  /** [log] stdout: false = log to syslog only (needs [log] syslog). */
+  logStdout: boolean;
   /** [notify] timeout: seconds a VRRP notify script may run before its process group is killed
    * (keepalived has none; one hung script would hold every later notification of its instance). */
   notifyTimeoutSec: number;
@@ -27,6 +31,8 @@ export const DEFAULT_SETTINGS: Settings = {
   statusSocket: '/run/hakeep/status.sock',
   stateDir: null,
   metricsListen: null,
+  syslog: null,
+  logStdout: true,
   notifyTimeoutSec: 30,
 };
 
@@ -76,6 +82,21 @@ export function settingsFromIni(text: string, path = 'hakeep.ini'): Settings {
     if (!(n > 0 && n <= 3600)) throw new SettingsError(`${path}: [notify] timeout = ${nt} is not a number of seconds between 0 and 3600`);
     s.notifyTimeoutSec = n;
   }
+  const yesNo = (section: string, key: string): boolean | undefined => {
+    const v = str(section, key);
+    if (v === undefined) return undefined;
+    if (['yes', 'true', 'on', '1'].includes(v.toLowerCase())) return true;
+    if (['no', 'false', 'off', '0'].includes(v.toLowerCase())) return false;
+    throw new SettingsError(`${path}: [${section}] ${key} = ${v}: use yes or no`);
+  };
+  const syslog = str('log', 'syslog');
+  if (syslog !== undefined) {
+    const onOff = ['yes', 'true', 'on', 'no', 'false', 'off', ''].includes(syslog.toLowerCase());
+    if (!onOff && !syslog.startsWith('/')) throw new SettingsError(`${path}: [log] syslog = ${syslog}: use yes (/dev/log), no, or the absolute path of the syslog socket`);
+    s.syslog = onOff ? (['yes', 'true', 'on'].includes(syslog.toLowerCase()) ? '/dev/log' : null) : syslog;
+  }
+  s.logStdout = yesNo('log', 'stdout') ?? s.logStdout;
+  if (!s.logStdout && s.syslog === null) throw new SettingsError(`${path}: [log] stdout = no needs [log] syslog = yes (or a socket path): otherwise hakeep would log nowhere`);
   const metrics = str('metrics', 'listen');
   if (metrics !== undefined) s.metricsListen = metrics === '' ? null : metrics;
   return s;
