@@ -395,7 +395,11 @@ export function instanceSpec(r: Reporter, meta: InstanceMeta): BlockSpec<VrrpIns
             const fix = t.toUpperCase() === 'PASS' || t.toUpperCase() === 'AH' ? `write ${t.toUpperCase()} on every node` : 'use PASS (or remove the authentication block) on every node';
             r.warn(loc(s), `(${v.name}) unknown authentication type '${t}': keepalived ignores it (auth_type is case-sensitive: PASS or AH) and runs this instance WITHOUT authentication, so does hakeep (peers with the same line agree with it; a peer that says PASS rejects its adverts). To authenticate, ${fix}`);
           }
-          if (t === 'AH') r.warn(loc(s), 'auth_type AH is not implemented by hakeep yet; the daemon will refuse to start this instance (use PASS or no authentication)');
+          // Refused on purpose (README, "Where hakeep refuses although keepalived runs"): RFC 3768
+          // removed AH from VRRPv2, keepalived's AH is its own HMAC-MD5-96 over the advert with the
+          // auth_pass as key, and a node that ran without it would be rejected by its AH peers
+          // (both sides master).
+          if (t === 'AH') r.error(loc(s), `(${v.name}) auth_type AH is refused by hakeep: RFC 3768 removed the IPsec AH authentication from VRRP (it was RFC 2338's), keepalived's AH is its own HMAC-MD5-96 scheme that hakeep does not speak, and running this instance without it would make keepalived peers using AH reject its adverts (both nodes master). Use auth_type PASS, or no authentication block, on every node of this virtual router`);
         } else if (s.keyword === 'auth_pass') {
           meta.authPassLoc = loc(s);
           meta.at['auth_pass'] = loc(s);
