@@ -49,5 +49,9 @@ for (const r of results) {
   const ok = samples.every((s) => s < targetOf(r));
   if (r.cpuPer1000Windows) console.log(`${r.daemon} ${typeOf(r)} n=${r.n}: CPU s / 1,000 checks per window ${r.cpuPer1000Windows.join(', ')} (median shown)`);
   if (r.peakRssByProcess) console.log(`${r.daemon} ${typeOf(r)} n=${r.n}: peak RSS by process ${r.peakRssByProcess.map((p) => `${p.what} ${p.peakMiB}`).join(', ')} MiB`);
+  if (samples.length === 0) {
+    console.log(`${r.daemon} ${typeOf(r)} n=${r.n}: no servers killed (delay_loop ${dl(r)} s is too long to wait for removals)`);
+    continue;
+  }
   console.log(`${r.daemon} ${typeOf(r)} n=${r.n}: removal samples ${samples.map((s) => (Number.isFinite(s) ? s : '>10000')).join(', ')} ms -> ${ok ? 'all within' : 'some OVER'} target`);
 }
