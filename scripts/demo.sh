@@ -1,17 +1,30 @@
 #!/usr/bin/env bash
-# hakeep demo: two directors and a client in network namespaces on one bridge. Starts hakeep on
-# both directors from examples/vrrp-master.conf and examples/vrrp-backup.conf, then shows the
-# election, the client reaching the VIP, a failover when the master stops, and the master's
-# return, then a link fault (FAULT state and preemption back), quoting the daemons' own log lines. Non-interactive; exits non-zero when a step fails;
-# removes everything it created, also when interrupted. Run as root: npm run demo
+# hakeep demo, run as root: npm run demo (after bash scripts/setup.sh). Two parts:
+#  VRRP: two directors and a client in network namespaces on one bridge. Starts hakeep (-P) on
+#    both directors from examples/vrrp-master.conf and examples/vrrp-backup.conf, then shows the
+#    election, the client reaching the VIP, a failover when the master stops, and the master's
+#    return, then a link fault (FAULT state and preemption back), quoting the daemons' own log lines.
+#  LVS (scripts/demo-lvs.sh): two directors running both halves in front of two LVS-DR real web
+#    servers, a client fetching pages through the VIP; a real server killed and brought back, the
+#    master stopped. It needs kernel IPVS: on the host when `modprobe ip_vs` works, otherwise
+#    inside User Mode Linux (scripts/uml-run.sh, scripts/demo-lvs-guest.sh).
+# Non-interactive; the demo doubles as a smoke test: it exits non-zero when a fact it states does
+# not hold, and removes everything it created (namespaces, processes by PID, the UML guest), also
+# when interrupted. Environment: HAKEEP_BIN=/path/to/bin/hakeep.js runs another build;
+# HAKEEP_DEMO=vrrp|lvs runs one part only; HAKEEP_DEMO_LVS=host|uml forces where the LVS part runs.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+# The hakeep to run: this checkout's by default; HAKEEP_BIN=/path/to/bin/hakeep.js runs another build.
+HAKEEP_BIN=${HAKEEP_BIN:-$ROOT/bin/hakeep.js}
+HAKEEP_DIR=$(cd "$(dirname "$(realpath "$HAKEEP_BIN")")/.." && pwd)
 P=hkd                       # prefix of every namespace this demo creates
 SUBNET=192.168.51           # the examples' subnet; exists only inside the demo's namespaces
 VIP=$SUBNET.100
 WORK=$(mktemp -d /tmp/hkd-demo.XXXXXX)
 declare -A DAEMON_PID=()
+LVS_PID=''                  # scripts/demo-lvs.sh or scripts/uml-run.sh while the LVS part runs
+PARTS=${HAKEEP_DEMO:-vrrp lvs}
 declare -A SHOWN=()         # log lines already narrated, per director
 T0=$(date +%s.%N)
 
@@ -22,6 +35,11 @@ elapsed() { awk -v a="$T0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }
 cleanup() {
   local rc=$?
   trap - EXIT INT TERM
+  if [ -n "$LVS_PID" ]; then
+    # uml-run.sh kills its guest and demo-lvs.sh its processes and namespaces when told to stop.
+    kill -TERM "$LVS_PID" 2>/dev/null || true
+    wait "$LVS_PID" 2>/dev/null || true
+  fi
   for d in "${!DAEMON_PID[@]}"; do
     kill -TERM "${DAEMON_PID[$d]}" 2>/dev/null || true
   done
@@ -49,14 +67,15 @@ fail() {
 # --- prerequisites ------------------------------------------------------------------------------
 [ "$(id -u)" -eq 0 ] || fail "the demo creates network namespaces: run it as root"
 command -v ip >/dev/null || fail "ip (iproute2) is missing: apt-get install -y iproute2"
-[ -f "$ROOT/dist/cli.js" ] || fail "dist/ is missing: run npm run build (npm run demo does it)"
-[ -f "$ROOT/native/build/Release/hakeep_native.node" ] || fail "the native addon is not built (GARP needs it): run npm install"
+[ -f "$HAKEEP_DIR/dist/cli.js" ] || fail "dist/ is missing: run npm run build (npm run demo does it)"
+[ -f "$HAKEEP_DIR/native/build/Release/hakeep_native.node" ] || fail "the native addon is not built (GARP needs it): run npm install"
 if ! command -v ping >/dev/null; then
   echo "installing iputils-ping (the client pings the VIP)"
   { apt-get install -y -q iputils-ping >/dev/null 2>&1 || { apt-get update -q >/dev/null 2>&1 && apt-get install -y -q iputils-ping >/dev/null 2>&1; }; } \
     || fail "cannot install iputils-ping: apt-get install -y iputils-ping"
 fi
 
+if [[ " $PARTS " == *" vrrp "* ]]; then
 # --- the lab --------------------------------------------------------------------------------------
 say "Building the lab: a bridge, director1 ($SUBNET.10), director2 ($SUBNET.11), client ($SUBNET.12)"
 for ns in d1 d2 client sw; do ip netns del "$P-$ns" 2>/dev/null || true; done
@@ -86,7 +105,7 @@ start_hakeep() { # start_hakeep d1|d2 CONFIG
   local d=$1 conf=$2
   : > "$WORK/$d.log"
   SHOWN[$d]=0
-  ip netns exec "$P-$d" node "$ROOT/bin/hakeep.js" -n -P -f "$ROOT/examples/$conf" --log-format text \
+  ip netns exec "$P-$d" node "$HAKEEP_BIN" -n -P -f "$ROOT/examples/$conf" --log-format text \
     -p "$WORK/$d.pid" --status-socket "$WORK/$d.sock" >>"$WORK/$d.log" 2>&1 &
   DAEMON_PID[$d]=$!
 }
@@ -215,3 +234,38 @@ narrate d1
 narrate d2
 has_vip d1 && fail "director1 kept $VIP after stopping"
 note "all VIPs removed"
+for ns in d1 d2 client sw; do ip netns del "$P-$ns" 2>/dev/null || true; done
+fi
+
+# --- the LVS half ---------------------------------------------------------------------------------
+if [[ " $PARTS " == *" lvs "* ]]; then
+  where=${HAKEEP_DEMO_LVS:-}
+  if [ -z "$where" ]; then
+    if [ -e /proc/net/ip_vs ] || modprobe ip_vs 2>/dev/null; then where=host; else where=uml; fi
+  fi
+  if [ "$where" = host ]; then
+    say "The LVS half: this kernel has IPVS, so in network namespaces on this machine"
+    HAKEEP_BIN="$HAKEEP_BIN" bash "$ROOT/scripts/demo-lvs.sh" &
+    LVS_PID=$!
+    rc=0
+    wait "$LVS_PID" || rc=$?
+    LVS_PID=''
+    [ "$rc" -eq 0 ] || fail "the LVS part failed (exit code $rc; its output is above)"
+  else
+    say "The LVS half: this kernel has no IPVS (modprobe ip_vs fails), so inside User Mode Linux (a real kernel with IPVS)"
+    note "booting the guest (scripts/uml-run.sh: the host's files, its own kernel); in it, scripts/demo-lvs.sh"
+    guest=$WORK/uml
+    bash "$ROOT/scripts/uml-run.sh" --mem 768M --timeout 240 --modules "ip_vs ip_vs_rr veth bridge" \
+      --env "HAKEEP_BIN=$HAKEEP_BIN" "$ROOT/scripts/demo-lvs-guest.sh" "$guest" &
+    LVS_PID=$!
+    # The guest's narrative as it is written (tail stops once uml-run.sh has exited).
+    tail -n +1 -F -s 0.3 --pid="$LVS_PID" "$guest/narrative.log" 2>/dev/null || true
+    rc=0
+    wait "$LVS_PID" || rc=$?
+    LVS_PID=''
+    if [ "$rc" -ne 0 ]; then
+      [ -f "$guest/console.log" ] && { echo "--- last lines of the guest's console ---" >&2; tail -n 20 "$guest/console.log" >&2; }
+      fail "the LVS part failed in User Mode Linux (exit code $rc)"
+    fi
+  fi
+fi
