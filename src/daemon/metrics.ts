@@ -1,6 +1,6 @@
 // Prometheus exposition ([metrics] listen = 127.0.0.1:9650 in hakeep.ini; off by default), with
 // prom-client. Nothing here runs on the advert path: the values are read from the status model
-// the services already keep (src/daemon/status-format.ts) when a scrape arrives, plus two
+// the services already keep (the raw status, read in place: no document built) when a scrape arrives, plus two
 // counters kept elsewhere at no cost to VRRP timing: transitions by reason, counted from the
 // transition log records (log.ts tapLog: a few property reads per log line, at info level and
 // above), and GARPs per instance (src/net/garp.ts, counted where they are sent).
@@ -20,7 +20,12 @@ import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry, type Metric } from 'prom-client';
 import type { Logger } from './log.js';
 import { tapLog } from './log.js';
-import { clockNow, normaliseStatus, type StatusDocument } from './status-format.js';
+import type { InstanceStatus } from '../vrrp/instance.js';
+import type { VrrpServiceStatus } from '../vrrp/service.js';
+import type { ReconcilerStatus } from '../ipvs/reconciler.js';
+
+type Obj = Record<string, unknown>;
+const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
 import { garpCounts } from '../net/garp.js';
 
 const STATES = ['INIT', 'BACKUP', 'MASTER', 'FAULT'] as const;
@@ -40,11 +45,13 @@ export interface Metrics {
 export function createMetrics(status: () => unknown, opts: { defaultMetrics?: boolean } = {}): Metrics {
   const registry = new Registry();
   const r = [registry];
-  if (opts.defaultMetrics !== false) collectDefaultMetrics({ register: registry, eventLoopMonitoringPrecision: 10 });
+  // prom-client's process/Node.js defaults cost about 2.5 ms per scrape on this loop (they read
+  // /proc synchronously; bench/observe/scrape-cost.mjs): off unless asked for.
+  if (opts.defaultMetrics === true) collectDefaultMetrics({ register: registry, eventLoopMonitoringPrecision: 10 });
 
   const vrrpState = new Gauge({ name: 'hakeep_vrrp_state', help: 'VRRP state of each instance: 1 for the state it is in, 0 for the others', labelNames: ['instance', 'state'], registers: r });
   const prio = new Gauge({ name: 'hakeep_vrrp_priority', help: 'Effective priority (configured plus tracker weights)', labelNames: ['instance'], registers: r });
-  const transitions = new Counter({ name: 'hakeep_vrrp_transitions_total', help: 'State transitions by instance, new state and reason', labelNames: ['instance', 'to', 'reason'], registers: r });
+  const transitions = new Counter({ name: 'hakeep_vrrp_transitions_total', help: 'State transitions by instance, new state and reason, counted from their log lines (log level info or lower, the default; the stop to INIT is not logged)', labelNames: ['instance', 'to', 'reason'], registers: r });
   const sent = new Counter({ name: 'hakeep_vrrp_adverts_sent_total', help: 'VRRP adverts sent', labelNames: ['instance'], registers: r });
   const received = new Counter({ name: 'hakeep_vrrp_adverts_received_total', help: 'VRRP adverts received and accepted for the instance', labelNames: ['instance'], registers: r });
   const rejected = new Counter({ name: 'hakeep_vrrp_adverts_rejected_total', help: 'VRRP adverts received and discarded, by reason', labelNames: ['instance', 'reason'], registers: r });
@@ -87,18 +94,28 @@ export function createMetrics(status: () => unknown, opts: { defaultMetrics?: bo
     else c.inc(v);
   };
 
+  /**
+   * Every value from the raw status, read in place: no document is built (normaliseStatus costs
+   * tens of ms at 10,000 real servers, on the VRRP loop), one pass over the real servers.
+   */
   function refresh(): void {
-    let doc: StatusDocument;
+    let raw: Obj;
     try {
-      doc = normaliseStatus(status(), clockNow());
+      const r = status();
+      if (!isObj(r)) return;
+      raw = r;
     } catch {
       return;
     }
-    healthGauge.set(doc.health.exitCode);
     for (const m of [vrrpState, prio, sent, received, rejected, sendErrors, garps, garpFailures, lateness, lateWakeups, checks, rsUp, rsTotal, quorum, ipvsBatches, ipvsCommands, ipvsFailures, checkerRestarts, notifyRuns, notifyFailed, notifyTimeouts, scriptRuns]) m.reset();
-    const vrrp = doc.services.vrrp;
-    for (const i of vrrp?.instances ?? []) {
-      for (const s of STATES) vrrpState.set({ instance: i.name, state: s }, i.state === s ? 1 : 0);
+    const services = isObj(raw.services) ? raw.services : {};
+    // The `hakeep status` exit code (status-format.ts assessHealth), from the same facts.
+    let health = 0;
+    const vrrp = isObj(services.vrrp) ? services.vrrp as unknown as Partial<VrrpServiceStatus> : null;
+    for (const i of (Array.isArray(vrrp?.instances) ? vrrp.instances : []) as InstanceStatus[]) {
+      if (i.state === 'FAULT') health = 2;
+      else if (i.vipFailures.length > 0) health = Math.max(health, 1);
+      for (const st of STATES) vrrpState.set({ instance: i.name, state: st }, i.state === st ? 1 : 0);
       prio.set({ instance: i.name }, i.effectivePriority);
       setCounter(sent, { instance: i.name }, i.counters.advertsSent);
       setCounter(received, { instance: i.name }, i.counters.advertsReceived);
@@ -121,39 +138,47 @@ export function createMetrics(status: () => unknown, opts: { defaultMetrics?: bo
       setCounter(notifyTimeouts, null, n.timedOut);
     }
     for (const [kind, st] of Object.entries(vrrp?.scripts ?? {})) {
-      const s = st as unknown as Record<string, unknown>;
+      const s = st as unknown as Obj;
       const runs = typeof s.runs === 'number' ? s.runs : 0;
       const failures = typeof s.failures === 'number' ? s.failures : 0;
       setCounter(scriptRuns, { kind, result: 'success' }, runs - failures);
       setCounter(scriptRuns, { kind, result: 'failure' }, failures);
       setCounter(scriptRuns, { kind, result: 'timeout' }, s.timeouts);
     }
-    const check = doc.services.check;
+    const check = isObj(services.check) ? services.check : null;
     if (check) {
-      checkerUp.set(check.health.ok ? 1 : 0);
-      setCounter(checkerRestarts, null, check.child.restarts);
+      const ok = isObj(check.health) && check.health.ok === true;
+      if (!ok) health = 2;
+      checkerUp.set(ok ? 1 : 0);
+      setCounter(checkerRestarts, null, isObj(check.child) ? check.child.restarts : 0);
       const byType = new Map<string, { ok: number; failed: number }>();
-      for (const v of check.virtualServers) {
-        rsUp.set({ virtual_server: v.vs }, v.realServersUp);
-        rsTotal.set({ virtual_server: v.vs }, v.realServersTotal);
-        quorum.set({ virtual_server: v.vs }, v.quorumUp ? 1 : 0);
-        for (const rs of v.realServers) {
-          for (const k of rs.checkers) {
-            const t = byType.get(k.type) ?? { ok: 0, failed: 0 };
+      for (const v of Array.isArray(check.virtualServers) ? check.virtualServers as Obj[] : []) {
+        const vs = String(v.vs);
+        const rss = Array.isArray(v.realServers) ? v.realServers as Obj[] : [];
+        let up = 0;
+        for (const rs of rss) {
+          if (rs.alive === true) up++;
+          for (const k of Array.isArray(rs.checkers) ? rs.checkers as Obj[] : []) {
+            const type = String(k.type);
+            let t = byType.get(type);
+            if (t === undefined) byType.set(type, t = { ok: 0, failed: 0 });
             const total = typeof k.checks === 'number' ? k.checks : 0;
             const failed = typeof k.failures === 'number' ? k.failures : 0;
             t.ok += total - failed;
             t.failed += failed;
-            byType.set(k.type, t);
           }
         }
+        rsUp.set({ virtual_server: vs }, up);
+        rsTotal.set({ virtual_server: vs }, rss.length);
+        quorum.set({ virtual_server: vs }, v.quorumUp === false ? 0 : 1);
       }
       for (const [type, t] of byType) {
         checks.inc({ checker: type, result: 'success' }, Math.max(0, t.ok));
         checks.inc({ checker: type, result: 'failure' }, t.failed);
       }
-      const p = check.ipvs;
+      const p = isObj(check.ipvs) ? check.ipvs as unknown as ReconcilerStatus : null;
       if (p) {
+        if ((p.failingServices ?? []).length > 0) health = Math.max(health, 1);
         setCounter(ipvsBatches, null, p.batchesApplied);
         setCounter(ipvsCommands, null, p.commandsApplied);
         setCounter(ipvsFailures, null, p.failures);
@@ -163,6 +188,7 @@ export function createMetrics(status: () => unknown, opts: { defaultMetrics?: bo
         }
       }
     }
+    healthGauge.set(raw.error !== undefined ? 2 : health);
   }
 
   return {

@@ -150,6 +150,8 @@ export async function runDaemon(o: RunOptions): Promise<number> {
     services: Object.fromEntries(services.map((s) => [s.name, s.status()])),
     drained: drains.list(),
   });
+  // Created before the services start, so their first transitions are counted (served below).
+  const metrics = o.metricsListen ? createMetrics(statusDoc) : null;
   /** `plan FILE`: what a reload to FILE would do, asked of each side; nothing changes. */
   const planFor = async (path: string): Promise<{ ok: boolean; message: string }> => {
     if (!o.loadConfig) return { ok: false, message: 'this hakeep cannot read configurations for a plan' };
@@ -297,7 +299,7 @@ export async function runDaemon(o: RunOptions): Promise<number> {
   if (stopping) return done;
   if (o.statusSocket) statusServer = await serveStatus(o.statusSocket, statusDoc, log, (words) => runCommand(words));
   // Read from the same status model at each scrape: nothing on the VRRP path.
-  if (o.metricsListen) metricsServer = await serveMetrics(o.metricsListen, createMetrics(statusDoc), log);
+  if (o.metricsListen && metrics) metricsServer = await serveMetrics(o.metricsListen, metrics, log);
   o.onReady?.();
   sd?.ready();
   armTestCrashHook(log);

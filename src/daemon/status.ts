@@ -1,6 +1,7 @@
 // The status socket: a Unix stream socket, root only (mode 0600). A client sends one request line
 // and gets one answer, then the connection closes:
-//   `status`                 → the status document as JSON (status-format.ts: versioned, wall times)
+//   `status`                 → the raw status with the daemon's clock pair, as JSON; `hakeep status`
+//                              builds the versioned document from it (status-format.ts)
 //   `rs drain VS RS` / `rs enable VS RS` → `{"ok":…,"message":…}` (see src/daemon/drain.ts)
 // A client that sends nothing gets the status when it half-closes (`socat - UNIX-CONNECT:… </dev/null`)
 // or after SILENT_CLIENT_MS, as before commands existed.
@@ -18,7 +19,7 @@ import { dirname } from 'node:path';
 import type { Logger } from './log.js';
 import { native, type NativeAddon, type NativeHandle } from '../net/native.js';
 import { RateLimiter } from '../vrrp/rate-limit.js';
-import { clockNow, normaliseStatus } from './status-format.js';
+import { withDaemonClock } from './status-format.js';
 
 export type StatusSource = () => unknown;
 
@@ -38,7 +39,8 @@ export interface StatusServerOptions {
   /** The listener that knows its peers (the addon's credListen); default: the addon's when it has
    * one. null: Node's own listener, which cannot tell who connects (commands are refused). */
   credListen?: CredListen | null;
-  /** Shapes what `status` answers; default: the versioned document (normaliseStatus). */
+  /** Shapes what `status` answers; default: the raw status with the daemon's clock (withDaemonClock;
+   * the client builds the versioned document from it: status-format.ts). */
   format?: (raw: unknown) => unknown;
   /** The uid the daemon runs as, allowed to run commands besides root (default: process.geteuid()). */
   daemonUid?: number;
@@ -95,12 +97,14 @@ export async function serveStatus(path: string, source: StatusSource, log: Logge
       return null;
     }
     try { unlinkSync(path); } catch { /* no stale socket */ }
-    const format = opts.format ?? ((raw: unknown) => normaliseStatus(raw, clockNow()));
+    const format = opts.format ?? withDaemonClock;
     const daemonUid = opts.daemonUid ?? process.geteuid?.() ?? 0;
     const refusals = new RateLimiter(10_000);
     const statusText = (): string => {
       try {
-        return JSON.stringify(format(source()), null, 2);
+        // Compact: with 10,000 real servers the indentation alone costs milliseconds on the VRRP
+        // loop; `hakeep status --json` pretty-prints in its own process.
+        return JSON.stringify(format(source()));
       } catch (e) {
         return JSON.stringify({ error: String(e) });
       }

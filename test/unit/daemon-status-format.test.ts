@@ -72,6 +72,10 @@ describe('status document', () => {
     expect(doc.health.problems.map((p) => [p.severity, p.kind])).toEqual([['warning', 'vip_failure'], ['info', 'real_server_down']]);
     // Idempotent: the client normalises what the daemon sent without a clock, and gets the same.
     expect(normaliseStatus(JSON.parse(JSON.stringify(doc)), null)).toEqual(doc);
+    // The daemon's wire form: the raw status and its clock (withDaemonClock); the client gets the
+    // same document from it as from the clock passed in.
+    const wire = { ...raw([instance({ faults: [], vipFailures: [{ vip: '10.0.0.101/32', error: 'EEXIST', attempts: 2, nextRetryAt: 101_000 }] })], check()), daemonClock: CLOCK };
+    expect(normaliseStatus(JSON.parse(JSON.stringify(wire)), null)).toEqual(doc);
   });
 
   it('exit codes: 0 healthy, 2 for an instance in FAULT or an unfit checker side, no wall time without a clock', () => {

@@ -11,6 +11,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { silentLogger } from '../../src/daemon/log.js';
 import { authorise, closeStatus, request, serveStatus } from '../../src/daemon/status.js';
 import { native } from '../../src/net/native.js';
+import { normaliseStatus } from '../../src/daemon/status-format.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'hakeep-status-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -53,16 +54,20 @@ describe('status socket', () => {
     });
     try {
       expect(statSync(path).mode & 0o777).toBe(0o600);
-      const doc = JSON.parse(await request(path, 'status')) as Record<string, unknown>;
-      // Fields the daemon adds pass through; the document is versioned and carries a wall time.
+      // The daemon answers its raw status with its clock; the client builds the versioned document.
+      const answer = JSON.parse(await request(path, 'status')) as { hello: string; daemonClock: { mono: number; wall: number } };
+      expect(answer.hello).toBe('status');
+      expect(Math.abs(answer.daemonClock.wall - Date.now())).toBeLessThan(5000);
+      const doc = normaliseStatus(answer, null);
       expect(doc).toMatchObject({ hello: 'status', schemaVersion: 1, services: { vrrp: null, check: null }, drained: [], health: { status: 'ok', exitCode: 0, problems: [] } });
-      expect(Math.abs(Date.parse(doc.generatedAt as string) - Date.now())).toBeLessThan(5000);
+      expect(doc.generatedAt).toBe(new Date(answer.daemonClock.wall).toISOString());
+      expect(doc).not.toHaveProperty('daemonClock');
       expect(JSON.parse(await request(path, 'rs drain a b'))).toEqual({ ok: true, message: 'did rs drain a b' });
       // A command written 600 ms after connecting is still run as a command.
       expect(JSON.parse(await slowClient(path, 600, 'rs enable a b'))).toEqual({ ok: true, message: 'did rs enable a b' });
       expect(seen).toEqual([['rs', 'drain', 'a', 'b'], ['rs', 'enable', 'a', 'b']]);
       // A client that sends nothing and half-closes gets the status.
-      expect(JSON.parse(await slowClient(path, 10, null))).toMatchObject({ hello: 'status', schemaVersion: 1 });
+      expect(JSON.parse(await slowClient(path, 10, null))).toMatchObject({ hello: 'status', daemonClock: {} });
     } finally {
       closeStatus(server, path);
     }
@@ -90,7 +95,7 @@ describe('status socket', () => {
       chmodSync(dir, 0o755);
       chmodSync(path, 0o666);
       const st = await requestAs(65534, path, 'status');
-      expect(JSON.parse(st.out)).toMatchObject({ topology: 'x', schemaVersion: 1 });
+      expect(JSON.parse(st.out)).toMatchObject({ topology: 'x', daemonClock: {} });
       const cmd = await requestAs(65534, path, 'rs drain a b');
       const answer = JSON.parse(cmd.out) as { ok: boolean; message: string };
       expect(answer.ok).toBe(false);
@@ -110,7 +115,7 @@ describe('status socket', () => {
     let ran = 0;
     const server = await serveStatus(path, () => ({}), silentLogger(), async () => { ran++; return { ok: true, message: '' }; }, { credListen: null });
     try {
-      expect(JSON.parse(await request(path, 'status'))).toMatchObject({ schemaVersion: 1 });
+      expect(JSON.parse(await request(path, 'status'))).toHaveProperty('daemonClock');
       const r = JSON.parse(await request(path, 'rs drain a b')) as { ok: boolean; message: string };
       expect(r.ok).toBe(false);
       expect(r.message).toContain('cannot check who is asking');
