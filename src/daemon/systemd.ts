@@ -433,15 +433,28 @@ export interface LifecycleSource {
    * aliveCount() when it has one: its status() parses the child's whole status document, which
    * with thousands of real servers is too long a block for the VRRP loop to pay every second.
    */
-  services(): Array<{ name: string; status(): unknown; aliveCount?(): { up: number; total: number } }>;
+  services(): Array<{
+    name: string;
+    status(): unknown;
+    aliveCount?(): { up: number; total: number };
+    health?(): { ok: boolean; detail: string };
+    onHealth?(fn: (h: { ok: boolean; detail: string }) => void): void;
+  }>;
   /** Virtual servers in the running configuration. */
   virtualServerCount?(): number;
   /** advert_int of each configured instance, seconds (the running configuration). */
   advertIntSec(name: string): number | undefined;
 }
 
+/** How long READY=1 waits for the checker side to have programmed IPVS (then it goes anyway, saying why). */
+export const READY_WAIT_FOR_IPVS_MS = 15_000;
+
 export interface SystemdLifecycle {
-  /** Start-up done (both halves run): READY=1 with the STATUS text, the STATUS follower, the watchdog, the stall hook. */
+  /**
+   * Start-up done (both halves run): the watchdog and the stall hook at once; READY=1 with the
+   * STATUS text and the STATUS follower once the checker side has programmed IPVS (at most
+   * READY_WAIT_FOR_IPVS_MS later).
+   */
   ready(): void;
   /** A reload starts: RELOADING=1 with MONOTONIC_USEC. */
   reloading(): void;
@@ -456,9 +469,11 @@ export interface SystemdLifecycle {
  * every second, sent on change); the watchdog pings from the main event loop, which is the VRRP
  * event loop (the checker side runs in a child process), while vrrpProgress() holds.
  */
-export function systemdLifecycle(sd: Systemd, src: LifecycleSource, log: Logger): SystemdLifecycle {
+export function systemdLifecycle(sd: Systemd, src: LifecycleSource, log: Logger, readyWaitMs = READY_WAIT_FOR_IPVS_MS): SystemdLifecycle {
   let phase: 'starting' | 'running' | 'reloading' | 'stopping' = 'starting';
   let stall: { stop(): void } | null = null;
+  let called = false;
+  let readyTimer: NodeJS.Timeout | null = null;
   const text = (): string => {
     const by = new Map(src.services().map((s) => [s.name, s]));
     const check = by.get('check');
@@ -480,14 +495,38 @@ export function systemdLifecycle(sd: Systemd, src: LifecycleSource, log: Logger)
   });
   return {
     ready() {
-      if (phase !== 'starting') return;
-      phase = 'running';
-      if (!sd.enabled) return;
-      sd.ready(text());
-      sd.followStatus(text);
+      if (called || phase !== 'starting') return;
+      called = true;
+      if (!sd.enabled) {
+        phase = 'running';
+        return;
+      }
       const wd = sd.startWatchdog(progress);
       if (wd) log.info({ event: 'watchdog', intervalMs: wd.intervalMs }, `systemd watchdog: pinging every ${wd.intervalMs} ms from the VRRP event loop while it is healthy`);
       stall = armTestStallHook(log);
+      const go = (): void => {
+        if (readyTimer) clearTimeout(readyTimer);
+        readyTimer = null;
+        if (phase !== 'starting') return;
+        phase = 'running';
+        sd.ready(text());
+        sd.followStatus(text);
+      };
+      // "Ready" means serving: with virtual servers, once the checker side has programmed IPVS.
+      const check = src.services().find((s) => s.name === 'check');
+      const h = check?.health?.();
+      if (!check?.onHealth || !h || h.ok) {
+        go();
+        return;
+      }
+      log.info({ event: 'sd_ready_wait', detail: h.detail }, `checker side not ready yet (${h.detail}): telling systemd hakeep is ready once it is, at most in ${readyWaitMs / 1000} s`);
+      check.onHealth((x) => { if (x.ok) go(); });
+      readyTimer = setTimeout(() => {
+        const now = check.health?.() ?? h;
+        if (phase === 'starting') log.warn({ event: 'sd_ready_wait', detail: now.detail }, `checker side still not ready after ${readyWaitMs / 1000} s (${now.detail}): telling systemd hakeep is ready anyway; the VRRP instances fronting the virtual servers stay in FAULT until it is`);
+        go();
+      }, readyWaitMs);
+      readyTimer.unref();
     },
     reloading() {
       if (phase !== 'running') return;
@@ -502,6 +541,7 @@ export function systemdLifecycle(sd: Systemd, src: LifecycleSource, log: Logger)
     stopping(reason) {
       if (phase === 'stopping') return;
       phase = 'stopping';
+      if (readyTimer) clearTimeout(readyTimer);
       stall?.stop();
       sd.stopping(`stopping (${reason})`);
     },

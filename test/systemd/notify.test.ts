@@ -249,14 +249,46 @@ describe('systemdLifecycle (what runDaemon drives)', () => {
     life.ready();
     vi.advanceTimersByTime(5000);
     expect(r.sent.map(([, m]) => m)).toEqual([
+      'WATCHDOG=1',
       'READY=1\nSTATUS=VI_1 BACKUP, 2/2 real servers up',
       'WATCHDOG=1',
       'STATUS=VI_1 MASTER, 2/2 real servers up',
-      'WATCHDOG=1',
       'RELOADING=1\nMONOTONIC_USEC=42\nSTATUS=reloading: VI_1 MASTER, 2/2 real servers up',
       'READY=1\nSTATUS=VI_1 MASTER, 2/2 real servers up',
       'STOPPING=1\nSTATUS=stopping (SIGTERM)',
     ]);
+  });
+
+  it('READY=1 waits for the checker side to have programmed IPVS (the watchdog pings meanwhile), or goes after the bound saying why', () => {
+    vi.useFakeTimers();
+    for (const becomesOk of [true, false]) {
+      const r = recorder();
+      const { lines, log } = memLog();
+      const sd = new Systemd({ env: { NOTIFY_SOCKET: '/n', WATCHDOG_USEC: '10000000' }, send: r.send, log });
+      let health = { ok: false, detail: 'IPVS table not programmed yet' };
+      const listeners: Array<(h: typeof health) => void> = [];
+      const services = [
+        { name: 'vrrp', status: () => ({ instances: [{ name: 'VI_1', state: 'FAULT', counters: { advertsSent: 0 } }] }) },
+        { name: 'check', status: () => ({}), aliveCount: () => ({ up: 2, total: 2 }), health: () => health, onHealth: (fn: (h: typeof health) => void) => { listeners.push(fn); } },
+      ];
+      const life = systemdLifecycle(sd, { services: () => services, advertIntSec: () => 1 }, log, 8000);
+      life.ready();
+      life.reloading(); // not ready yet: no RELOADING
+      vi.advanceTimersByTime(3000);
+      expect(r.sent.map(([, m]) => m)).toEqual(['WATCHDOG=1']);
+      if (becomesOk) {
+        health = { ok: true, detail: '' };
+        for (const l of listeners) l(health);
+        expect(r.sent.at(-1)![1]).toBe('READY=1\nSTATUS=VI_1 FAULT, 2/2 real servers up');
+        vi.advanceTimersByTime(10_000);
+        expect(r.sent.filter(([, m]) => m.startsWith('READY=1'))).toHaveLength(1);
+      } else {
+        vi.advanceTimersByTime(5000);
+        expect(r.sent.filter(([, m]) => m.startsWith('READY=1'))).toHaveLength(1);
+        expect(lines.some((l) => /still not ready after 8 s \(IPVS table not programmed yet\): telling systemd hakeep is ready anyway/.test(String(l.msg)))).toBe(true);
+      }
+      life.stopping('SIGTERM');
+    }
   });
 
   it('takes the real-server counts from aliveCount() when the checker side has it (its status() is never called)', () => {
