@@ -14,6 +14,7 @@ import { controlled, log, sh, sleep, waitFor, RESULT_DIR } from '../../test/uml/
 
 const REPO = process.env.REPO;
 const SIZES = (process.env.BENCH_SIZES ?? '100,1000,10000').split(',').map(Number);
+// (BENCH_PLAN, below, overrides BENCH_SIZES and BENCH_TYPES.)
 const TYPES = (process.env.BENCH_TYPES ?? 'TCP_CHECK,HTTP_GET,MISC_CHECK').split(',');
 /** The MISC_CHECK program (connect-check.c), built by run.sh. */
 const MISC_BIN = process.env.BENCH_MISC_BIN ?? '/tmp/connect-check';
@@ -289,22 +290,28 @@ async function runOne(daemon, n, servers, type) {
 }
 
 async function main() {
-  const maxN = Math.max(...SIZES);
+  // BENCH_PLAN=TYPE:N,TYPE:N… runs exactly those, in that order (the most wanted rows first when
+  // time is short); else every type in BENCH_TYPES at every size, MISC_CHECK smallest first (its
+  // largest size is the slowest to measure).
+  const plan = process.env.BENCH_PLAN
+    ? process.env.BENCH_PLAN.split(',').map((x) => { const [t, n] = x.split(':'); return { type: t, n: Number(n) }; })
+    : TYPES.flatMap((type) => (type === 'MISC_CHECK' ? [...SIZES].sort((a, b) => a - b) : SIZES).map((n) => ({ type, n })));
+  const maxN = Math.max(...plan.map((p) => p.n));
   const serverCmd = process.env.BENCH_SERVER ? [process.env.BENCH_SERVER] : ['node', `${REPO}/test/uml/guest/servers.mjs`];
   log(`real servers: ${serverCmd.join(' ')}`);
   const servers = controlled(['ip', 'netns', 'exec', 'hkubs', ...serverCmd], 'servers');
   const perAddr = Math.ceil(maxN / ADDRS);
   for (let a = 0; a < ADDRS; a++) log(await servers.ask(`range 10.78.1.${11 + a} ${PORT0} ${perAddr} rs`, 300_000));
   const results = [];
+  let mode = null;
   try {
-    for (const type of TYPES) {
+    for (const { type, n } of plan) {
       // HTTP_GET needs servers that answer a page; the others only need the connection.
-      log(await servers.ask(`mode ${type === 'HTTP_GET' ? 'http' : 'close'}`));
-      // MISC_CHECK smallest first: its largest size is the slowest to measure.
-      for (const n of type === 'MISC_CHECK' ? [...SIZES].sort((a, b) => a - b) : SIZES) {
-        for (const d of DAEMONS) results.push(await runOne(d, n, servers, type));
-        writeFileSync(`${RESULT_DIR}/bench.json`, JSON.stringify({ delayLoop: DELAY_LOOP, connectTimeout: CONNECT_TIMEOUT, steadySec: STEADY_SEC, results, partial: true }, null, 2));
-      }
+      const want = type === 'HTTP_GET' ? 'http' : 'close';
+      if (mode !== want) log(await servers.ask(`mode ${want}`));
+      mode = want;
+      for (const d of DAEMONS) results.push(await runOne(d, n, servers, type));
+      writeFileSync(`${RESULT_DIR}/bench.json`, JSON.stringify({ delayLoop: DELAY_LOOP, connectTimeout: CONNECT_TIMEOUT, steadySec: STEADY_SEC, results, partial: true }, null, 2));
     }
   } finally {
     servers.stop();

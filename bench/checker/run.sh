@@ -3,6 +3,7 @@
 #   bench/checker/run.sh                 # 100, 1,000 and 10,000 real servers
 #   BENCH_SIZES=100,1000 bench/checker/run.sh
 #   BENCH_TYPES=HTTP_GET,MISC_CHECK bench/checker/run.sh   # checker types (default TCP_CHECK,HTTP_GET,MISC_CHECK)
+#   BENCH_PLAN=TCP_CHECK:10000,HTTP_GET:10000 bench/checker/run.sh   # exactly these rows, in this order
 # Prints a table with both daemons' figures and the ratio hakeep/keepalived; raw numbers and each
 # daemon's log stay in the result directory it names.
 set -euo pipefail
@@ -28,7 +29,7 @@ fi
 misc_bin=/tmp/hku-bench-connect-check.$$
 cc -O2 -o "$misc_bin" bench/checker/connect-check.c && envs+=(--env "BENCH_MISC_BIN=$misc_bin")
 trap 'rm -rf "$server_bin" "$misc_bin" "$pkg"' EXIT
-for v in BENCH_SIZES BENCH_TYPES BENCH_DAEMONS BENCH_STEADY_SEC BENCH_KILLS BENCH_DEBUG BENCH_MISC_RATE BENCH_NODE_ARGS; do
+for v in BENCH_SIZES BENCH_TYPES BENCH_DAEMONS BENCH_STEADY_SEC BENCH_KILLS BENCH_DEBUG BENCH_MISC_RATE BENCH_NODE_ARGS BENCH_PLAN; do
   if [ -n "${!v:-}" ]; then envs+=(--env "$v=${!v}"); fi
 done
 set +e
