@@ -38,7 +38,7 @@ if (!process.send) {
 }
 
 // Heartbeats start before the engine's modules load (slow on a busy host): from here on, only a
-// stuck event loop stops them. The interval comes as the first argument.
+// stuck event loop stops them. The interval comes as the first argument, the daemon's pid second.
 const heartbeatMs = Number(process.argv[2]) > 0 ? Number(process.argv[2]) : 1000;
 setInterval(() => send({ type: 'heartbeat' }), heartbeatMs);
 send({ type: 'heartbeat' });
@@ -46,9 +46,13 @@ send({ type: 'heartbeat' });
 // The daemon died (crash, SIGKILL): nobody supervises this process any more. The IPVS table stays
 // as it is for the next daemon to adopt; the ipvsadm session ends with our end of its stdin.
 process.on('disconnect', () => process.exit(0));
+// It may have died before this listener existed (while Node.js was loading): the disconnect came
+// unheard, and process.ppid is already whoever adopted us. The daemon passes its pid (argv[3]).
+const daemonPid = Number(process.argv[3]) > 0 ? Number(process.argv[3]) : process.ppid;
+if (!process.connected || process.ppid !== daemonPid) process.exit(0);
 // A hung loop never sees the disconnect: the kernel kills this process with its parent instead.
 try {
-  if (native().setParentDeathSignal?.(constants.signals.SIGKILL, process.ppid) === false) process.exit(0);
+  if (native().setParentDeathSignal?.(constants.signals.SIGKILL, daemonPid) === false) process.exit(0);
 } catch {
   // No addon: the disconnect above is the only link.
 }

@@ -359,7 +359,7 @@ export function startSupervisedChecker(config: Config, ctx: ServiceContext & Sta
     generation++;
     let proc: ChildProcess;
     try {
-      proc = fork(childPath, [String(heartbeatMs)], {
+      proc = fork(childPath, [String(heartbeatMs), String(process.pid)], {
         serialization: 'advanced',
         stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
         execArgv: opts.execArgv ?? [],
