@@ -208,7 +208,7 @@ async function runOne(daemon, n, servers, type) {
   // Checks must be flowing before the window opens: every server in IPVS does not mean checks
   // have started (keepalived at 10,000 real servers on a busy guest spends a minute setting up
   // before its first round; hakeep's checks start after its first IPVS sync). Wait for one full
-  // round of checks (n connections at the servers), bounded to 3 minutes.
+  // round of checks (n connections at the servers, at most ten seconds' worth), bounded to 3 minutes.
   const round0 = await count();
   // At most ten seconds' worth of checks (MISC_CHECK's long delay_loop at 10,000).
   const roundChecks = Math.min(n, Math.ceil((n / delayLoopFor(type, n)) * 10));
@@ -218,7 +218,7 @@ async function runOne(daemon, n, servers, type) {
     flowing = (await count()) - round0 >= roundChecks;
   }
   const firstRoundMs = flowing ? Math.round(performance.now() - t0) : null;
-  if (!flowing) log(`${daemon} ${type} n=${n}: fewer than ${n} checks within 3 minutes of start-up; measuring anyway`);
+  if (!flowing) log(`${daemon} ${type} n=${n}: fewer than ${roundChecks} checks within 3 minutes of start-up; measuring anyway`);
   // Steady state: let the warmup spread settle, then measure CPU over a window.
   await sleep(Math.max(3000, Math.min(delayLoopFor(type, n), 10) * 1000));
   // CPU per check over several short windows, reported as the median: CPU accounting in a UML
