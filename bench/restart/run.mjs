@@ -6,7 +6,7 @@
 // daemon started with -I, start again with -I), kill (SIGKILL, start again), term (SIGTERM without
 // -I, both daemons' default stop). See bench/restart/README.md.
 //
-//   node bench/restart/run.mjs [--sizes 1000,10000] [--rounds 3] [--json FILE]
+//   node bench/restart/run.mjs [--sizes 1000,10000] [--rounds 3|3,1] [--json FILE]
 //        [--modes steady,term-I,kill,term] [--daemons hakeep,keepalived] [--interval-ms N]
 //        [--delay-loop 5] [--settle-ms N] [--mem 2G] [--hakeep-root DIR] [--no-snapshot] [--keep]
 //
@@ -34,7 +34,10 @@ if (flag('--help') || flag('-h')) {
   process.exit(0);
 }
 const SIZES = opt('--sizes', '1000,10000').split(',').map(Number);
-const ROUNDS = Number(opt('--rounds', '3'));
+// Rounds per size, in the order of --sizes ("3,1": 3 at the first size, 1 at the second); the last
+// figure holds for the sizes after it.
+const ROUNDS_LIST = opt('--rounds', '3').split(',').map(Number);
+const roundsFor = (i) => ROUNDS_LIST[Math.min(i, ROUNDS_LIST.length - 1)];
 const JSON_OUT = opt('--json', null);
 const MODES = opt('--modes', 'steady,term-I,kill,term');
 const DAEMONS = opt('--daemons', 'hakeep,keepalived');
@@ -86,16 +89,16 @@ const cc = spawnSync('cc', ['-O2', '-o', serverBin, join(ROOT, 'bench/checker/ac
 const envs = [];
 if (cc.status === 0) envs.push('--env', `BENCH_SERVER=${serverBin}`);
 else log('no C compiler: the real servers run on node (test/uml/guest/servers.mjs), which costs more guest CPU');
-envs.push('--env', `HAKEEP_ROOT=${hakeepRoot}`, '--env', `BENCH_ROUNDS=${ROUNDS}`, '--env', `BENCH_MODES=${MODES}`, '--env', `BENCH_DAEMONS=${DAEMONS}`, '--env', `BENCH_DELAY_LOOP=${DELAY_LOOP}`);
+envs.push('--env', `HAKEEP_ROOT=${hakeepRoot}`, '--env', `BENCH_MODES=${MODES}`, '--env', `BENCH_DAEMONS=${DAEMONS}`, '--env', `BENCH_DELAY_LOOP=${DELAY_LOOP}`);
 if (INTERVAL !== null) envs.push('--env', `BENCH_INTERVAL_MS=${INTERVAL}`);
 if (SETTLE !== null) envs.push('--env', `BENCH_SETTLE_MS=${SETTLE}`);
 
 /** Boot one guest for one size; echo the driver's progress lines from the console log meanwhile. */
-function runGuest(n, dir) {
+function runGuest(n, dir, rounds) {
   const perRound = (n > 1000 ? 420 : 150) * DAEMONS.split(',').length;
-  const timeout = 600 + ROUNDS * perRound;
+  const timeout = 600 + rounds * perRound;
   return new Promise((resolve) => {
-    const p = spawn('bash', [join(ROOT, 'scripts/uml-run.sh'), '--mem', MEM, '--timeout', String(timeout), ...envs, '--env', `BENCH_SIZE=${n}`, join(ROOT, 'bench/restart/guest.sh'), dir], {
+    const p = spawn('bash', [join(ROOT, 'scripts/uml-run.sh'), '--mem', MEM, '--timeout', String(timeout), ...envs, '--env', `BENCH_ROUNDS=${rounds}`, '--env', `BENCH_SIZE=${n}`, join(ROOT, 'bench/restart/guest.sh'), dir], {
       stdio: ['ignore', 'inherit', 'inherit'],
       env: { ...process.env, UML_EXTRA_PACKAGES: 'keepalived' },
     });
@@ -116,12 +119,13 @@ const t0 = Date.now();
 const runs = [];
 const dirs = [];
 let failed = false;
-for (const n of SIZES) {
+for (const [i, n] of SIZES.entries()) {
+  const rounds = roundsFor(i);
   const dir = join(scratch, `guest-${n}`);
   dirs.push(dir);
   const g0 = Date.now();
-  log(`size ${n}: booting a UML guest (${ROUNDS} rounds, modes ${MODES})`);
-  const rc = await runGuest(n, dir);
+  log(`size ${n}: booting a UML guest (${rounds} rounds, modes ${MODES})`);
+  const rc = await runGuest(n, dir, rounds);
   const file = join(dir, 'restart.json');
   if (!existsSync(file)) {
     failed = true;
@@ -139,7 +143,7 @@ const wallSec = Math.round((Date.now() - t0) / 1000);
 console.log(report(runs).join('\n'));
 console.log(`\nwhole run: ${wallSec} s (${runs.map((r) => `${r.size}: ${r.guestWallSec} s`).join(', ')}); daemon logs and console output: ${scratch}/guest-*`);
 if (JSON_OUT) {
-  writeFileSync(JSON_OUT, JSON.stringify({ started: new Date(t0).toISOString(), wallSec, sizes: SIZES, rounds: ROUNDS, distBuilt: new Date(distT).toISOString(), runs }, null, 1));
+  writeFileSync(JSON_OUT, JSON.stringify({ started: new Date(t0).toISOString(), wallSec, sizes: SIZES, rounds: SIZES.map((_, i) => roundsFor(i)), distBuilt: new Date(distT).toISOString(), runs }, null, 1));
   log(`raw results: ${JSON_OUT}`);
 }
 if (!flag('--keep') && !failed) {
