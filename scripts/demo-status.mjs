@@ -26,5 +26,5 @@ for (const v of doc?.services?.check?.virtualServers ?? []) {
   }
 }
 const h = doc?.health;
-if (h) out.push(`health: ${h.status}${(h.problems ?? []).length ? ` (${h.problems.map((p) => (typeof p === 'string' ? p : JSON.stringify(p))).join('; ')})` : ''}`);
+if (h) out.push(`health: ${h.status}${(h.problems ?? []).length ? ` (${h.problems.map((p) => (typeof p === 'string' ? p : `${p.severity ? `${p.severity}: ` : ''}${p.detail ?? p.kind ?? JSON.stringify(p)}`)).join('; ')})` : ''}`);
 process.stdout.write(`${out.join('\n')}\n`);

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# One-time set-up on a fresh Debian/Ubuntu machine (run as root): the system tools hakeep and
-# its tests use, then the npm dependencies (which build the native addon and raw-socket).
+# One-time set-up on a fresh Debian/Ubuntu machine (run as root): the system tools hakeep, its
+# tests and the demo use, then the npm dependencies (which build the native addon and raw-socket).
+# The demo (npm run demo) needs iproute2, iputils-ping, procps (sysctl), ipvsadm, and, where the
+# kernel has no IPVS, kmod and user-mode-linux (its LVS half then runs in a UML guest).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -16,6 +18,7 @@ have arping    || need+=(iputils-arping)
 have keepalived || need+=(keepalived)      # interop peer for tests and benchmarks
 have ipvsadm   || need+=(ipvsadm)
 have modprobe  || need+=(kmod)
+have sysctl    || need+=(procps)          # the demo's LVS-DR real servers (arp_ignore, arp_announce)
 have linux.uml || need+=(user-mode-linux)  # real kernel IPVS for test/uml
 
 if ((${#need[@]})); then
