@@ -315,6 +315,8 @@ wait_pool d2 "rs1 rs2" 20
 narrate d1
 narrate d2
 has_vip d1 || fail "director1 is MASTER but does not hold $VIP"
+# director2 may have been master for a moment when its checker side was ready first: bounded wait.
+for ((i = 0; i < 30; i++)); do has_vip d2 || break; snooze 0.1; done
 has_vip d2 && fail "director2 (BACKUP) holds $VIP too"
 ok "director1 is MASTER and holds $VIP; director2 is BACKUP; both have programmed IPVS with rs1 and rs2"
 show_ipvsadm d1
