@@ -455,6 +455,9 @@ export class CheckEngine {
       this.deps.onAlert?.({ kind: 'stop', vs: alertVs(v.vs), alive: v.rs.filter((r) => v.pool.alive[r.index]).map((r) => alertRs(r.rs)) });
       this.emit(stopPool(v.eff, v.pool));
     }
+    // Stopped before start() handed the table over (its first read of the kernel still running):
+    // what the stop removes is still every configured service, as keepalived's stop does.
+    if (!this.started) this.reconciler.setDesired(this.desired());
     await this.reconciler.stop();
   }
 
