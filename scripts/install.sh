@@ -184,6 +184,8 @@ else
     tail -n 20 "$TMP/npm.log" >&2
     die "npm prune failed (log above)"
   }
+  # prune leaves the development packages' scope directories behind, empty.
+  find "$STAGE/node_modules" -mindepth 1 -maxdepth 1 -type d -empty -delete
   addon=$STAGE/native/build/Release/hakeep_native.node
   [ -f "$addon" ] || die "the native addon was not built (npm output: $TMP/npm.log)"
   mv "$addon" "$TMP/hakeep_native.node"
