@@ -104,7 +104,13 @@ async function main() {
 
     const all = [`${RS1}/1`, `${RS2}/2`, `${RS3}/1`];
     const up = await waitFor(() => JSON.stringify(dests(NAT)) === JSON.stringify(all), 30_000, 100);
-    record('start: HTTP_GET and MISC_CHECK servers in IPVS with their weights', up.value, { dests: dests(NAT), ms: up.ms });
+    // Servers start alive, before any check (as keepalived); until a checker's first check has run,
+    // one failure takes its server down. The retry budget applies from the first success on, so
+    // wait for each checker's first success before breaking anything.
+    const firstChecks = ['Remote Web server [10.78.2.11]:tcp:8080 succeed on service.', 'Remote Web server [10.78.2.12]:tcp:8080 succeed on service.',
+      'Misc check for [[10.78.2.13]:tcp:8080 VS [10.78.9.100]:tcp:80] by [/bin/sh] succeeded.'];
+    const checked = await waitFor(() => firstChecks.every((l) => hakeepLog().includes(l)), 30_000, 100);
+    record('start: HTTP_GET and MISC_CHECK servers in IPVS with their weights', up.value && checked.value, { dests: dests(NAT), ms: up.ms, firstChecksMs: up.ms + checked.ms, missing: firstChecks.filter((l) => !hakeepLog().includes(l)) });
 
     // rs1 answers 500: out within delay_loop + the retry budget (one retry, 1 s later).
     log(await servers.ask(`status ${RS1.replace(':', ' ')} 500`));
