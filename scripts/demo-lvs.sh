@@ -418,8 +418,12 @@ show_status d2
 # --- 7. the end ------------------------------------------------------------------------------------
 say "LVS 7. Stopping the client and director2"
 stop_pid client
+client_stats "$t_kill" "$t_removed"
+dead_window=$C_FAILED
 client_stats 0
-note "client, whole run: $C_TOTAL requests, $C_OK answered (${C_BY}), $C_FAILED failed${C_ERRS:+ ($C_ERRS)}"
+where=''
+[ "$C_FAILED" -gt 0 ] && [ "$C_FAILED" -eq "$dead_window" ] && where=', all while rs1 was dead and not yet removed'
+note "client, whole run: $C_TOTAL requests, $C_OK answered (${C_BY}), $C_FAILED failed${C_ERRS:+ ($C_ERRS$where)}"
 stop_pid d2
 [ "$STOP_RC" -eq 0 ] || fail "hakeep on director2 exited with $STOP_RC on SIGTERM"
 narrate d2
