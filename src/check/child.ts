@@ -102,6 +102,13 @@ process.on('message', (m: ToChild) => {
 async function start(init: ChildInit): Promise<void> {
   queued.push(init);
   const { runEngine } = await import('./child-engine.js');
+  // Test hook (never set in production): block the loop before the engine starts, as building it
+  // from a 10,000-real-server config does on a slow host.
+  const slowStartMs = Number(process.env.HAKEEP_TEST_CHECKER_SLOW_START_MS);
+  if (slowStartMs > 0) {
+    const until = performance.now() + slowStartMs;
+    while (performance.now() < until) { /* busy: no heartbeat goes out */ }
+  }
   onMessage = runEngine(init, { send, sendThenExit, log, flushLogs });
   for (const m of queued.splice(1)) onMessage(m);
 }

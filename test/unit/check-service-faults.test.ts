@@ -50,7 +50,7 @@ function alive(pid: number): boolean {
   }
 }
 
-const FAULT_ENV = ['HAKEEP_TEST_CHECKER_FAULT', 'HAKEEP_TEST_CHECKER_FAULT_AFTER_MS', 'HAKEEP_TEST_CHECKER_FAULT_TIMES'];
+const FAULT_ENV = ['HAKEEP_TEST_CHECKER_FAULT', 'HAKEEP_TEST_CHECKER_FAULT_AFTER_MS', 'HAKEEP_TEST_CHECKER_FAULT_TIMES', 'HAKEEP_TEST_CHECKER_SLOW_START_MS'];
 function setFault(fault: string, over: Record<string, string> = {}): void {
   process.env.HAKEEP_TEST_CHECKER_FAULT = fault;
   process.env.HAKEEP_TEST_CHECKER_FAULT_AFTER_MS = over.afterMs ?? '100';
@@ -116,6 +116,16 @@ describe('checker supervisor under faults (real child processes)', () => {
     for (const k of FAULT_ENV) delete process.env[k];
     await Promise.all(running.splice(0).map((s) => s.stop()));
     rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('a slow start (engine built in one long synchronous stretch after the first heartbeat) is not a hung loop', async () => {
+    // bench/restart at 10,000 real servers in a 1-CPU guest: the child beat once, then spent
+    // longer than the heartbeat deadline building its engine and was killed over and over.
+    process.env.HAKEEP_TEST_CHECKER_SLOW_START_MS = '1500';
+    const { svc } = await startChecker({ heartbeatMs: 100, deadlineMs: 500, startupDeadlineMs: 10_000 });
+    await waitFor(() => svc.health().ok, 10_000, 'the first sync');
+    expect(status(svc).child).toMatchObject({ generation: 1, restarts: 0 });
+    expect(errors().filter((m) => /killing it/.test(m))).toEqual([]);
   });
 
   it('hung event loop: heartbeats stop, health is not ok within the deadline, the child is killed and replaced', async () => {
