@@ -1,0 +1,71 @@
+// lvs_sync_daemon against the real kernel, in User Mode Linux: two LVS-DR directors running hakeep
+// with both halves, a client holding a long-lived TCP connection through the VIP. SIGTERM on the
+// master: with lvs_sync_daemon the backup's sync daemon had the connection entry and the new master
+// keeps forwarding it (it survives); the same run without it breaks (reset). The guest scenario is
+// test/uml/guest/sync-daemon-scenario.{sh,mjs}; this file boots it once and checks each recorded
+// assertion, showing the guest's and the daemons' logs when one fails. hakeep runs from
+// $HAKEEP_ROOT when set (a build elsewhere), else from this checkout's dist/.
+import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { REPO, guestOutput, readResults, runUmlGuest } from './uml-runner.js';
+import type { GuestResult, UmlRun } from './uml-runner.js';
+
+const EXPECTED = [
+  'sync: d1 (MASTER) runs the master sync daemon, d2 (BACKUP) the backup one, syncid = virtual_router_id 61',
+  'sync: the backup director holds the client\'s connection entry before the failover (synced from the master)',
+  'sync: SIGTERM on the master → the connection survives on the new master (same real server, answers go on)',
+  'sync: the new master d2 switched to the master sync daemon',
+  'with lvs_sync_daemon: both directors exit 0 on SIGTERM and no sync daemon is left running',
+  'no sync: neither director runs a sync daemon',
+  'no sync: the backup director has no entry for the client\'s connection',
+  'no sync: SIGTERM on the master → the connection breaks on the new master (reset)',
+  'without lvs_sync_daemon: both directors exit 0 on SIGTERM and no sync daemon is left running',
+  'no sync daemon command failed and no error lines in the daemons\' logs',
+];
+
+let run: UmlRun;
+let results: GuestResult[] = [];
+const ROOT = process.env.HAKEEP_ROOT || REPO;
+
+function logs(): string {
+  const parts = [`--- guest output (${run.resultDir}) ---\n${guestOutput(run)}`];
+  for (const f of existsSync(run.resultDir) ? readdirSync(run.resultDir).filter((x) => x.endsWith('.log') && x !== 'console.log').sort() : []) {
+    parts.push(`--- ${f} ---\n${readFileSync(join(run.resultDir, f), 'utf8').split('\n').slice(-30).join('\n')}`);
+  }
+  return parts.join('\n');
+}
+
+describe('lvs_sync_daemon: a connection survives a director failover (real kernel IPVS, User Mode Linux)', () => {
+  beforeAll(async () => {
+    if (process.getuid?.() !== 0) throw new Error('the UML test needs root (it installs user-mode-linux/ipvsadm with apt-get and creates /lib/modules)');
+    if (!existsSync(join(ROOT, 'dist/cli.js'))) throw new Error(`${ROOT}/dist/cli.js is missing: run \`npm run build\` first (npm test does), or set HAKEEP_ROOT`);
+    run = await runUmlGuest({
+      script: 'test/uml/guest/sync-daemon-scenario.sh', timeoutSec: 420, mem: '1G',
+      modules: 'ip_vs ip_vs_rr veth bridge dummy', env: { HAKEEP_ROOT: ROOT },
+    });
+    results = readResults(run.resultDir);
+  }, 480_000);
+
+  afterAll(() => {
+    if (run && run.exitCode === 0 && results.length === EXPECTED.length && results.every((r) => r.ok)) {
+      rmSync(run.resultDir, { recursive: true, force: true });
+    }
+  });
+
+  it('the guest booted, ran the scenario to the end and exited 0', () => {
+    expect(run.exitCode, `uml-run exit code ${run.exitCode}\n${logs()}`).toBe(0);
+  });
+
+  for (const name of EXPECTED) {
+    it(name, () => {
+      const r = results.find((x) => x.name === name);
+      expect(r, `the guest never reached "${name}"\n${logs()}`).toBeDefined();
+      expect(r!.ok, `${name}\nseen: ${JSON.stringify(r!.detail, null, 2)}\n${logs()}`).toBe(true);
+    });
+  }
+
+  it('recorded no assertion this file does not know about', () => {
+    expect(results.map((r) => r.name).filter((n) => !EXPECTED.includes(n))).toEqual([]);
+  });
+});
