@@ -101,7 +101,8 @@
 //     read_int leaves the value in place); hakeep uses 0, as the comment in keepalived intends.
 //   - interface names (too long, loopback, missing): checked when hakeep starts (runtime FAULT),
 //     not by the config reader.
-//   - keywords hakeep does not act on yet (use_vmac, ipvlan, lvs_sync_daemon, lvs_timeouts, nftables,
+//   - lvs_timeouts and lvs_sync_daemon (global_parser.c:477-650): covered in ipvs-sync-daemon.test.ts.
+//   - keywords hakeep does not act on yet (use_vmac, ipvlan, nftables,
 //     iptables/ipsets, garp_group, linkbeat, SNMP, D-Bus, realtime knobs, process names, umask,
 //     net_namespace, instance, startup/shutdown scripts …): their value corrections wait for the
 //     keyword itself; `hakeep -t` already says each has no effect.
