@@ -51,7 +51,7 @@ for (const key of keys) {
   const per = runs.map((b) => {
     const h = b.results.find((r) => typeOf(r) === type && r.n === n && r.daemon === 'hakeep');
     const k = b.results.find((r) => typeOf(r) === type && r.n === n && r.daemon === 'keepalived');
-    return h && k && !h.failed && !k.failed && k.cpuPer1000 > 0 ? h.cpuPer1000 / k.cpuPer1000 : NaN;
+    return h && k && !h.failed && !k.failed && Number.isFinite(h.cpuPer1000) && h.cpuPer1000 !== null && k.cpuPer1000 > 0 ? h.cpuPer1000 / k.cpuPer1000 : NaN;
   });
   if (med.hakeep && med.keepalived) {
     ratios.push([type, String(n), per.map((x) => fmt(x, 2)).join(', '), `${fmt(median(per), 2)}x`, `${fmt(med.hakeep.rss / med.keepalived.rss, 1)}x`, `${fmt(med.hakeep.rm / med.keepalived.rm, 2)}x`]);
