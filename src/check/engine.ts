@@ -578,8 +578,10 @@ export class CheckEngine {
             rr.checkers[cc.newIndex!] = kept;
             continue;
           }
-          // restarted: from the real server's current health (as if checked, no retry used).
+          // restarted: from the real server's current health (as if checked, no retry used); the
+          // old runtime stops.
           const known = cc.kind === 'restarted' ? or!.checkers[cc.oldIndex!]!.rt.up : undefined;
+          if (cc.kind === 'restarted') retired.push(or!.checkers[cc.oldIndex!]!);
           const cr = this.newChecker(v, rr, c, next, logAll, log, known);
           rr.checkers[cc.newIndex!] = cr;
           fresh.push(cr);

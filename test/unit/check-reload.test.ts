@@ -150,9 +150,14 @@ describe('CheckEngine.reload', () => {
     // New runtimes (counters from 0), with the health they had.
     expect(right.map((r) => r.checkers[0]!.checks)).toEqual([0, 0]);
     expect(before.map((r) => r.checkers[0]!.checks).every((n) => n > 0)).toBe(true);
+    const probes0 = t.probes.length;
     await t.clock.advance(3000);
     // The down server was never re-added, the healthy one never removed.
     expect(t.sent()).toEqual([]);
+    // The old runtimes stopped: one check a second per real server, not two.
+    const probed = t.probes.slice(probes0);
+    expect(probed.filter((p) => p === '10.0.0.2:80').length).toBeLessThanOrEqual(4);
+    expect(probed.filter((p) => p === '10.0.0.3:80').length).toBeLessThanOrEqual(4);
     expect(t.scripts).toEqual([]);
     // The restarted checker still notices the server coming back.
     t.down.clear();
