@@ -79,6 +79,8 @@ export async function runDaemon(o: RunOptions): Promise<number> {
   let statusServer: Awaited<ReturnType<typeof serveStatus>> = null;
   let metricsServer: Awaited<ReturnType<typeof serveMetrics>> = null;
   let stopping: Promise<number> | null = null;
+  /** Set as stop() begins, before the sides stop (their health changes are not news then). */
+  let shuttingDown = false;
   /** Sides whose start is under way; a stop meanwhile stops each once started (see stop()). */
   const starting: { name: RunningService['name']; started: Promise<RunningService> }[] = [];
   const startSide = async (name: RunningService['name'], started: Promise<RunningService>): Promise<RunningService> => {
@@ -102,6 +104,7 @@ export async function runDaemon(o: RunOptions): Promise<number> {
 
   const stop = (why: string): Promise<number> => {
     if (stopping) return stopping;
+    shuttingDown = true;
     // First, before any log line: the VRRP side (first in `services`) resigns on the wire
     // synchronously inside stop(). Both halves stop at once: VRRP hands over to the backup
     // while IPVS is cleaned up.
@@ -288,7 +291,7 @@ export async function runDaemon(o: RunOptions): Promise<number> {
         services.push(check);
         // lvs_timeouts: set once IPVS is in use (keepalived's checker does it at start), in the background.
         void applyLvsTimeouts(o.config.globalDefs.lvsTimeouts, { ipvsadmPath: process.env.HAKEEP_IPVSADM || 'ipvsadm', log });
-        if (gated && vrrp) linkCheckerHealth(check, vrrp as VrrpLike, log);
+        if (gated && vrrp) linkCheckerHealth(check, vrrp as VrrpLike, log, () => shuttingDown);
       }
     }
   } catch (e) {
@@ -311,11 +314,14 @@ interface VrrpLike extends RunningService {
 }
 
 /** Feed the checker side's health into the VRRP side's fault set, logging each change. */
-function linkCheckerHealth(check: RunningService, vrrp: VrrpLike, log: Logger): void {
+function linkCheckerHealth(check: RunningService, vrrp: VrrpLike, log: Logger, shuttingDown: () => boolean): void {
   let last: ServiceHealth | null = null;
   const apply = (h: ServiceHealth): void => {
     if (last && last.ok === h.ok && last.detail === h.detail) return;
-    if (h.ok) log.info({ event: 'checker_health', ok: true }, 'checker side ready: IPVS programmed, VRRP instances fronting the virtual servers may take the VIPs');
+    // During a stop the checker side goes down on purpose and the VRRP side has already resigned:
+    // a warning that the instances "stay in FAULT" would only mislead whoever reads the log.
+    if (shuttingDown()) log.debug({ event: 'checker_health', ok: h.ok, detail: h.detail }, `checker side: ${h.detail} (stopping)`);
+    else if (h.ok) log.info({ event: 'checker_health', ok: true }, 'checker side ready: IPVS programmed, VRRP instances fronting the virtual servers may take the VIPs');
     else log.warn({ event: 'checker_health', ok: false, detail: h.detail }, `checker side not ready (${h.detail}): the VRRP instances fronting the virtual servers stay in FAULT`);
     last = h;
     vrrp.setCheckerHealth?.(h);
