@@ -13,6 +13,7 @@ import type { ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { Config } from '../config/model.js';
 import type { Logger } from '../daemon/log.js';
+import { withRawTail } from '../daemon/raw-json.js';
 import type { DrainKey } from '../daemon/drain.js';
 import type { RunningService, ServiceContext, StartOptions } from '../daemon/service.js';
 import type { ReconcilerStatus } from '../ipvs/reconciler.js';
@@ -511,7 +512,7 @@ export function startSupervisedChecker(config: Config, ctx: ServiceContext & Sta
       if (statusJson !== null && statusParsed?.json !== statusJson) {
         statusParsed = { json: statusJson, value: JSON.parse(statusJson) as Record<string, unknown> };
       }
-      return {
+      const doc = {
         name: 'check',
         health,
         child: {
@@ -525,6 +526,8 @@ export function startSupervisedChecker(config: Config, ctx: ServiceContext & Sta
         ...(statusParsed?.value ?? { virtualServers: [], checks: null, ipvs: null }),
         ...(alerter.enabled ? { alerts: alerter.status() } : {}),
       };
+      // The status socket splices the child's text in instead of serialising it again.
+      return statusParsed ? withRawTail(doc, { json: statusParsed.json, keys: Object.keys(statusParsed.value).filter((k) => k !== 'alerts') }) : doc;
     },
   };
 

@@ -20,6 +20,7 @@ import type { Logger } from './log.js';
 import { native, type NativeAddon, type NativeHandle } from '../net/native.js';
 import { RateLimiter } from '../vrrp/rate-limit.js';
 import { withDaemonClock } from './status-format.js';
+import { stringifyStatus } from './raw-json.js';
 
 export type StatusSource = () => unknown;
 
@@ -104,7 +105,7 @@ export async function serveStatus(path: string, source: StatusSource, log: Logge
       try {
         // Compact: with 10,000 real servers the indentation alone costs milliseconds on the VRRP
         // loop; `hakeep status --json` pretty-prints in its own process.
-        return JSON.stringify(format(source()));
+        return stringifyStatus(format(source()));
       } catch (e) {
         return JSON.stringify({ error: String(e) });
       }
