@@ -16,7 +16,15 @@ mount -t overlay overlay -o lowerdir=/,upperdir=/mnt/upper,workdir=/mnt/work /mn
 mount -t hostfs -o "$JOB" hostjob /mnt/job || fail "hostfs $JOB"
 R=/mnt/root
 mkdir -p "$R$JOB" && mount --bind /mnt/job "$R$JOB" || fail "bind $JOB"
+# A clone under /tmp (CI clones anywhere) would vanish under the guest's empty /tmp: keep the
+# overlay's view of it (writable: install.sh builds there) and put it back on top.
+case "$REPO" in
+  /tmp/*) mkdir -p /mnt/repo && mount --bind "$R$REPO" /mnt/repo || fail "bind $REPO" ;;
+esac
 mount -t tmpfs run "$R/run" && mount -t tmpfs tmp "$R/tmp" || fail "tmpfs /run /tmp"
+case "$REPO" in
+  /tmp/*) mkdir -p "$R$REPO" && mount --move /mnt/repo "$R$REPO" || fail "move $REPO back" ;;
+esac
 mkdir -p "$R/lib/modules" && mount --bind "$UML_MODULES" "$R/lib/modules" || fail "bind modules"
 rm -f "$R/.dockerenv"
 

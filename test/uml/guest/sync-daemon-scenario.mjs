@@ -135,7 +135,13 @@ async function main() {
       log(await client.ask(`open ${p} ${VIP} ${PORT}`));
       // Enough segments for the master to sync the entry (sync_threshold 3, then every 50 packets).
       await sleep(3000);
-      const pre = JSON.parse(await client.ask(`report ${p}`));
+      let pre = JSON.parse(await client.ask(`report ${p}`));
+      if (sync) {
+        // The master's sync thread sends its buffer when full or on its flush timer (about 2 s in
+        // the kernel), so in a slow guest the entry can reach the backup later: wait for it, bounded.
+        await waitFor(() => connsOf('d2', pre.localPort).length > 0, 10_000, 250);
+        pre = JSON.parse(await client.ask(`report ${p}`));
+      }
       const backupHad = connsOf('d2', pre.localPort);
       if (sync) {
         record('sync: the backup director holds the client\'s connection entry before the failover (synced from the master)',
