@@ -5,7 +5,7 @@ import { execFileSync, spawn } from 'node:child_process';
 import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { needsShell, shellCommandString, splitCommand } from '../../src/script/split.js';
 import { waitFor } from '../fixtures/scripts/build-spawner.js';
 
@@ -76,7 +76,9 @@ const KA_CASES = TABLE.map(([c]) => c).filter((c) => c.startsWith('/x') && !/[!#
 const canRunKeepalived = process.getuid?.() === 0 && ['/usr/sbin/keepalived', '/sbin/keepalived'].some(existsSync)
   && (() => { try { execFileSync('ip', ['-V']); return true; } catch { return false; } })();
 
-describe.skipIf(!canRunKeepalived)('against keepalived 2.2.7', () => {
+describe('against keepalived 2.2.7', () => {
+  // A missing prerequisite fails the run; it never skips.
+  beforeAll(() => { if (!canRunKeepalived) throw new Error('needs root, iproute2 and keepalived 2.2.7: apt-get install -y keepalived iproute2 and run as root (scripts/setup.sh installs them)'); });
   const dir = mkdtempSync(join(tmpdir(), 'hk-split-'));
   const ns = `hksplit${process.pid}`;
   afterAll(() => {
