@@ -10,10 +10,11 @@
 // This file boots the guest once and checks every recorded assertion, showing the guest's log and
 // the daemons' logs when one fails. About 80 s in the guest on an idle host (2.5 min measured while
 // another UML guest shared the host's two cores).
-import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { REPO, guestOutput, readResults, runUmlGuest } from './uml-runner.js';
+import { beforeAll, describe } from 'vitest';
+import { REPO, readResults, runUmlGuest } from './uml-runner.js';
+import { guestLogs, scenarioAssertions } from './scenario-assertions.js';
 import type { GuestResult, UmlRun } from './uml-runner.js';
 
 const EXPECTED = [
@@ -42,11 +43,7 @@ let run: UmlRun;
 let results: GuestResult[] = [];
 
 function logs(): string {
-  const parts = [`--- guest output (${run.resultDir}) ---\n${guestOutput(run)}`];
-  for (const f of existsSync(run.resultDir) ? readdirSync(run.resultDir).filter((x) => x.endsWith('.log') && x !== 'console.log').sort() : []) {
-    parts.push(`--- ${f} ---\n${readFileSync(join(run.resultDir, f), 'utf8').split('\n').slice(-40).join('\n')}`);
-  }
-  return parts.join('\n');
+  return guestLogs(run, 30);
 }
 
 describe('two LVS-DR directors with both halves, real kernel IPVS (User Mode Linux)', () => {
@@ -58,26 +55,5 @@ describe('two LVS-DR directors with both halves, real kernel IPVS (User Mode Lin
     results = readResults(run.resultDir);
   }, 540_000);
 
-  afterAll(() => {
-    // Keep the guest's files for a look when anything failed; otherwise leave nothing behind.
-    if (run && run.exitCode === 0 && results.length === EXPECTED.length && results.every((r) => r.ok)) {
-      rmSync(run.resultDir, { recursive: true, force: true });
-    }
-  });
-
-  it('the guest booted, ran the scenario to the end and exited 0', () => {
-    expect(run.exitCode, `uml-run exit code ${run.exitCode}\n${logs()}`).toBe(0);
-  });
-
-  for (const name of EXPECTED) {
-    it(name, () => {
-      const r = results.find((x) => x.name === name);
-      expect(r, `the guest never reached "${name}"\n${logs()}`).toBeDefined();
-      expect(r!.ok, `${name}\nseen: ${JSON.stringify(r!.detail, null, 2)}\n${logs()}`).toBe(true);
-    });
-  }
-
-  it('recorded no assertion this file does not know about', () => {
-    expect(results.map((r) => r.name).filter((n) => !EXPECTED.includes(n))).toEqual([]);
-  });
+  scenarioAssertions(() => ({ run, results }), EXPECTED, logs);
 });

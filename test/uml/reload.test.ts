@@ -5,10 +5,11 @@
 // one -a, removed one -d; changed checkers keep their servers' health (no remove, no re-add); a
 // virtual server removed is one -D; the plan equals what the reload then logs and sends.
 // About 35 s (the guest's boot, one daemon, five reloads and a plan; 32 s measured).
-import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { REPO, guestOutput, readResults, runUmlGuest } from './uml-runner.js';
+import { beforeAll, describe } from 'vitest';
+import { REPO, readResults, runUmlGuest } from './uml-runner.js';
+import { guestLogs, scenarioAssertions } from './scenario-assertions.js';
 import type { GuestResult, UmlRun } from './uml-runner.js';
 
 const EXPECTED = [
@@ -31,11 +32,7 @@ let run: UmlRun;
 let results: GuestResult[] = [];
 
 function logs(): string {
-  const parts = [`--- guest output (${run.resultDir}) ---\n${guestOutput(run)}`];
-  for (const f of existsSync(run.resultDir) ? readdirSync(run.resultDir).filter((x) => x.endsWith('.log') && x !== 'console.log').sort() : []) {
-    parts.push(`--- ${f} ---\n${readFileSync(join(run.resultDir, f), 'utf8').split('\n').slice(-40).join('\n')}`);
-  }
-  return parts.join('\n');
+  return guestLogs(run);
 }
 
 describe('checker side reload against real kernel IPVS (User Mode Linux)', () => {
@@ -46,25 +43,5 @@ describe('checker side reload against real kernel IPVS (User Mode Linux)', () =>
     results = readResults(run.resultDir);
   }, 360_000);
 
-  afterAll(() => {
-    if (run && run.exitCode === 0 && results.length === EXPECTED.length && results.every((r) => r.ok)) {
-      rmSync(run.resultDir, { recursive: true, force: true });
-    }
-  });
-
-  it('the guest booted, ran the scenario to the end and exited 0', () => {
-    expect(run.exitCode, `uml-run exit code ${run.exitCode}\n${logs()}`).toBe(0);
-  });
-
-  for (const name of EXPECTED) {
-    it(name, () => {
-      const r = results.find((x) => x.name === name);
-      expect(r, `the guest never reached "${name}"\n${logs()}`).toBeDefined();
-      expect(r!.ok, `${name}\nseen: ${JSON.stringify(r!.detail, null, 2)}\n${logs()}`).toBe(true);
-    });
-  }
-
-  it('recorded no assertion this file does not know about', () => {
-    expect(results.map((r) => r.name).filter((n) => !EXPECTED.includes(n))).toEqual([]);
-  });
+  scenarioAssertions(() => ({ run, results }), EXPECTED, logs);
 });

@@ -5,10 +5,11 @@
 // test/uml/guest/sync-daemon-scenario.{sh,mjs}; this file boots it once and checks each recorded
 // assertion, showing the guest's and the daemons' logs when one fails. hakeep runs from
 // $HAKEEP_ROOT when set (a build elsewhere), else from this checkout's dist/.
-import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { REPO, guestOutput, readResults, runUmlGuest } from './uml-runner.js';
+import { beforeAll, describe } from 'vitest';
+import { REPO, readResults, runUmlGuest } from './uml-runner.js';
+import { guestLogs, scenarioAssertions } from './scenario-assertions.js';
 import type { GuestResult, UmlRun } from './uml-runner.js';
 
 const EXPECTED = [
@@ -29,11 +30,7 @@ let results: GuestResult[] = [];
 const ROOT = process.env.HAKEEP_ROOT || REPO;
 
 function logs(): string {
-  const parts = [`--- guest output (${run.resultDir}) ---\n${guestOutput(run)}`];
-  for (const f of existsSync(run.resultDir) ? readdirSync(run.resultDir).filter((x) => x.endsWith('.log') && x !== 'console.log').sort() : []) {
-    parts.push(`--- ${f} ---\n${readFileSync(join(run.resultDir, f), 'utf8').split('\n').slice(-30).join('\n')}`);
-  }
-  return parts.join('\n');
+  return guestLogs(run, 30);
 }
 
 describe('lvs_sync_daemon: a connection survives a director failover (real kernel IPVS, User Mode Linux)', () => {
@@ -47,25 +44,5 @@ describe('lvs_sync_daemon: a connection survives a director failover (real kerne
     results = readResults(run.resultDir);
   }, 480_000);
 
-  afterAll(() => {
-    if (run && run.exitCode === 0 && results.length === EXPECTED.length && results.every((r) => r.ok)) {
-      rmSync(run.resultDir, { recursive: true, force: true });
-    }
-  });
-
-  it('the guest booted, ran the scenario to the end and exited 0', () => {
-    expect(run.exitCode, `uml-run exit code ${run.exitCode}\n${logs()}`).toBe(0);
-  });
-
-  for (const name of EXPECTED) {
-    it(name, () => {
-      const r = results.find((x) => x.name === name);
-      expect(r, `the guest never reached "${name}"\n${logs()}`).toBeDefined();
-      expect(r!.ok, `${name}\nseen: ${JSON.stringify(r!.detail, null, 2)}\n${logs()}`).toBe(true);
-    });
-  }
-
-  it('recorded no assertion this file does not know about', () => {
-    expect(results.map((r) => r.name).filter((n) => !EXPECTED.includes(n))).toEqual([]);
-  });
+  scenarioAssertions(() => ({ run, results }), EXPECTED, logs);
 });
