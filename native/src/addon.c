@@ -859,5 +859,7 @@ NAPI_MODULE_INIT() {
   if (hk_proc_events_register(env, exports) != 0) return NULL; /* vrrp_track_process */
   if (hk_icmp_register(env, exports) != 0) return NULL; /* PING_CHECK */
   if (hk_local_socket_register(env, exports) != 0) return NULL; /* status socket listener, syslog datagrams */
+  if (hk_route_register(env, exports) != 0) return NULL; /* virtual/static routes and rules */
+  if (hk_vmac_register(env, exports) != 0) return NULL; /* use_vmac */
   return exports;
 }

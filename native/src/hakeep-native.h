@@ -131,4 +131,10 @@ int hk_unix_listen(const char *path, unsigned mode, int *fd_out, const char **st
 int hk_unix_dgram_connect(const char *path, int *fd_out, const char **stage);
 int hk_local_socket_register(struct napi_env__ *env, struct napi_value__ *exports);
 
+/* route.c: routes and rules (virtual_/static_ routes and rules). */
+int hk_route_register(struct napi_env__ *env, struct napi_value__ *exports);
+
+/* vmac.c: use_vmac's macvlan interface. */
+int hk_vmac_register(struct napi_env__ *env, struct napi_value__ *exports);
+
 #endif
