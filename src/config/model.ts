@@ -317,7 +317,14 @@ export interface VrrpInstance {
   lowerPrioNoAdvert: boolean;
   higherPrioSendAdvert: boolean;
   downTimerAdverts: number; // 3
+  /**
+   * use_vmac [NAME]: the macvlan interface carrying 00:00:5e:00:01:VRID that the instance's VIPs
+   * go on and its adverts and GARPs leave from; '' = keepalived's default name vrrp.VRID
+   * (src/net/vmac-plan.ts); null = no VMAC.
+   */
   useVmac: string | null;
+  /** vmac_xmit_base: adverts go out of (and are received on) the base interface, not the VMAC. Absent = false. */
+  vmacXmitBase?: boolean;
   /** Keywords parsed but not acted on yet (listed by `-t` as warnings). */
   extra: Record<string, string[]>;
 }

@@ -641,6 +641,29 @@ export function instanceSpec(r: Reporter, meta: InstanceMeta): BlockSpec<VrrpIns
       meta.lvsSyncDaemonInterface = { ifname, loc: loc(st) };
       return true;
     },
+    use_vmac: (st, v) => {
+      // keepalived (vrrp_parser.c vrrp_vmac_handler): up to two words, an interface name and/or a
+      // MAC address (one with ':'). hakeep runs the name; a MAC of one's own is refused.
+      let name = '';
+      for (const w of st.args.slice(0, 2)) {
+        if (w.includes(':')) {
+          r.error(loc(st), `(${v.name}) use_vmac ${w}: a VMAC address of your own is not supported by hakeep; remove it (the VMAC then has the RFC 3768 address 00:00:5e:00:01:VRID, as on every other VRRP router)`);
+          continue;
+        }
+        if (name !== '') {
+          r.warn(loc(st), `(${v.name}) use_vmac: VMAC interface name already specified; keepalived ignores '${w}', so does hakeep`);
+          continue;
+        }
+        if (w.length > 15 || !/^[^\s/]+$/.test(w) || w === '.' || w === '..') {
+          r.warn(loc(st), `(${v.name}) use_vmac: VMAC interface name '${w}' too long or invalid characters; keepalived ignores it and uses vrrp.VRID, so does hakeep. Use a name of 1-15 characters without '/' or spaces`);
+          continue;
+        }
+        name = w;
+      }
+      if (st.args.length > 2) r.warn(loc(st), `(${v.name}) use_vmac: '${st.args.slice(2).join(' ')}' ignored (the syntax is use_vmac [NAME])`);
+      v.useVmac = name;
+    },
+    vmac_xmit_base: (_st, v) => { v.vmacXmitBase = true; },
     virtual_routes: (st, v) => { v.virtualRoutes.push(...blockOf(r, st).map((s) => [s.keyword, ...s.args].join(' '))); },
     virtual_rules: (st, v) => {
       for (const s of blockOf(r, st)) {
@@ -661,7 +684,7 @@ export function instanceSpec(r: Reporter, meta: InstanceMeta): BlockSpec<VrrpIns
     name: 'vrrp_instance',
     handlers: recorded,
     notYet: [
-      'use_vmac', 'vmac_xmit_base', 'use_ipvlan', 'track_bfd', 'track_src_ip',
+      'use_ipvlan', 'track_bfd', 'track_src_ip',
       'unicast_fault_no_peer',
       'kernel_rx_buf_size', 'promote_secondaries', 'no_virtual_ipaddress', 'timer_expired_backup',
       'debug', 'linkbeat_use_polling', 'garp_extra_if', 'native_ipv6', 'old_unicast_checksum',

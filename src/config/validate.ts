@@ -4,6 +4,7 @@ import type { Config, RealServer, SourceLoc, VrrpInstance, VrrpSyncGroup } from 
 import { smtpAlertWritten, type InstanceMeta } from './schema-vrrp.js';
 import { NO_PROTOCOL } from './schema-lvs.js';
 import { nearest, type Reporter } from './values.js';
+import { vmacAddress, vmacDefaultName } from '../net/vmac-plan.js';
 
 export function validate(r: Reporter, config: Config, metas: Map<VrrpInstance, InstanceMeta>): void {
   validateInstances(r, config, metas);
@@ -186,6 +187,7 @@ function completeInstance(r: Reporter, inst: VrrpInstance, meta: InstanceMeta): 
   if (strict && unicast) {
     r.note(meta.at['unicast_peer'] ?? strictAt, `${n} unicast peers in strict mode: keepalived's documentation says strict mode does not allow them, but keepalived 2.2.7 does not enforce it; neither does hakeep`);
   }
+  if (inst.useVmac !== null) completeVmac(r, inst, meta, unicast);
   // vrrp_parser.c:452-455 (vrrp_end_handler): "Cannot use unicast_ttl without unicast peers -
   // resetting". Multicast adverts always carry TTL 255, so nothing else changes.
   if (!unicast && meta.at['unicast_ttl']) {
@@ -309,6 +311,31 @@ function completeInstance(r: Reporter, inst: VrrpInstance, meta: InstanceMeta): 
       }
     }
   }
+}
+
+/**
+ * use_vmac / vmac_xmit_base: keepalived's corrections (vrrp_parser.c vrrp_end_handler, vrrp.c
+ * vrrp_complete_instance) and a note saying what hakeep will do with the interfaces (`-t`).
+ */
+function completeVmac(r: Reporter, inst: VrrpInstance, meta: InstanceMeta, unicast: boolean): void {
+  const n = `(${inst.name})`;
+  const at = meta.at['use_vmac'] ?? inst.loc;
+  if (unicast && !inst.vmacXmitBase) {
+    r.warn(at, `${n} unicast with use_vmac requires vmac_xmit_base: keepalived sets it ("unicast with use_vmac requires vmac_xmit_base - setting"), so does hakeep; adverts go out of ${inst.interface}. Add vmac_xmit_base`);
+    inst.vmacXmitBase = true;
+  }
+  if (inst.strictMode && inst.vmacXmitBase) {
+    r.warn(meta.at['vmac_xmit_base'] ?? at, `${n} xmit_base is incompatible with strict mode: keepalived clears vmac_xmit_base ("xmit_base is incompatible with strict mode - resetting"), so does hakeep; adverts go out of the VMAC. Remove vmac_xmit_base or strict mode`);
+    inst.vmacXmitBase = false;
+  }
+  if (inst.family === 6) {
+    r.error(at, `${n} use_vmac on an IPv6 instance is not supported by hakeep (VRRPv3 is not either); remove use_vmac or run the instance as IPv4 VRRPv2`);
+    return;
+  }
+  const ifname = inst.useVmac || vmacDefaultName(inst.virtualRouterId);
+  const mac = vmacAddress(inst.virtualRouterId);
+  const xmit = inst.vmacXmitBase ? `adverts go out of ${inst.interface} (vmac_xmit_base), received there too` : `adverts and gratuitous ARPs leave from ${ifname} with source MAC ${mac}`;
+  r.note(at, `${n} use_vmac: hakeep creates the macvlan ${ifname} (mode private, MAC ${mac}) on ${inst.interface || 'the instance interface'} at start (or adopts one left with that MAC), sets arp_ignore 1 / accept_local 1 / rp_filter 0 on it and arp_ignore 1 / arp_filter 1 on ${inst.interface || 'the base'} (restored on stop), puts the VIPs without 'dev' on it; ${xmit}; the VMAC is removed on stop`);
 }
 
 function validateSyncGroups(r: Reporter, config: Config): void {

@@ -132,6 +132,13 @@ export interface NativeAddon {
   /** A datagram socket connected to the Unix socket `path` (syslog's /dev/log); throws (with
    * `code`) when it cannot connect. Absent from addons built before it existed. */
   unixDgram?(path: string): UnixDgram;
+  /** use_vmac (vmac.c): what the kernel has under `name` (RTM_GETLINK), null when nothing. */
+  vmacLink?(name: string): { ifindex: number; kind: string | null; mode: number; link: number; mac: string | null; up: boolean } | null;
+  /** Create (updateIfindex 0) a private macvlan `name` on baseIfindex with `mac`, or set the MAC and
+   * mode of link updateIfindex; then addr_gen_mode none and up. Returns its ifindex; throws (code, stage). */
+  vmacCreate?(name: string, baseIfindex: number, mac: string, updateIfindex: number): number;
+  /** RTM_DELLINK; throws (code 'ENODEV' when it is already gone). */
+  vmacDelete?(ifindex: number): void;
 }
 
 export interface UnixDgram {

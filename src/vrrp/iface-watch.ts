@@ -33,6 +33,8 @@ export class InterfaceWatch {
     private readonly channels: ReadonlyMap<string, InterfaceChannel>,
     runtimes: readonly VrrpInstanceRuntime[],
     private readonly log: Logger,
+    /** use_vmac: instance name -> the interface its advert source is read from (the VMAC's base). */
+    private readonly sourceIfaces: ReadonlyMap<string, string> = new Map(),
   ) {
     for (const rt of runtimes) {
       const list = this.byIface.get(rt.interfaceName) ?? [];
@@ -158,7 +160,7 @@ export class InterfaceWatch {
       // Like keepalived's bind(): the configured source must be a local address (any interface).
       return this.kernel.isLocal(want) ? want : null;
     }
-    const candidates = this.kernel.addresses(ifname, 4).map((a) => a.address).filter((a) => !this.vipAddresses.has(a));
+    const candidates = this.kernel.addresses(this.sourceIfaces.get(rt.name) ?? ifname, 4).map((a) => a.address).filter((a) => !this.vipAddresses.has(a));
     const current = rt.sourceIp;
     if (current !== null && candidates.includes(current)) return current;
     return candidates[0] ?? null;

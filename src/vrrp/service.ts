@@ -7,6 +7,8 @@ import { applyVips, applyVipsNetlink } from '../net/vip.js';
 import { GarpScheduler, garpPolicyOf } from '../net/garp.js';
 import { KernelEventFeed } from '../net/kernel-events.js';
 import { tryNative } from '../net/native.js';
+import { VmacManager } from '../net/vmac.js';
+import { vmacDefaultName } from '../net/vmac-plan.js';
 import { frontingInstances } from './fronting.js';
 import { InterfaceWatch, type KernelView } from './iface-watch.js';
 import { InterfaceChannel } from './channel.js';
@@ -60,7 +62,10 @@ export function resolveInstance(inst: VrrpInstance, g: GlobalDefs, log: Logger):
   if (advertIntSec !== inst.advertInt) {
     log.warn({ instance: inst.name }, `(${inst.name}) advert_int ${inst.advertInt} rounded to ${advertIntSec} s: VRRPv2 carries whole seconds`);
   }
-  const vips = [...inst.virtualIpaddress, ...inst.virtualIpaddressExcluded];
+  // use_vmac: VIPs without their own dev go on the VMAC; adverts leave from it unless
+  // vmac_xmit_base (then from the base interface, where they are received too).
+  const vmac = vmacNameOf(inst);
+  const vips = [...inst.virtualIpaddress, ...inst.virtualIpaddressExcluded].map((v) => (vmac !== null && v.dev === null ? { ...v, dev: vmac } : v));
   const unicast = inst.unicastPeers.length > 0;
   const configuredSrc = unicast ? inst.unicastSrcIp : inst.mcastSrcIp;
   // The config loader drops addresses of the wrong family with a warning; never send from one.
@@ -88,7 +93,7 @@ export function resolveInstance(inst: VrrpInstance, g: GlobalDefs, log: Logger):
       garpLowerPrioDelayMs: inst.garpLowerPrioDelay * 1000,
       ownIp: configuredSrc ?? '0.0.0.0',
     },
-    interface: inst.interface,
+    interface: vmac !== null && !inst.vmacXmitBase ? vmac : inst.interface,
     vrid: inst.virtualRouterId,
     advertIntSec,
     authType: inst.authType === 'PASS' ? AUTH_PASS : AUTH_NONE,
@@ -106,6 +111,12 @@ export function resolveInstance(inst: VrrpInstance, g: GlobalDefs, log: Logger):
     skipCheckAdvAddr: inst.skipCheckAdvAddr,
     dontTrackPrimary: inst.dontTrackPrimary,
   };
+}
+
+/** The VMAC's name when the instance uses one (use_vmac NAME, else vrrp.VRID), else null. */
+export function vmacNameOf(inst: VrrpInstance): string | null {
+  if (inst.useVmac === null) return null;
+  return inst.useVmac || vmacDefaultName(inst.virtualRouterId);
 }
 
 const isIpv4 = (a: string): boolean => /^\d{1,3}(\.\d{1,3}){3}$/.test(a);
@@ -173,6 +184,10 @@ class VrrpSide implements VrrpService {
   /** lvs_sync_daemon: the kernel's IPVS sync daemon following one instance (src/ipvs/sync-daemon.ts). */
   private readonly syncd: SyncDaemon;
   private notifier: VrrpNotifier | null = null;
+  /** use_vmac: the macvlans this side created or adopted (src/net/vmac.ts). */
+  private readonly vmacs: VmacManager;
+  /** Instances whose advert source is read from another interface than their socket's (a VMAC's base). */
+  private readonly sourceIfaces = new Map<string, string>();
   private readonly channels = new Map<string, InterfaceChannel>();
   private runtimes: VrrpInstanceRuntime[] = [];
   private readonly byName = new Map<string, VrrpInstanceRuntime>();
@@ -191,6 +206,18 @@ class VrrpSide implements VrrpService {
     this.clock = opts.clock ?? monotonicClock;
     this.open = opts.openSocket ?? openRawVrrpSocket;
     this.ownsKernel = opts.kernel === undefined;
+    // use_vmac: the VMACs exist before the kernel feed takes its first view, so the watch finds
+    // them at once (no "does not exist (yet)" FAULT at start).
+    this.vmacs = new VmacManager(log);
+    try {
+      for (const inst of config.vrrpInstances) {
+        const vmac = vmacNameOf(inst);
+        if (vmac !== null) this.vmacs.ensure({ instance: inst.name, name: vmac, base: inst.interface, vrid: inst.virtualRouterId });
+      }
+    } catch (e) {
+      this.vmacs.removeAll();
+      throw e;
+    }
     this.kernel = opts.kernel ?? openKernelFeed(log);
     this.ownsRunner = opts.runner === undefined;
     this.runner = opts.runner ?? null;
@@ -271,6 +298,13 @@ class VrrpSide implements VrrpService {
   }
 
   private addInstance(inst: VrrpInstance, spec: InstanceSpec): VrrpInstanceRuntime {
+    const vmac = vmacNameOf(inst);
+    if (vmac !== null) {
+      // Synchronous netlink, before the socket opens on it and before the watch looks at it.
+      this.vmacs.ensure({ instance: inst.name, name: vmac, base: inst.interface, vrid: inst.virtualRouterId });
+      // The VMAC carries only VIPs: adverts take their source from the base, as keepalived's.
+      if (spec.interface !== inst.interface) this.sourceIfaces.set(inst.name, inst.interface);
+    }
     const channel = this.channelFor(spec.interface);
     if (!spec.unicast) channel.join(spec.destinations[0]!);
     const garp = new GarpScheduler({
@@ -321,6 +355,11 @@ class VrrpSide implements VrrpService {
     this.runtimes = this.runtimes.filter((x) => x !== rt);
     this.byName.delete(name);
     this.specs.delete(name);
+    this.sourceIfaces.delete(name);
+    const inst = this.config.vrrpInstances.find((i) => i.name === name);
+    const vmac = rt.interfaceName !== inst?.interface ? rt.interfaceName : null;
+    // The VMAC this instance ran on (its name is the channel's, or, with xmit_base, its VIPs' dev).
+    for (const v of [vmac, ...rt.vips.map((x) => x.dev)]) if (v && this.vmacs.names.includes(v)) this.vmacs.remove(v);
   }
 
   private applyCheckerGate(): void {
@@ -334,7 +373,7 @@ class VrrpSide implements VrrpService {
 
   private restartWatch(): void {
     this.watch?.stop();
-    this.watch = new InterfaceWatch(this.kernel, this.channels, this.runtimes, this.log);
+    this.watch = new InterfaceWatch(this.kernel, this.channels, this.runtimes, this.log, this.sourceIfaces);
     // Faults (missing interface, no address) are known before new instances start: they start in
     // FAULT (init) instead of making hakeep exit.
     this.watch.start();
@@ -433,6 +472,8 @@ class VrrpSide implements VrrpService {
       await Promise.all(this.runtimes.map((rt) => rt.stop()));
       await this.trackers?.stop();
       this.closeSockets();
+      // After the priority-0 adverts and the VIPs: the VMACs go (keepalived removes them on stop).
+      this.vmacs.removeAll();
       await this.syncd.stop();
       // keepalived's order: STOP notifications once the VIPs are released, then the runner.
       this.notifier?.shutdown((name) => this.byName.get(name)?.effectivePriority);
@@ -457,6 +498,7 @@ class VrrpSide implements VrrpService {
 
   private async shutdownParts(): Promise<void> {
     this.watch?.stop();
+    this.vmacs.removeAll();
     await this.trackers?.stop();
     for (const ch of this.channels.values()) ch.close();
     if (this.ownsKernel) this.kernel.close();
@@ -467,6 +509,7 @@ class VrrpSide implements VrrpService {
   emergencyStop(): void {
     for (const rt of this.runtimes) rt.emergencyStop();
     try { this.closeSockets(); } catch { /* exiting anyway */ }
+    try { this.vmacs.removeAll(); } catch { /* exiting anyway */ }
   }
 
   clearStats(): void {
