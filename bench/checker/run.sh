@@ -29,7 +29,7 @@ fi
 misc_bin=/tmp/hku-bench-connect-check.$$
 cc -O2 -o "$misc_bin" bench/checker/connect-check.c && envs+=(--env "BENCH_MISC_BIN=$misc_bin")
 trap 'rm -rf "$server_bin" "$misc_bin" "$pkg"' EXIT
-for v in BENCH_SIZES BENCH_TYPES BENCH_DAEMONS BENCH_STEADY_SEC BENCH_KILLS BENCH_DEBUG BENCH_MISC_RATE BENCH_NODE_ARGS BENCH_PLAN; do
+for v in HAKEEP_CHECKER_NODE_FLAGS BENCH_DRIVER BENCH_N BENCH_SECONDS BENCH_SCRAPE BENCH_SIZES BENCH_TYPES BENCH_DAEMONS BENCH_STEADY_SEC BENCH_KILLS BENCH_DEBUG BENCH_MISC_RATE BENCH_NODE_ARGS BENCH_PLAN; do
   if [ -n "${!v:-}" ]; then envs+=(--env "$v=${!v}"); fi
 done
 set +e
@@ -41,5 +41,6 @@ if [ ! -f "$RESULT_DIR/bench.json" ]; then
   grep -v '^\[ *[0-9]' "$RESULT_DIR/console.log" | tail -60 >&2
   exit 1
 fi
-node bench/checker/report.mjs "$RESULT_DIR/bench.json"
+# BENCH_DRIVER / BENCH_REPORT: another benchmark on the same guest (bench/observe/run.sh).
+node "${BENCH_REPORT:-bench/checker/report.mjs}" "$RESULT_DIR/bench.json"
 echo "raw results and daemon logs: $RESULT_DIR"
