@@ -14,6 +14,7 @@ import { allServicesRefused } from './health.js';
 import { runnerNotify } from './notify.js';
 import { ScriptRunner } from '../script/runner.js';
 import { tcpProbe, tcpProbeKind } from './tcp-probe.js';
+import { summarizeCheckStatus } from '../daemon/check-summary.js';
 
 /** The status snapshot is refreshed at least this often (ms): counters move without changes. */
 const STATUS_REFRESH_MS = 5000;
@@ -117,7 +118,9 @@ export function runEngine(init: ChildInit, io: ChildIo): (m: ToChild) => void {
   function postStatus(): void {
     statusTimer = null;
     // The child's clock pair lets the daemon show its monotonic times as wall times (status-format.ts).
-    send({ type: 'status', json: JSON.stringify({ ...engine.status(), clock: { mono: performance.now(), wall: Date.now() } }) });
+    const st = engine.status();
+    // The summary spares the daemon's VRRP loop a parse of the whole JSON at each metrics scrape.
+    send({ type: 'status', json: JSON.stringify({ ...st, clock: { mono: performance.now(), wall: Date.now() } }), summary: summarizeCheckStatus(st) });
   }
   function changed(): void {
     stateTimer ??= setTimeout(sendState, STATE_COALESCE_MS);

@@ -2,6 +2,7 @@
 // child process (src/check/child.ts), over the IPC channel of child_process.fork with advanced
 // serialization (structured clone).
 import type { Config } from '../config/model.js';
+import type { CheckSummary } from '../daemon/check-summary.js';
 import type { DrainKey } from '../daemon/drain.js';
 import type { ReconcilerStatus } from '../ipvs/reconciler.js';
 import type { EngineAlert, LogLevel } from './engine.js';
@@ -52,7 +53,7 @@ export type FromChild =
   /** At most LOG_BATCH records per message, so one message never holds the daemon's loop long. */
   | { type: 'log'; records: LogRecord[] }
   /** The full CheckStatus as JSON: the daemon keeps the text and parses it only when asked. */
-  | { type: 'status'; json: string }
+  | { type: 'status'; json: string; summary?: CheckSummary }
   /** Soon after every health or IPVS change: the reconciler's status, whether ipvsadm refuses every
    * configured service, and the real servers whose alive state changed since the last one (all of
    * them in the first). */

@@ -30,7 +30,9 @@ export function stringifyStatus(value: unknown): string {
     const tail = v !== null && typeof v === 'object' ? (v as Marked)[RAW_TAIL] : undefined;
     if (!tail) return v;
     const head: Record<string, unknown> = {};
-    for (const [k, x] of Object.entries(v as Marked)) if (!tail.keys.includes(k)) head[k] = x;
+    // Keys first, values only outside the tail: the tail's fields may be getters that parse
+    // (src/check/service.ts), and reading them here would undo the point of splicing.
+    for (const k of Object.keys(v as Marked)) if (!tail.keys.includes(k)) head[k] = (v as Marked)[k];
     const h = stringifyStatus(head);
     const body = tail.json.trim();
     const merged = body === '{}' ? h : h === '{}' ? body : `${h.slice(0, -1)},${body.slice(1)}`;

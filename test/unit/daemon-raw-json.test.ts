@@ -34,6 +34,18 @@ describe('stringifyStatus', () => {
     expect(stringifyStatus(o)).toBe('{"name":"check","ipvs":{"ok":true}}');
   });
 
+  it('never reads the fields the raw text stands for (they may be getters that parse)', () => {
+    const json = '{"virtualServers":[{"vs":"a"}],"ipvs":null}';
+    let reads = 0;
+    const o: Record<string, unknown> = { name: 'check' };
+    for (const k of ['virtualServers', 'ipvs']) {
+      Object.defineProperty(o, k, { enumerable: true, get: () => { reads++; return (JSON.parse(json) as Record<string, unknown>)[k]; } });
+    }
+    withRawTail(o, { json, keys: ['virtualServers', 'ipvs'] });
+    expect(stringifyStatus({ services: { check: o } })).toBe('{"services":{"check":{"name":"check","virtualServers":[{"vs":"a"}],"ipvs":null}}}');
+    expect(reads).toBe(0);
+  });
+
   it('costs less than serialising again (10,000 real servers)', () => {
     const rs = Array.from({ length: 10_000 }, (_, i) => ({ ip: `10.1.${i >> 8}.${i & 255}`, port: 80, up: i % 7 !== 0, weight: 1, checks: [{ type: 'TCP_CHECK', last: 'ok', at: 1234.5 + i }] }));
     const json = JSON.stringify({ virtualServers: [{ vs: '10.0.0.1:80', realServers: rs }] });
