@@ -6,7 +6,7 @@ import type { Config, Diagnostic, VrrpInstance, VrrpScript, VrrpSyncGroup } from
 import { parseTree, type Statement } from './parser.js';
 import { readGlobalDefs } from './schema-global.js';
 import {
-  checkRuleAddresses, instanceSpec, newInstance, newInstanceMeta, readTrackFile, readTrackProcess, scriptSpec, syncGroupSpec, parseVip,
+  instanceSpec, newInstance, newInstanceMeta, readTrackFile, readTrackProcess, scriptSpec, syncGroupSpec, parseVip,
   type InstanceMeta,
 } from './schema-vrrp.js';
 import { readVirtualServer, readVsGroup } from './schema-lvs.js';
@@ -15,6 +15,7 @@ import { blockOf, walkBlock } from './block.js';
 import { loc, nearest, Reporter } from './values.js';
 import { validate } from './validate.js';
 import { reportUnimplemented } from './support.js';
+import { describeRoute, describeRule, parseRoute, parseRule, routeContext } from './routes.js';
 
 export interface LoadOptions {
   /** `-i/--config-id`; defaults to the short host name, as keepalived does. */
@@ -145,17 +146,42 @@ function build(file: string, lines: Parameters<typeof parseTree>[0], lexDiags: D
         if (config.ssl) r.warn(loc(st), 'a second SSL block: its settings replace those of the first, as in keepalived');
         config.ssl = { ...(config.ssl ?? {}), ...Object.fromEntries(Object.entries(readSsl(r, st)).filter(([, v]) => v !== null)) } as NonNullable<typeof config.ssl>;
         break;
+      // Set when the daemon starts, kept while it runs, removed when it stops (keepalived:
+      // vrrp_daemon.c:662-664 and 435-437); src/config/routes.ts parses routes and rules.
       case 'static_ipaddress':
-        for (const s of blockOf(r, st)) parseVip(r, s);
-        r.warn(loc(st), 'static_ipaddress is parsed but not applied by hakeep yet; add these addresses with your network configuration');
+        for (const s of blockOf(r, st)) {
+          const a = parseVip(r, s);
+          if (a === null) continue;
+          if (a.dev === null) {
+            // vrrp_ipaddress.c:680-689: keepalived puts it on its default interface (eth0 unless
+            // default_interface says otherwise, which hakeep does not read).
+            r.warn(a.loc, `static_ipaddress ${a.address}/${a.prefixLen} has no dev: keepalived uses its default interface eth0, so does hakeep; write dev IFNAME`);
+            a.dev = 'eth0';
+          }
+          (config.staticIpaddress ??= []).push(a);
+          r.note(a.loc, `static address ${a.address}/${a.prefixLen} dev ${a.dev}: set at start, removed at stop`);
+        }
         break;
-      case 'static_rules':
-        for (const s of blockOf(r, st)) checkRuleAddresses(r, s);
-        r.warn(loc(st), 'static_rules is parsed but not applied by hakeep yet');
+      case 'static_rules': {
+        const ctx = routeContext(r);
+        for (const s of blockOf(r, st)) {
+          const rule = parseRule(r, s, ctx.tables, ctx.counter, 'static_rules');
+          if (rule === null) continue;
+          (config.staticRules ??= []).push(rule);
+          r.note(rule.loc, `static rule ${describeRule(rule)}: set at start, removed at stop`);
+        }
         break;
-      case 'static_routes':
-        r.warn(loc(st), 'static_routes is parsed but not applied by hakeep yet');
+      }
+      case 'static_routes': {
+        const ctx = routeContext(r);
+        for (const s of blockOf(r, st)) {
+          const route = parseRoute(r, s, ctx.tables, 'static_routes');
+          if (route === null) continue;
+          (config.staticRoutes ??= []).push(route);
+          r.note(route.loc, `static route ${describeRoute(route)}: set at start, removed at stop`);
+        }
         break;
+      }
       default:
         if (TOP_LEVEL.includes(st.keyword)) {
           r.warn(loc(st), `'${st.keyword}' is accepted but not implemented by hakeep yet; it has no effect`);

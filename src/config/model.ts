@@ -1,6 +1,7 @@
 // The typed, normalized configuration model. The parser fills it with keepalived's defaults;
 // every other part of hakeep reads only this model, never the raw token tree.
 // Times are in seconds (fractional allowed) unless a field name says otherwise.
+import type { RouteSpec, RuleSpec } from './routes.js';
 
 /** Where a value came from, for error messages and `-d` output. */
 export interface SourceLoc {
@@ -233,8 +234,10 @@ export interface VrrpInstance {
   authPass: string | null;
   virtualIpaddress: VirtualIp[];
   virtualIpaddressExcluded: VirtualIp[];
-  virtualRoutes: string[];
-  virtualRules: string[];
+  /** virtual_routes: added after the VIPs when MASTER, removed before them (src/config/routes.ts). */
+  virtualRoutes: RouteSpec[];
+  /** virtual_rules: added after the routes when MASTER, removed first. */
+  virtualRules: RuleSpec[];
   trackInterface: TrackInterfaceRef[];
   trackScript: TrackScriptRef[];
   trackFile: TrackFileRef[];
@@ -680,6 +683,10 @@ export interface Config {
   virtualServers: VirtualServer[];
   /** The top-level SSL block (SSL_GET); absent/null = none. */
   ssl?: SslConfig | null;
+  /** static_ipaddress / static_routes / static_rules: set at start, removed at stop; absent = none. */
+  staticIpaddress?: VirtualIp[];
+  staticRoutes?: RouteSpec[];
+  staticRules?: RuleSpec[];
 }
 
 export type Severity = 'error' | 'warning' | 'note';

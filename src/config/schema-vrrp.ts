@@ -9,6 +9,7 @@ import {
   arg, at, int, ipFamily, isVrrpMulticast, loc, presentFlag, type Reporter,
 } from './values.js';
 import { kaAddress, kaBool, kaNumber } from './lenient.js';
+import { describeRoute, describeRule, parseRoute, parseRule, routeContext } from './routes.js';
 
 /**
  * Objects whose `smtp_alert` line was written (and read): keepalived resolves an unset one from the
@@ -664,11 +665,24 @@ export function instanceSpec(r: Reporter, meta: InstanceMeta): BlockSpec<VrrpIns
       v.useVmac = name;
     },
     vmac_xmit_base: (_st, v) => { v.vmacXmitBase = true; },
-    virtual_routes: (st, v) => { v.virtualRoutes.push(...blockOf(r, st).map((s) => [s.keyword, ...s.args].join(' '))); },
-    virtual_rules: (st, v) => {
+    // src/config/routes.ts: keepalived's alloc_route/alloc_rule, each line validated; a refused
+    // line is an error naming it, an accepted one a note saying what will be set on MASTER.
+    virtual_routes: (st, v) => {
+      const ctx = routeContext(r);
       for (const s of blockOf(r, st)) {
-        checkRuleAddresses(r, s);
-        v.virtualRules.push([s.keyword, ...s.args].join(' '));
+        const route = parseRoute(r, s, ctx.tables, `(${v.name}) virtual_routes`);
+        if (route === null) continue;
+        v.virtualRoutes.push(route);
+        r.note(route.loc, `(${v.name}) virtual route ${describeRoute(route)}: added when ${v.name} becomes MASTER, removed when it leaves MASTER`);
+      }
+    },
+    virtual_rules: (st, v) => {
+      const ctx = routeContext(r);
+      for (const s of blockOf(r, st)) {
+        const rule = parseRule(r, s, ctx.tables, ctx.counter, `(${v.name}) virtual_rules`);
+        if (rule === null) continue;
+        v.virtualRules.push(rule);
+        r.note(rule.loc, `(${v.name}) virtual rule ${describeRule(rule)}: added when ${v.name} becomes MASTER, removed when it leaves MASTER`);
       }
     },
   };

@@ -18,7 +18,9 @@ export function reportUnimplemented(r: Reporter, config: Config): void {
       r.warn(v6?.loc ?? inst.loc, `(${inst.name}) IPv6 VRRP is not implemented by hakeep yet; the daemon will refuse to start this instance`);
     }
     if (inst.virtualRoutes.length > 0 || inst.virtualRules.length > 0) {
-      r.warn(inst.loc, `(${inst.name}) virtual_routes/virtual_rules are parsed but not applied by hakeep yet`);
+      // keepalived watches its routes and rules (a tracked one deleted by someone else takes
+      // the instance to FAULT, a static one is put back); hakeep sets and removes them only.
+      r.note(inst.loc, `(${inst.name}) virtual_routes/virtual_rules are set and removed with MASTER; unlike keepalived, hakeep does not watch them for deletion by others (no_track is the behaviour)`);
     }
   }
   const fifo = config.globalDefs.notifyFifo;

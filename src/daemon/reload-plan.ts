@@ -40,6 +40,8 @@ const IN_PLACE: Array<keyof VrrpInstance> = [
   'garpLowerPrioDelay', 'garpLowerPrioRepeat', 'trackInterface', 'trackScript', 'notifyMaster', 'notifyBackup',
   'notifyFault', 'notifyStop', 'notify', 'smtpAlert', 'strictMode', 'dontTrackPrimary', 'skipCheckAdvAddr',
   'lowerPrioNoAdvert', 'higherPrioSendAdvert', 'downTimerAdverts', 'checkUnicastSrc', 'initialState',
+  // a master adds/removes exactly the difference (VrrpInstanceRuntime.update)
+  'virtualRoutes', 'virtualRules',
 ];
 
 export function planVrrpReload(oldConfig: Config, newConfig: Config): VrrpReloadPlan {

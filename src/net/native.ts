@@ -129,6 +129,14 @@ export interface NativeAddon {
    * before it existed.
    */
   credListen?(path: string, mode: number, onConnection: (fd: number, uid: number, gid: number, pid: number) => boolean): NativeHandle;
+  /**
+   * Route and rule requests (RTM_NEWROUTE/DELROUTE/NEWRULE/DELRULE, built by
+   * src/net/route-model.ts) sent in one datagram with one ACK read per request (route.c). One
+   * result per message, in order: errno 0 = done; stage open|send|ack; message = the kernel's
+   * extended-ACK text or ''. Throws a TypeError/RangeError for anything but route/rule requests.
+   * Absent from addons built before it existed.
+   */
+  rtnlRequests?(messages: Buffer[]): { errno: number; stage: string; message: string }[];
   /** A datagram socket connected to the Unix socket `path` (syslog's /dev/log); throws (with
    * `code`) when it cannot connect. Absent from addons built before it existed. */
   unixDgram?(path: string): UnixDgram;

@@ -8,6 +8,7 @@
 // actions after it. GARPs are sent only for VIPs that are on the interface; a VIP that could not
 // be added is retried with backoff while master and listed in status.
 import type { VirtualIp } from '../config/model.js';
+import { describeRoute, describeRule, RTPROT_KEEPALIVED, type RouteSpec, type RuleSpec } from '../config/routes.js';
 import type { Logger } from '../daemon/log.js';
 import type { VipResult } from '../net/vip.js';
 import type { GarpPolicy } from '../net/garp.js';
@@ -38,6 +39,9 @@ export interface InstanceSpec {
   srcIp: string | null;
   /** True when srcIp comes from mcast_src_ip/unicast_src_ip rather than the interface. */
   srcConfigured: boolean;
+  /** virtual_routes / virtual_rules: set after the VIPs on MASTER, removed before them. Absent = none. */
+  routes?: RouteSpec[];
+  rules?: RuleSpec[];
   /** Multicast group or the unicast peers. */
   destinations: string[];
   unicast: boolean;
@@ -59,6 +63,8 @@ export interface InstanceDeps {
   applyVips(op: 'add' | 'del', vips: VirtualIp[]): Promise<Pick<VipResult, 'ok' | 'failures'>>;
   /** Synchronous removal for the last-resort path (uncaught exception); absent = not possible. */
   removeVipsNow?(vips: VirtualIp[]): void;
+  /** virtual_routes/virtual_rules to the kernel (src/net/routes.ts); synchronous work, failures logged. */
+  applyRoutes?(op: 'add' | 'del', routes: RouteSpec[], rules: RuleSpec[]): void;
   garp: { setVips(vips: VirtualIp[]): void; start(): void; stop(): void; burst(repeat: number): void; setPolicy?(policy: GarpPolicy): void };
   /** Read packets already queued on the socket now (before a late takeover decision). */
   drain?(): void;
@@ -137,6 +143,18 @@ const LATE_TAKEOVER_MS = 50;
 
 const vipKey = (v: VirtualIp): string => `${v.address}/${v.prefixLen}`;
 
+/** What a reload changes in virtual_routes/virtual_rules, by their `ip`-style text. */
+function diffRoutes(old: InstanceSpec, next: InstanceSpec): { changed: boolean; addRoutes: RouteSpec[]; delRoutes: RouteSpec[]; addRules: RuleSpec[]; delRules: RuleSpec[] } {
+  const diff = <T>(a: T[], b: T[], key: (x: T) => string): T[] => {
+    const keys = new Set(b.map(key));
+    return a.filter((x) => !keys.has(key(x)));
+  };
+  const or = old.routes ?? [], nr = next.routes ?? [], ol = old.rules ?? [], nl = next.rules ?? [];
+  const addRoutes = diff(nr, or, describeRoute), delRoutes = diff(or, nr, describeRoute);
+  const addRules = diff(nl, ol, describeRule), delRules = diff(ol, nl, describeRule);
+  return { changed: addRoutes.length + delRoutes.length + addRules.length + delRules.length > 0, addRoutes, delRoutes, addRules, delRules };
+}
+
 export class VrrpInstanceRuntime implements ChannelMember {
   readonly vrid: number;
   private fsm: FsmState;
@@ -152,6 +170,8 @@ export class VrrpInstanceRuntime implements ChannelMember {
   private readonly faults = new FaultSet();
   /** VIPs (by addr/len) that are on the interface because we added them. */
   private readonly present = new Set<string>();
+  /** The virtual routes/rules were sent to the kernel as MASTER and not removed since (keepalived's ->set). */
+  private routesSet = false;
   private readonly vipFailures = new Map<string, VipFailureStatus>();
   private vipRetryTimer: unknown = null;
   private lowerPrioGarpTimer: unknown = null;
@@ -217,6 +237,10 @@ export class VrrpInstanceRuntime implements ChannelMember {
     this.started = true;
     this.enqueue(async () => {
       await this.deps.applyVips('del', this.spec.vips);
+      // Leftovers of a previous run (kill -9): only entries marked protocol keepalived (18), so an
+      // operator's identical route of another protocol is never taken away.
+      const own = <T extends { protocol: number }>(xs: T[] | undefined): T[] => (xs ?? []).filter((x) => x.protocol === RTPROT_KEEPALIVED);
+      if ((this.spec.routes?.length ?? 0) + (this.spec.rules?.length ?? 0) > 0) this.deps.applyRoutes?.('del', own(this.spec.routes), own(this.spec.rules));
     });
     if (this.faults.active) this.logFaults('info');
     this.feed({ type: 'start', fault: this.faults.active }, this.deps.clock());
@@ -247,6 +271,8 @@ export class VrrpInstanceRuntime implements ChannelMember {
       try { this.sendAdvert(PRIORITY_STOP); } catch { /* keep going: the VIPs matter more */ }
       try { this.deps.garp.stop(); } catch { /* ignore */ }
     }
+    try { if (this.routesSet) this.deps.applyRoutes?.('del', this.spec.routes ?? [], this.spec.rules ?? []); } catch { /* ignore */ }
+    this.routesSet = false;
     try { this.deps.removeVipsNow?.(this.spec.vips); } catch { /* ignore */ }
     this.present.clear();
     this.halt();
@@ -300,6 +326,7 @@ export class VrrpInstanceRuntime implements ChannelMember {
   update(next: InstanceSpec, garpPolicy?: GarpPolicy): void {
     if (this.stopped) return;
     const s = this.spec;
+    const routeDiff = diffRoutes(s, next);
     const oldVips = new Map(s.vips.map((v) => [vipKey(v), v]));
     const newVips = new Map(next.vips.map((v) => [vipKey(v), v]));
     const added = [...newVips.values()].filter((v) => !oldVips.has(vipKey(v)));
@@ -329,6 +356,18 @@ export class VrrpInstanceRuntime implements ChannelMember {
         });
       }
       if (added.length > 0) this.enqueue(() => this.addVips(added, true));
+      // Exactly the difference: removed entries go (rules first), new ones are added.
+      if (routeDiff.changed) {
+        this.enqueue(() => {
+          if (this.stopped) return;
+          this.deps.log.info({ instance: this.name }, `(${this.name}) virtual routes/rules reloaded: routes +${routeDiff.addRoutes.length} -${routeDiff.delRoutes.length}, rules +${routeDiff.addRules.length} -${routeDiff.delRules.length}`);
+          if (this.routesSet) this.deps.applyRoutes?.('del', routeDiff.delRoutes, routeDiff.delRules);
+          if (this.fsm.state === 'MASTER') {
+            this.deps.applyRoutes?.('add', routeDiff.addRoutes, routeDiff.addRules);
+            this.routesSet = this.hasRoutes();
+          }
+        });
+      }
     }
     if (baseChanged && this.started) {
       let total = s.fsm.priority;
@@ -608,12 +647,22 @@ export class VrrpInstanceRuntime implements ChannelMember {
           log.info({ instance: this.name }, `${n} setting VIPs.`);
           if (this.spec.excludedCount > 0) log.info({ instance: this.name }, `${n} setting E-VIPs.`);
           await this.addVips(this.spec.vips, false);
+          // keepalived (vrrp.c:1676-1682): routes, then rules, after the VIPs.
+          if (this.fsm.state === 'MASTER' && !this.stopped && this.hasRoutes()) {
+            this.deps.applyRoutes?.('add', this.spec.routes ?? [], this.spec.rules ?? []);
+            this.routesSet = true;
+          }
         });
         break;
       case 'remove_vips':
         this.enqueue(async () => {
           log.info({ instance: this.name }, `${n} removing VIPs.`);
           if (this.spec.excludedCount > 0) log.info({ instance: this.name }, `${n} removing E-VIPs.`);
+          // keepalived (vrrp.c:1746-1752): rules, then routes, before the VIPs.
+          if (this.routesSet) {
+            this.routesSet = false;
+            this.deps.applyRoutes?.('del', this.spec.routes ?? [], this.spec.rules ?? []);
+          }
           this.present.clear();
           this.vipFailures.clear();
           await this.deps.applyVips('del', this.spec.vips);
@@ -650,6 +699,10 @@ export class VrrpInstanceRuntime implements ChannelMember {
     if (this.stopped || this.fsm.state !== 'MASTER') return;
     this.deps.garp.setVips(this.presentVips());
     this.deps.garp.burst(repeat);
+  }
+
+  private hasRoutes(): boolean {
+    return (this.spec.routes?.length ?? 0) + (this.spec.rules?.length ?? 0) > 0;
   }
 
   private presentVips(): VirtualIp[] {

@@ -7,6 +7,7 @@ import { applyVips, applyVipsNetlink } from '../net/vip.js';
 import { GarpScheduler, garpPolicyOf } from '../net/garp.js';
 import { KernelEventFeed } from '../net/kernel-events.js';
 import { tryNative } from '../net/native.js';
+import { applyRoutes, StaticNetwork, staticSetOf } from '../net/routes.js';
 import { VmacManager } from '../net/vmac.js';
 import { vmacDefaultName } from '../net/vmac-plan.js';
 import { frontingInstances } from './fronting.js';
@@ -110,6 +111,8 @@ export function resolveInstance(inst: VrrpInstance, g: GlobalDefs, log: Logger):
     peerTtl: unicast ? peerTtlMap(inst.unicastPeers) : null,
     skipCheckAdvAddr: inst.skipCheckAdvAddr,
     dontTrackPrimary: inst.dontTrackPrimary,
+    routes: inst.virtualRoutes,
+    rules: inst.virtualRules,
   };
 }
 
@@ -184,6 +187,8 @@ class VrrpSide implements VrrpService {
   /** lvs_sync_daemon: the kernel's IPVS sync daemon following one instance (src/ipvs/sync-daemon.ts). */
   private readonly syncd: SyncDaemon;
   private notifier: VrrpNotifier | null = null;
+  /** static_ipaddress/static_routes/static_rules (src/net/routes.ts); null before start. */
+  private statics: StaticNetwork | null = null;
   /** use_vmac: the macvlans this side created or adopted (src/net/vmac.ts). */
   private readonly vmacs: VmacManager;
   /** Instances whose advert source is read from another interface than their socket's (a VMAC's base). */
@@ -252,6 +257,9 @@ class VrrpSide implements VrrpService {
       const holdUntil = this.clock() + delayMs;
       for (const { spec } of specs) spec.fsm.startupHoldUntil = holdUntil;
     }
+    // static_ipaddress/static_routes/static_rules: set before any instance runs, for the daemon's life.
+    this.statics = new StaticNetwork(this.log);
+    await this.statics.start(staticSetOf(config));
     // The sync daemon starts as BACKUP before any instance can become master (keepalived's order).
     this.syncd.start(g.lvsSyncDaemon ?? null);
     for (const rt of this.runtimes) rt.start();
@@ -321,6 +329,7 @@ class VrrpSide implements VrrpService {
       send: (packet, dst) => channel.send(packet, dst),
       applyVips: (op, vips) => applyVips(op, vips, inst.interface, this.log),
       removeVipsNow: (vips) => removeVipsNow(vips, inst.interface),
+      applyRoutes: (op, routes, rules) => { applyRoutes(op, routes, rules, this.log, `(${name})`); },
       garp,
       drain: () => { channel.drain(); },
       // Observers are looked up at each call: a reload may replace them.
@@ -451,6 +460,7 @@ class VrrpSide implements VrrpService {
       }
       const followed = g.lvsSyncDaemon?.instance;
       lines.push(...this.syncd.reload(g.lvsSyncDaemon ?? null, followed ? this.byName.get(followed)?.state === 'MASTER' : false));
+      await this.statics?.reload(staticSetOf(next));
       for (const rt of fresh) rt.start();
       return { lines };
     };
@@ -475,6 +485,8 @@ class VrrpSide implements VrrpService {
       // After the priority-0 adverts and the VIPs: the VMACs go (keepalived removes them on stop).
       this.vmacs.removeAll();
       await this.syncd.stop();
+      // keepalived removes its static rules, routes and addresses at stop (vrrp_daemon.c:435-437).
+      await this.statics?.stop();
       // keepalived's order: STOP notifications once the VIPs are released, then the runner.
       this.notifier?.shutdown((name) => this.byName.get(name)?.effectivePriority);
       this.alerter.vrrpShutdown();
