@@ -20,7 +20,7 @@ import type { Logger } from './log.js';
 import { native, type NativeAddon, type NativeHandle } from '../net/native.js';
 import { RateLimiter } from '../vrrp/rate-limit.js';
 import { withDaemonClock } from './status-format.js';
-import { stringifyStatus } from './raw-json.js';
+import { statusParts } from './raw-json.js';
 
 export type StatusSource = () => unknown;
 
@@ -101,23 +101,23 @@ export async function serveStatus(path: string, source: StatusSource, log: Logge
     const format = opts.format ?? withDaemonClock;
     const daemonUid = opts.daemonUid ?? process.geteuid?.() ?? 0;
     const refusals = new RateLimiter(10_000);
-    const statusText = (): string => {
+    const statusText = (): string[] => {
       try {
         // Compact: with 10,000 real servers the indentation alone costs milliseconds on the VRRP
         // loop; `hakeep status --json` pretty-prints in its own process.
-        return stringifyStatus(format(source()));
+        return statusParts(format(source()));
       } catch (e) {
-        return JSON.stringify({ error: String(e) });
+        return [JSON.stringify({ error: String(e) })];
       }
     };
     const serve = (conn: Socket, peer: PeerCredentials | null): void => {
       let buf = '';
       let answered = false;
-      const answer = (text: string): void => {
+      const answer = (text: string | string[]): void => {
         if (answered) return;
         answered = true;
         clearTimeout(silent);
-        conn.end(`${text}\n`);
+        writeSliced(conn, [...(typeof text === 'string' ? [text] : text), '\n']);
       };
       const silent = setTimeout(() => answer(statusText()), SILENT_CLIENT_MS);
       conn.setEncoding('utf8');
@@ -183,6 +183,45 @@ export async function serveStatus(path: string, source: StatusSource, log: Logge
     log.warn({ statusSocket: path }, `cannot serve status on ${path}: ${(e as Error).message}`);
     return null;
   }
+}
+
+/** Characters written per event-loop turn (encoding 64 KiB takes well under a millisecond). */
+export const WRITE_SLICE = 64 * 1024;
+
+/**
+ * Write `parts` and end the connection, one slice of at most WRITE_SLICE characters per
+ * event-loop turn (and after 'drain' when the socket's buffer is full): at 10,000 real servers a
+ * status answer is ~2.5 MB, and copying and encoding it in one go held the VRRP loop for tens of
+ * milliseconds (more in a small VM), long enough to delay an advert that fell due meanwhile.
+ */
+export function writeSliced(conn: Socket, parts: readonly string[]): void {
+  let p = 0;
+  let at = 0;
+  const next = (): string | null => {
+    while (p < parts.length && at >= parts[p]!.length) { p++; at = 0; }
+    if (p >= parts.length) return null;
+    const s = parts[p]!;
+    let end = Math.min(s.length, at + WRITE_SLICE);
+    // Never split a surrogate pair (each half alone would be written as U+FFFD).
+    if (end < s.length) {
+      const c = s.charCodeAt(end - 1);
+      if (c >= 0xd800 && c <= 0xdbff) end--;
+    }
+    const piece = s.slice(at, end);
+    at = end;
+    return piece;
+  };
+  const pump = (): void => {
+    if (conn.destroyed) return;
+    const piece = next();
+    if (piece === null) {
+      conn.end();
+      return;
+    }
+    if (conn.write(piece)) setImmediate(pump);
+    else conn.once('drain', pump);
+  };
+  pump();
 }
 
 export function closeStatus(server: StatusServer | null, path: string): void {
