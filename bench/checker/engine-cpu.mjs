@@ -5,8 +5,12 @@
 //
 //   cc -O2 -o /tmp/accept-server bench/checker/accept-server.c
 //   DIST=/path/to/compiled/dist node bench/checker/engine-cpu.mjs   [N=10000 TYPE=TCP_CHECK|HTTP_GET SEC=10]
+// STATUS=ms also builds the status snapshot as the checker child does (engine.status() as JSON text)
+// every ms. The longest event-loop stall (monitorEventLoopDelay) is printed: the checker child's
+// heartbeat misses when one turn outlasts 5 s; add --cpu-prof to see where a turn goes.
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks';
 
 const DIST = process.env.DIST ?? new URL('../../dist', import.meta.url).pathname;
 const N = Number(process.env.N ?? 10000);
@@ -46,19 +50,42 @@ const res = parseConfigText(conf, 'bench.conf');
 if (res.errorCount) throw new Error(res.diagnostics.map((d) => d.message).join('\n'));
 
 let lines = 0;
-const engine = new CheckEngine(res.config, {
+// GC while building the engine from a copy of the config (as the checker child gets it: structured
+// clone over IPC), and then in the steady-state window.
+const gc = { n: 0, ms: 0, maxMs: 0 };
+const gcObs = new PerformanceObserver((l) => { for (const e of l.getEntries()) { gc.n++; gc.ms += e.duration; gc.maxMs = Math.max(gc.maxMs, e.duration); } });
+gcObs.observe({ entryTypes: ['gc'] });
+const { serialize, deserialize } = await import('node:v8');
+const wire = serialize(res.config);
+const tStart = performance.now();
+const engine = new CheckEngine(deserialize(wire), {
   clock: realClock, probe: tcpProbe,
   backend: { save: async () => '', restore: async () => {} },
   runScript: () => {}, log: () => { lines++; }, timerSlackMs: 20, resyncMs: 3_600_000,
 });
 await engine.start();
+const startMs = performance.now() - tStart;
+const STATUS = Number(process.env.STATUS ?? 0);
+let statusMaxMs = 0;
+const statusTimer = STATUS > 0 ? setInterval(() => {
+  const t = performance.now();
+  JSON.stringify({ ...engine.status(), clock: { mono: performance.now(), wall: Date.now() } });
+  statusMaxMs = Math.max(statusMaxMs, performance.now() - t);
+}, STATUS) : null;
 const total = () => engine.status().checks;
 await new Promise((r) => setTimeout(r, 3000));
 const c0 = total();
+const loop = monitorEventLoopDelay({ resolution: 10 });
+loop.enable();
+const buildGc = { ...gc };
+Object.assign(gc, { n: 0, ms: 0, maxMs: 0 });
 const u0 = process.cpuUsage();
 const t0 = performance.now();
 await new Promise((r) => setTimeout(r, SEC * 1000));
 const u = process.cpuUsage(u0);
+loop.disable();
+gcObs.disconnect();
+if (statusTimer) clearInterval(statusTimer);
 const c1 = total();
 const checks = c1.total - c0.total;
 const hwm = /VmHWM:\s+(\d+)/.exec(readFileSync('/proc/self/status', 'utf8'))?.[1];
@@ -67,6 +94,9 @@ console.log(JSON.stringify({
   cpuMsPer1000: Math.round(((u.user + u.system) / 1000 / checks) * 1000 * 100) / 100,
   userMsPer1000: Math.round((u.user / 1000 / checks) * 1000 * 100) / 100,
   rssMiB: Math.round(process.memoryUsage().rss / 1048576), peakRssMiB: Math.round(Number(hwm) / 1024), heapMiB: Math.round(process.memoryUsage().heapUsed / 1048576), logLines: lines,
+  gcCount: gc.n, gcMs: Math.round(gc.ms), gcMaxMs: Math.round(gc.maxMs), buildMs: Math.round(startMs), buildGcMs: Math.round(buildGc.ms), buildGcCount: buildGc.n, buildGcMaxMs: Math.round(buildGc.maxMs),
+  loopDelayMaxMs: Math.round(loop.max / 1e6), loopDelayP99Ms: Math.round(loop.percentile(99) / 1e6),
+  ...(STATUS > 0 ? { statusMaxMs: Math.round(statusMaxMs) } : {}),
 }));
 await engine.stop();
 server.kill();

@@ -14,12 +14,14 @@ import { allServicesRefused } from './health.js';
 import { runnerNotify } from './notify.js';
 import { ScriptRunner } from '../script/runner.js';
 import { tcpProbe, tcpProbeKind } from './tcp-probe.js';
-import { summarizeCheckStatus } from '../daemon/check-summary.js';
+import { summarizeCheckStatus, type CheckSummary } from '../daemon/check-summary.js';
 
 /** The status snapshot is refreshed at least this often (ms): counters move without changes. */
 const STATUS_REFRESH_MS = 5000;
 /** Health and IPVS changes closer together than this go to the daemon in one 'state' message. */
 const STATE_COALESCE_MS = 20;
+/** Real servers per slice of the status snapshot (one slice per event-loop turn). */
+const STATUS_SLICE_RS = 1000;
 
 /**
  * What the daemon hands the engine beyond today's EngineDeps and methods, passed as given: -I
@@ -115,12 +117,76 @@ export function runEngine(init: ChildInit, io: ChildIo): (m: ToChild) => void {
       }
     }
   }
+  /**
+   * The status snapshot, built a slice of about STATUS_SLICE_RS real servers per event-loop turn:
+   * at 10,000 real servers the whole of it in one turn (objects, then ~2.5 MB of JSON) took over a
+   * second in a 1-CPU UML guest with its garbage collections, and with a checks burst beside it
+   * outlasted the daemon's 5 s heartbeat deadline. Counters in one snapshot may differ by the few
+   * turns it takes; a reload meanwhile starts the snapshot again.
+   */
+  let statusBuilding = false;
+  let statusAgain = false;
+  let statusEpoch = 0;
   function postStatus(): void {
     statusTimer = null;
+    if (statusBuilding) {
+      statusAgain = true;
+      return;
+    }
+    statusBuilding = true;
+    statusAgain = false;
+    const epoch = statusEpoch;
+    const parts: string[] = [];
+    const summaries: CheckSummary[] = [];
+    let next = 0;
+    const slice = (): void => {
+      if (stopping) {
+        statusBuilding = false;
+        return;
+      }
+      if (epoch !== statusEpoch) {
+        statusBuilding = false;
+        postStatus();
+        return;
+      }
+      const view = engine.aliveView();
+      const from = next;
+      for (let rs = 0; next < view.length && (next === from || rs + view[next]!.rs.length <= STATUS_SLICE_RS); next++) rs += view[next]!.rs.length;
+      if (next > from) {
+        const vss = engine.virtualServerStatus(from, next);
+        const text = JSON.stringify(vss);
+        parts.push(text.slice(1, -1));
+        summaries.push(summarizeCheckStatus({ virtualServers: vss }));
+      }
+      if (next < view.length) {
+        setImmediate(slice);
+        return;
+      }
+      statusBuilding = false;
+      sendStatus(parts, summaries);
+      if (statusAgain) statusTimer ??= setTimeout(postStatus, statusDelayMs);
+    };
+    slice();
+  }
+  /** The whole snapshot in this turn (the last one, at stop). */
+  function postStatusNow(): void {
+    const vss = engine.virtualServerStatus(0, engine.aliveView().length);
+    sendStatus([JSON.stringify(vss).slice(1, -1)], [summarizeCheckStatus({ virtualServers: vss })]);
+  }
+  function sendStatus(parts: string[], summaries: CheckSummary[]): void {
+    const ipvs = engine.ipvsStatus();
     // The child's clock pair lets the daemon show its monotonic times as wall times (status-format.ts).
-    const st = engine.status();
+    const json = `{"virtualServers":[${parts.filter((p) => p !== '').join(',')}],"checks":${JSON.stringify(engine.checkCounts())},"ipvs":${JSON.stringify(ipvs)},"clock":${JSON.stringify({ mono: performance.now(), wall: Date.now() })}}`;
     // The summary spares the daemon's VRRP loop a parse of the whole JSON at each metrics scrape.
-    send({ type: 'status', json: JSON.stringify({ ...st, clock: { mono: performance.now(), wall: Date.now() } }), summary: summarizeCheckStatus(st) });
+    const checksByType: CheckSummary['checksByType'] = {};
+    for (const s of summaries) {
+      for (const [type, c] of Object.entries(s.checksByType)) {
+        const t = (checksByType[type] ??= { ok: 0, failed: 0 });
+        t.ok += c.ok;
+        t.failed += c.failed;
+      }
+    }
+    send({ type: 'status', json, summary: { virtualServers: summaries.flatMap((s) => s.virtualServers), checksByType, ipvs } });
   }
   function changed(): void {
     stateTimer ??= setTimeout(sendState, STATE_COALESCE_MS);
@@ -143,7 +209,7 @@ export function runEngine(init: ChildInit, io: ChildIo): (m: ToChild) => void {
       if (alertTimer) clearTimeout(alertTimer);
       sendAlerts();
       sendState();
-      postStatus();
+      postStatusNow();
       flushLogs();
       sendThenExit({ type: 'stopped' }, 0);
     });
@@ -157,7 +223,7 @@ export function runEngine(init: ChildInit, io: ChildIo): (m: ToChild) => void {
   sendState();
   engine.start();
   flushLogs();
-  postStatus();
+  postStatusNow();
   send({ type: 'ready', probe: tcpProbeKind });
   return (m) => {
     if (m.type === 'stop') stop();
@@ -165,6 +231,7 @@ export function runEngine(init: ChildInit, io: ChildIo): (m: ToChild) => void {
     else if (m.type === 'plan') send({ type: 'planned', id: m.id, lines: engine.planReload(m.config) });
     else if (m.type === 'reload') {
       const lines = engine.reload(m.config);
+      statusEpoch++;
       services = new Set(engine.desired().map((d) => serviceKey(d.addr)));
       send({ type: 'reloaded', id: m.id, lines });
     }

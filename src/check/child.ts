@@ -4,6 +4,7 @@
 // Whatever goes wrong here (an exception, a native abort, running out of heap, a hung loop) ends
 // this process only; the daemon, where VRRP runs, restarts it.
 import { constants } from 'node:os';
+import { PerformanceObserver } from 'node:perf_hooks';
 import { native } from '../net/native.js';
 import { LOG_BATCH } from './child-protocol.js';
 import type { ChildIo, ChildInit, FromChild, LogRecord, ToChild } from './child-protocol.js';
@@ -89,6 +90,46 @@ const log: ChildIo['log'] = (level, msg, fields) => {
     setImmediate(flushLogs);
   }
 };
+
+// ---- stalls: a loop turn long enough to put the heartbeat at risk is logged, with the GC time in it
+/** A turn at least this long is reported (the daemon kills the child after 5 s without a beat). */
+const STALL_REPORT_MS = 1000;
+const STALL_TICK_MS = 250;
+let gcMs = 0;
+let gcMaxMs = 0;
+let gcMaxKind = 0;
+try {
+  // Each GC's duration and kind (1 minor, 2 major, 4 incremental, 8 weak callbacks): cheap, and the
+  // first suspect when a big heap stalls a slow guest.
+  new PerformanceObserver((list) => {
+    for (const e of list.getEntries()) {
+      gcMs += e.duration;
+      if (e.duration > gcMaxMs) {
+        gcMaxMs = e.duration;
+        gcMaxKind = (e as unknown as { detail?: { kind?: number } }).detail?.kind ?? 0;
+      }
+    }
+  }).observe({ entryTypes: ['gc'] });
+} catch {
+  // No GC entries in this runtime: stalls are still reported, without the GC share.
+}
+let lastTick = performance.now();
+setInterval(() => {
+  const now = performance.now();
+  const late = now - lastTick - STALL_TICK_MS;
+  lastTick = now;
+  if (late >= STALL_REPORT_MS) {
+    // Half the daemon's deadline and more is a warning; shorter stalls are worth an info line.
+    const level = late >= 2500 ? 'warn' : 'info';
+    const kind = gcMaxKind === 1 ? 'minor' : gcMaxKind === 2 ? 'major' : gcMaxKind === 4 ? 'incremental' : 'other';
+    log(level, `Checker child: its event loop was blocked for ${Math.round(late)} ms (GC in the last turns: ${Math.round(gcMs)} ms, longest ${Math.round(gcMaxMs)} ms ${kind}); the daemon restarts it after 5 s without a heartbeat`, {
+      blockedMs: Math.round(late), gcMs: Math.round(gcMs), gcMaxMs: Math.round(gcMaxMs), heapMiB: Math.round(process.memoryUsage().heapUsed / 1048576),
+    });
+  }
+  gcMs = 0;
+  gcMaxMs = 0;
+  gcMaxKind = 0;
+}, STALL_TICK_MS).unref();
 
 // ---- the engine, once the daemon has sent its init -----------------------------------------------
 let onMessage: ((m: ToChild) => void) | null = null;

@@ -641,32 +641,51 @@ export class CheckEngine {
 
   status(): CheckStatus {
     return {
-      virtualServers: this.vss.map((v) => ({
-        vs: v.name,
-        quorumUp: v.pool.quorumUp,
-        sorryServerActive: v.pool.sorryActive,
-        liveWeight: liveWeight(v.eff, v.pool),
-        realServers: v.rs.map((r) => ({
-          rs: r.name,
-          weight: v.eff.realServers[r.index]!.weight,
-          alive: v.pool.alive[r.index] === true,
-          inhibitOnFailure: r.rs.inhibitOnFailure,
-          checkers: r.checkers.map((c) => ({
-            type: c.rt.type,
-            target: c.rt.target,
-            up: c.rt.up,
-            weight: c.rt.curWeight,
-            lastOutcome: c.lastOutcome,
-            lastDetail: c.lastDetail,
-            lastCheckAt: c.lastCheckAt,
-            checks: c.checks,
-            failures: c.failures,
-          })),
-        })),
-      })),
+      virtualServers: this.virtualServerStatus(0, this.vss.length),
       checks: { total: this.totalChecks, failures: this.totalFailures },
       ipvs: this.reconciler.status(),
     };
+  }
+
+  /** How many virtual servers status() lists (for virtualServerStatus slices). */
+  get virtualServerCount(): number {
+    return this.vss.length;
+  }
+
+  /** The checks made and failed so far (status().checks without the rest). */
+  checkCounts(): CheckStatus['checks'] {
+    return { total: this.totalChecks, failures: this.totalFailures };
+  }
+
+  /**
+   * status().virtualServers[from, to): the checker child builds its snapshot a slice per event-loop
+   * turn, so that at 10,000 real servers no single turn holds the loop (and its heartbeat) for
+   * the whole snapshot.
+   */
+  virtualServerStatus(from: number, to: number): CheckStatus['virtualServers'] {
+    return this.vss.slice(from, to).map((v) => ({
+      vs: v.name,
+      quorumUp: v.pool.quorumUp,
+      sorryServerActive: v.pool.sorryActive,
+      liveWeight: liveWeight(v.eff, v.pool),
+      realServers: v.rs.map((r) => ({
+        rs: r.name,
+        weight: v.eff.realServers[r.index]!.weight,
+        alive: v.pool.alive[r.index] === true,
+        inhibitOnFailure: r.rs.inhibitOnFailure,
+        checkers: r.checkers.map((c) => ({
+          type: c.rt.type,
+          target: c.rt.target,
+          up: c.rt.up,
+          weight: c.rt.curWeight,
+          lastOutcome: c.lastOutcome,
+          lastDetail: c.lastDetail,
+          lastCheckAt: c.lastCheckAt,
+          checks: c.checks,
+          failures: c.failures,
+        })),
+      })),
+    }));
   }
 
   /**

@@ -126,7 +126,11 @@ function optionsFromEnv(): SupervisorOptions {
     ipvsadmPath: process.env.HAKEEP_IPVSADM || 'ipvsadm',
     resyncMs: envNumber('HAKEEP_IPVS_RESYNC_MS', 5000),
     statusIntervalMs: envNumber('HAKEEP_CHECK_STATUS_MS', 500),
-    execArgv: [...CHECKER_CHILD_FLAGS, ...(heapMb > 0 ? [`--max-old-space-size=${heapMb}`] : [])],
+    execArgv: [
+      ...CHECKER_CHILD_FLAGS, ...(heapMb > 0 ? [`--max-old-space-size=${heapMb}`] : []),
+      // Extra Node.js/V8 flags for the child (diagnosis: --trace-gc, --cpu-prof; V8 tuning).
+      ...(process.env.HAKEEP_CHECKER_NODE_FLAGS ?? '').split(' ').filter((f) => f !== ''),
+    ],
   };
 }
 
