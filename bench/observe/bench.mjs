@@ -39,9 +39,16 @@ const KA_TMP = '/run/hko/ka';
 
 const rsAddr = (i) => ({ ip: `10.78.1.${11 + (i % ADDRS)}`, port: PORT0 + Math.floor(i / ADDRS) });
 
-/** The same virtual servers as bench/checker's TCP_CHECK rows, plus one VRRP instance. */
+/**
+ * The same virtual servers as bench/checker's TCP_CHECK rows, plus two VRRP instances: VI_VS
+ * (VRID 52) carries the first virtual server's address, so it fronts the virtual servers and
+ * hakeep holds it in FAULT while its checker side is unfit (src/vrrp/fronting.ts); VI_OBS (VRID
+ * 51, the one measured) fronts none, so its adverts show the VRRP loop alone, whatever the
+ * checker child does. keepalived runs the same file (it has no such link: both stay MASTER).
+ */
 function config(n) {
-  let out = `global_defs {\n  router_id hko-bench\n}\nvrrp_instance VI_OBS {\n  state MASTER\n  interface hkubs0\n  virtual_router_id ${VRID}\n  priority ${PRIO}\n  advert_int 1\n  virtual_ipaddress {\n    10.78.1.100/32\n  }\n}\n`;
+  const inst = (name, vrid, vip) => `vrrp_instance ${name} {\n  state MASTER\n  interface hkubs0\n  virtual_router_id ${vrid}\n  priority ${PRIO}\n  advert_int 1\n  virtual_ipaddress {\n    ${vip}/32\n  }\n}\n`;
+  let out = `global_defs {\n  router_id hko-bench\n}\n${inst('VI_OBS', VRID, '10.78.1.100')}${inst('VI_VS', VRID + 1, '10.78.9.1')}`;
   for (let v = 0; v * RS_PER_VS < n; v++) {
     out += `virtual_server 10.78.${9 + Math.floor(v / 250)}.${1 + (v % 250)} 80 {\n  delay_loop 1\n  lb_algo rr\n  lb_kind NAT\n  protocol TCP\n`;
     for (let i = v * RS_PER_VS; i < Math.min(n, (v + 1) * RS_PER_VS); i++) {
@@ -225,6 +232,16 @@ async function runOne(daemon, servers) {
     dev.push(d);
     worst.push({ at: Math.round((ts[i] - from) / 100) / 10, ms: r2(d) });
   }
+  // The fronting instance: adverts seen (fewer than one a second when hakeep held it in FAULT).
+  res.frontingAdverts = cap.adverts.filter((a) => a.vrid === VRID + 1 && a.prio === PRIO && a.t >= from && a.t <= to).length;
+  if (daemon === 'hakeep') {
+    // Checker child deaths over the whole run (the daemon restarts it; the fronting instance
+    // waits in FAULT meanwhile), from the daemon's log.
+    await waitFor(() => out.writableFinished, 3000, 50);
+    const text = readFileSync(logFile, 'utf8');
+    res.checkerDeaths = (text.match(/ERROR check: Checker child \d+ \(pid \d+\) died/g) ?? []).length;
+    res.frontingFaults = (text.match(/\(VI_VS\) Entering FAULT STATE/g) ?? []).length;
+  }
   res.windowSec = (to - from) / 1000;
   res.adverts = ts.length;
   res.intervals = dev.length;
@@ -244,7 +261,7 @@ async function runOne(daemon, servers) {
         metricsBytes: pct(scrapes.map((s) => s.metricsBytes), 0.5),
         validated: ok.filter((s) => s.validated).length,
         rsUp: { min: Math.min(...ok.filter((s) => s.validated).map((s) => s.rsUp ?? 0)), max: Math.max(...ok.filter((s) => s.validated).map((s) => s.rsUp ?? 0)) },
-        states: [...new Set(ok.filter((s) => s.validated).map((s) => s.state))],
+        states: [...new Set(ok.filter((s) => s.validated).map((s) => s.state))], // VI_OBS
       } : { states: [...new Set(ok.map((s) => s.state))] }),
     };
   }
