@@ -11,7 +11,7 @@ const runs = files.map((f) => ({ f, ...JSON.parse(readFileSync(f, 'utf8')) }));
 const fmt = (x) => (x === null || x === undefined ? 'n/a' : Number(x).toFixed(2));
 const median = (xs) => { const s = xs.filter((x) => x !== null && x !== undefined).sort((a, b) => a - b); return s.length ? s[Math.floor((s.length - 1) / 2)] : null; };
 
-console.log('run | daemon | scrape | real servers in IPVS (end) | adverts | deviation from 1000 ms p50 / p99 / max (ms) | status ms p50 / max | metrics ms p50 / max | scrapes ok');
+console.log('run | daemon | scrape | real servers in IPVS (end) | adverts (VRID 51) | deviation from 1000 ms p50 / p99 / max (ms) | status ms p50 / max | metrics ms p50 / max | scrape rounds ok / made (per s) | fronting instance: adverts, FAULTs; checker child deaths');
 runs.forEach((run, i) => {
   for (const r of run.results) {
     const s = r.scrapes;
@@ -19,7 +19,8 @@ runs.forEach((run, i) => {
       `${fmt(r.deviationMs?.p50)} / ${fmt(r.deviationMs?.p99)} / ${fmt(r.deviationMs?.max)}`,
       s ? `${fmt(s.statusMs.p50)} / ${fmt(s.statusMs.max)}` : '-',
       s?.metricsMs ? `${fmt(s.metricsMs.p50)} / ${fmt(s.metricsMs.max)}` : '-',
-      s ? `${s.statusOk}${s.metricsOk !== undefined ? `+${s.metricsOk}` : ''}/${s.rounds}` : '-',
+      s ? `${s.statusOk}${s.metricsOk !== undefined ? `+${s.metricsOk}` : ''} / ${s.rounds} (${s.perSecond ?? '?'})` : '-',
+      `${r.frontingAdverts ?? '?'}, ${r.frontingFaults ?? '-'}; ${r.checkerDeaths ?? '-'}`,
     ].join(' | ') + (r.failed ? ` FAILED: ${r.failed}` : ''));
   }
 });
@@ -33,6 +34,8 @@ for (const scrape of [true, false]) {
   for (const [d, rs] of [['hakeep', h], ['keepalived', k]]) {
     if (rs.length === 0) continue;
     m[d] = { p50: median(rs.map((r) => r.deviationMs.p50)), p99: median(rs.map((r) => r.deviationMs.p99)), max: median(rs.map((r) => r.deviationMs.max)), adverts: median(rs.map((r) => r.adverts)) };
+    const short = rs.filter((r) => r.intervals < 120).length;
+    if (short > 0) console.log(`  ${d}: ${short} of ${rs.length} run(s) had fewer than 120 advert intervals in the window`);
     console.log(`  ${d.padEnd(10)} advert interval deviation p50 ${fmt(m[d].p50)} / p99 ${fmt(m[d].p99)} / max ${fmt(m[d].max)} ms (median ${m[d].adverts} adverts a run)`);
   }
   if (m.hakeep && m.keepalived) {
