@@ -50,6 +50,8 @@ const SERVICE_OPTS: Record<string, 'tcp' | 'udp' | 'sctp'> = {
   '-t': 'tcp', '--tcp-service': 'tcp', '-u': 'udp', '--udp-service': 'udp', '--sctp-service': 'sctp',
 };
 
+const DIGITS = /^\d+$/;
+
 function parseOptions(tokens: string[]): Parsed {
   const p: Parsed = {
     addr: null, scheduler: null, persistence: null, netmask: null, ops: false, pe: null, schedFlags: [],
@@ -59,25 +61,28 @@ function parseOptions(tokens: string[]): Parsed {
   let v6 = false;
   let fwmark: number | null = null;
   const problem = (msg: string): void => { p.problem ??= msg; };
-  for (let i = 0; i < tokens.length; i++) {
+  // The helpers are made once per line, not per token (a 10,000-destination table is read in one
+  // synchronous stretch of the checker child); `i` is the current option's index.
+  let i = 0;
+  const arg = (): string | null => {
+    const v = tokens[i + 1];
+    if (v === undefined) {
+      problem(`${tokens[i]!} needs a value`);
+      return null;
+    }
+    i++;
+    return v;
+  };
+  const num = (v: string | null, what: string): number | null => {
+    if (v === null) return null;
+    if (!DIGITS.test(v)) {
+      problem(`bad ${what} '${v}'`);
+      return null;
+    }
+    return Number(v);
+  };
+  for (; i < tokens.length; i++) {
     const opt = tokens[i]!;
-    const arg = (): string | null => {
-      const v = tokens[i + 1];
-      if (v === undefined) {
-        problem(`${opt} needs a value`);
-        return null;
-      }
-      i++;
-      return v;
-    };
-    const num = (v: string | null, what: string): number | null => {
-      if (v === null) return null;
-      if (!/^\d+$/.test(v)) {
-        problem(`bad ${what} '${v}'`);
-        return null;
-      }
-      return Number(v);
-    };
     const protocol = SERVICE_OPTS[opt];
     if (protocol !== undefined) {
       const v = arg();
@@ -158,7 +163,8 @@ function toService(p: Parsed, addr: IpvsServiceAddr): IpvsService {
 
 function toDest(p: Parsed): IpvsDest | null {
   if (!p.dest) return null;
-  const d: IpvsDest = { ...p.dest, forward: p.forward, weight: p.weight, upperThreshold: p.upper, lowerThreshold: p.lower };
+  // Spelled out, not spread: the spread was a third of the time of reading a 10,000-destination table.
+  const d: IpvsDest = { ip: p.dest.ip, port: p.dest.port, family: p.dest.family, forward: p.forward, weight: p.weight, upperThreshold: p.upper, lowerThreshold: p.lower };
   if (p.forward === 'tunnel' && p.tunType !== null && p.tunType !== 'ipip') {
     d.tunnel = { type: p.tunType, port: p.tunType === 'gue' ? p.tunPort : 0, csum: p.csum };
   }
@@ -186,16 +192,18 @@ export function parseIpvsadmSave(text: string): ParseResult {
   text.split('\n').forEach((raw, idx) => {
     const line = raw.trim();
     if (line === '') return;
-    const where = `ipvsadm -S line ${idx + 1} "${line}"`;
-    const tokens = line.split(/\s+/);
+    // Only lines with a problem need their place spelled out.
+    const where = (): string => `ipvsadm -S line ${idx + 1} "${line}"`;
+    // ipvsadm separates with single spaces: the regular expression only for other text.
+    const tokens = /\s\s|\t/.test(line) ? line.split(/\s+/) : line.split(' ');
     const cmd = tokens[0]!;
     if (cmd !== '-A' && cmd !== '-a') {
-      errors.push(`${where}: expected -A or -a`);
+      errors.push(`${where()}: expected -A or -a`);
       current = null;
       return;
     }
     const p = parseOptions(tokens.slice(1));
-    if (p.problem !== null) errors.push(`${where}: ${p.problem}`);
+    if (p.problem !== null) errors.push(`${where()}: ${p.problem}`);
     if (cmd === '-A') {
       if (!p.addr) {
         // Unattributable: the destinations that follow cannot be placed either.
@@ -210,7 +218,7 @@ export function parseIpvsadmSave(text: string): ParseResult {
     }
     const svc = p.addr ? table.get(serviceKey(p.addr)) : current;
     if (!svc) {
-      if (p.addr) errors.push(`${where}: destination before its service`);
+      if (p.addr) errors.push(`${where()}: destination before its service`);
       return;
     }
     const dest = toDest(p);
