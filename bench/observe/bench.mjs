@@ -199,7 +199,9 @@ async function runOne(daemon, servers) {
     for (let k = 0; Date.now() < from + SECONDS * 1000 && gone === null; k++) {
       const next = Date.now() + 1000;
       if (SCRAPE) {
+        const at = Date.now() - from;
         const s = daemon === 'hakeep' ? await scrapeHakeep() : await scrapeKeepalived(child.pid);
+        s.at = at;
         const { doc, ...keep } = s;
         scrapes.push(keep);
         if (k % 30 === 29) log(`${daemon}: ${k + 1} scrape rounds; last status ${Math.round(keep.statusMs)} ms${keep.metricsMs !== undefined ? `, metrics ${Math.round(keep.metricsMs)} ms` : ''}`);
@@ -247,6 +249,10 @@ async function runOne(daemon, servers) {
   res.intervals = dev.length;
   res.deviationMs = { p50: r2(pct(dev, 0.5)), p99: r2(pct(dev, 0.99)), max: r2(dev.length ? Math.max(...dev) : null) };
   res.worst = worst.sort((a, b) => b.ms - a.ms).slice(0, 8);
+  // For lining delays up with scrapes and daemon events afterwards (ms from the window's start).
+  res.advertAt = ts.map((t) => Math.round(t - from));
+  res.windowStartWall = new Date(from).toISOString();
+  res.scrapeAt = scrapes.map((x) => [x.at, Math.round(x.statusMs), Math.round(x.metricsMs ?? 0)]);
   if (SCRAPE) {
     const ok = scrapes.filter((s) => s.statusOk);
     res.scrapes = {
