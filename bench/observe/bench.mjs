@@ -8,6 +8,7 @@
 // Every second the driver asks what an operator's monitoring would ask:
 //   hakeep:     `hakeep status --json` (the real CLI, a new process each time, over the status
 //               socket) and GET /metrics ([metrics] listen in hakeep.ini);
+//   (BENCH_NODE_ARGS: extra node flags for hakeep's daemon, e.g. --cpu-prof --cpu-prof-dir=DIR)
 //   keepalived: what 2.2.7 has: SIGJSON (the VRRP process writes keepalived.json; this Debian
 //               build has --enable-json) and SIGUSR1 (both processes write their data dump, the
 //               checker's with all N real servers), then the files are read. keepalived has no
@@ -176,7 +177,7 @@ async function runOne(daemon, servers) {
   const logFile = `${RESULT_DIR}/${daemon}${SCRAPE ? '' : '-quiet'}.log`;
   const out = createWriteStream(logFile);
   const argv = daemon === 'hakeep'
-    ? ['node', `${ROOT}/bin/hakeep.js`, '-n', '-f', conf, '--settings', INI, '--log-format', 'text', '-p', '/run/hko/hk.pid']
+    ? ['node', ...(process.env.BENCH_NODE_ARGS ? process.env.BENCH_NODE_ARGS.split(' ') : []), `${ROOT}/bin/hakeep.js`, '-n', '-f', conf, '--settings', INI, '--log-format', 'text', '-p', '/run/hko/hk.pid']
     : ['keepalived', '-n', '-l', '-f', conf, '-p', '/run/hko/ka.pid', '-c', '/run/hko/ka-check.pid', '-r', '/run/hko/ka-vrrp.pid'];
   const t0 = performance.now();
   const child = spawn(argv[0], argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, TMPDIR: KA_TMP } });
