@@ -20,6 +20,7 @@ const EXPECTED = [
   'a real server removed: exactly one -d; the plan equals the reload and its commands',
   'changed checkers: no command and /proc identical (the dead server not re-added, the healthy one not removed), health kept, only those checkers restarted',
   'the restarted checker brings the dead server back when it answers (one -a)',
+  'hakeep status --json matches /proc/net/ip_vs (services, the real servers it calls alive, their weights) after start and after three reloads',
   'a virtual server removed: exactly one -D, the plan equals the reload and its commands',
   'hakeep plan -f FILE prints the daemon\'s plan (exit 0) and changes nothing',
   'no unexpected error lines in the daemon\'s log',

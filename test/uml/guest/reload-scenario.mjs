@@ -12,7 +12,7 @@
 //   6  `hakeep plan -f FILE` (the CLI) prints the daemon's answer
 // Each assertion goes to $RESULT_DIR/results.jsonl; test/uml/reload.test.ts checks them on the host.
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { controlled, log, record, sleep } from './lib.mjs';
+import { controlled, log, readIpvs, record, sleep } from './lib.mjs';
 import { hakeepCli, ipvsText, logLines, request, startHakeep, status, stopHakeep } from './daemons.mjs';
 
 const REPO = process.env.REPO;
@@ -70,6 +70,35 @@ function watchTable(expected) {
   return { stop() { running = false; return w; } };
 }
 
+/**
+ * `hakeep status --json` (the CLI) against the kernel's IPVS table: the same virtual servers, and
+ * in each exactly the real servers the document calls alive, with the document's weights. The
+ * daemon's snapshot trails the kernel by up to 0.5 s, so a mismatch is read again (3 times, 0.6 s
+ * apart) before it counts. Returns null when they agree, else what differs.
+ */
+async function statusVsIpvs(sock) {
+  let diff = null;
+  for (let attempt = 0; attempt < 3; attempt++) {
+    if (attempt > 0) await sleep(600);
+    const cli = await hakeepCli(['status', '--json', '--status-socket', sock]);
+    let doc;
+    try { doc = JSON.parse(cli.stdout); } catch { diff = { exit: cli.code, stdout: cli.stdout.slice(0, 300), stderr: cli.stderr.slice(0, 300) }; continue; }
+    const said = {};
+    for (const v of doc.services?.check?.virtualServers ?? []) {
+      const m = /^\[(.+)\]:(tcp|udp|sctp):(\d+)$/.exec(v.vs);
+      const key = m ? `${m[2].toUpperCase()} ${m[1]}:${m[3]}` : v.vs;
+      said[key] = v.realServers.filter((r) => r.alive).map((r) => `${/^\[(.+)\]:\w+:(\d+)$/.exec(r.rs)?.slice(1).join(':') ?? r.rs}/${r.weight}`).sort();
+    }
+    const kernel = {};
+    for (const [key, svc] of readIpvs()) kernel[key] = Object.entries(svc.dests).map(([a, d]) => `${a}/${d.weight}`).sort();
+    const a = JSON.stringify(Object.fromEntries(Object.entries(said).sort()));
+    const b = JSON.stringify(Object.fromEntries(Object.entries(kernel).sort()));
+    if (a === b) return null;
+    diff = { status: said, kernel };
+  }
+  return diff;
+}
+
 async function main() {
   const servers = controlled(['ip', 'netns', 'exec', 'hkl', 'node', `${REPO}/test/uml/guest/servers.mjs`], 'servers');
   for (const n of [11, 12, 13, 14, 15]) {
@@ -114,6 +143,10 @@ async function main() {
     }, 60_000, 200);
     const table0 = ipvsText();
     record('setup: two virtual servers, four real servers checked and alive, in IPVS', up && (table0?.match(/ -> /g) ?? []).length === 4, { table: table0 });
+    /** `hakeep status --json` compared with /proc/net/ip_vs at several points (see statusVsIpvs). */
+    const agree = [];
+    const compare = async (when) => { const d = await statusVsIpvs(SOCK); agree.push({ when, ok: d === null, ...(d ? { diff: d } : {}) }); };
+    await compare('after start');
 
     // 1. The same configuration, re-read from a file with other lines.
     const watch = watchTable(table0);
@@ -129,6 +162,7 @@ async function main() {
     // 2. A real server added.
     const r2 = await reloadTo(conf({ vs1: [11, 12, 13, 15] }), 2500);
     const add = [`-a -t ${VS1}:80 -r ${rsIp(15)}:80 -m -w 1`];
+    await compare('after a real server was added');
     record('a real server added: exactly one -a; the plan equals the reload and its commands', r2.ok && r2.samePlan && JSON.stringify(r2.sent) === JSON.stringify(add) && JSON.stringify(r2.planIpvs) === JSON.stringify(add) && (ipvsText() ?? '').includes('0A51010F:0050'), r2);
 
     // 3. A real server removed.
@@ -148,6 +182,7 @@ async function main() {
     const r4 = await reloadTo(conf({ vs1: [11, 13, 15], timeout: { 11: 2, 13: 2 } }), 3000);
     const w4 = watch4.stop();
     const after = await rsState();
+    await compare('with a dead server, after its checker was restarted');
     const restarted = r4.plan.filter((l) => /TCP_CHECK restarted \(keeps its health\)/.test(l)).length;
     record('changed checkers: no command and /proc identical (the dead server not re-added, the healthy one not removed), health kept, only those checkers restarted', gone && r4.ok && r4.samePlan && r4.sent.length === 0 && w4.differing === 0 && restarted === 2
       && after[k11]?.alive === true && after[k13]?.alive === false && before[k13]?.alive === false
@@ -161,6 +196,8 @@ async function main() {
     // 5. A virtual server removed.
     const r5 = await reloadTo(conf({ vs1: [11, 13, 15], timeout: { 11: 2, 13: 2 }, vs2: false }), 2000);
     const delVs = [`-D -t ${VS2}:80`];
+    await compare('after a virtual server was removed');
+    record('hakeep status --json matches /proc/net/ip_vs (services, the real servers it calls alive, their weights) after start and after three reloads', agree.length === 4 && agree.every((x) => x.ok), agree);
     record('a virtual server removed: exactly one -D, the plan equals the reload and its commands', r5.ok && r5.samePlan && JSON.stringify(r5.sent) === JSON.stringify(delVs) && JSON.stringify(r5.planIpvs) === JSON.stringify(delVs) && !(ipvsText() ?? '').includes('0A510902:0050'), r5);
 
     // 6. The CLI prints what the daemon answers.
