@@ -335,7 +335,7 @@ function completeVmac(r: Reporter, inst: VrrpInstance, meta: InstanceMeta, unica
   const ifname = inst.useVmac || vmacDefaultName(inst.virtualRouterId);
   const mac = vmacAddress(inst.virtualRouterId);
   const xmit = inst.vmacXmitBase ? `adverts go out of ${inst.interface} (vmac_xmit_base), received there too` : `adverts and gratuitous ARPs leave from ${ifname} with source MAC ${mac}`;
-  r.note(at, `${n} use_vmac: hakeep creates the macvlan ${ifname} (mode private, MAC ${mac}) on ${inst.interface || 'the instance interface'} at start (or adopts one left with that MAC), sets arp_ignore 1 / accept_local 1 / rp_filter 0 on it and arp_ignore 1 / arp_filter 1 on ${inst.interface || 'the base'} (restored on stop), puts the VIPs without 'dev' on it; ${xmit}; the VMAC is removed on stop`);
+  r.note(at, `${n} use_vmac: hakeep creates the macvlan ${ifname} (mode private, MAC ${mac}) on ${inst.interface || 'the instance interface'} at start (or adopts one left with that MAC), sets arp_ignore 1 / accept_local 1 / rp_filter 0 on it and arp_ignore 1 / arp_filter 1 / arp_announce 2 on ${inst.interface || 'the base'} (restored on stop; arp_announce is hakeep's addition, see README), puts the VIPs without 'dev' on it; ${xmit}; the VMAC is removed on stop`);
 }
 
 function validateSyncGroups(r: Reporter, config: Config): void {

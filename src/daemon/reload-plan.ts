@@ -31,7 +31,8 @@ function canon(x: unknown): string {
 }
 
 /** Fields whose change means a different virtual router on the wire: stop old, start new. */
-const IDENTITY: Array<keyof VrrpInstance> = ['interface', 'virtualRouterId', 'version', 'family', 'mcastDstIp'];
+// use_vmac / vmac_xmit_base move the socket and the VIPs to another interface (src/net/vmac.ts).
+const IDENTITY: Array<keyof VrrpInstance> = ['interface', 'virtualRouterId', 'version', 'family', 'mcastDstIp', 'useVmac', 'vmacXmitBase'];
 
 /** Fields a running instance takes in place (listed for the plan text). */
 const IN_PLACE: Array<keyof VrrpInstance> = [

@@ -65,7 +65,8 @@ export interface SysctlWrite {
  * parent_sysctl): on the VMAC, answer ARP only for its own addresses, accept packets from local
  * sources, no reverse-path filter, promote secondaries; IPv6 off (no IPv6 eVIPs: hakeep runs
  * IPv4 instances only). On the base, arp_ignore 1 and arp_filter 1 so the base does not answer
- * ARP for the VIPs with its own MAC; those two are restored on stop.
+ * ARP for the VIPs with its own MAC, and (hakeep's addition) arp_announce 2 so it never asks with
+ * a VIP as sender; those three are restored on stop.
  */
 export function vmacSysctls(vmac: string, base: string): { vmac: SysctlWrite[]; base: SysctlWrite[] } {
   const v4 = (ifname: string, key: string): string => `/proc/sys/net/ipv4/conf/${ifname}/${key}`;
@@ -80,6 +81,12 @@ export function vmacSysctls(vmac: string, base: string): { vmac: SysctlWrite[]; 
     base: [
       { path: v4(base, 'arp_ignore'), value: 1 },
       { path: v4(base, 'arp_filter'), value: 1 },
+      // Not keepalived's: without it, a reply routed out of the base (the base's prefix route
+      // comes first) makes the kernel ARP from the base's MAC with the VIP as sender, and every
+      // host that hears it points the VIP at the base's MAC: the VMAC is lost until the next
+      // GARP (seen with keepalived 2.2.7 in test/netns/vmac.test.ts). 2 = sender address from
+      // the base's own addresses.
+      { path: v4(base, 'arp_announce'), value: 2 },
     ],
   };
 }

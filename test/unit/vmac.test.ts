@@ -62,6 +62,7 @@ describe('vmac plan', () => {
       base: [
         { path: '/proc/sys/net/ipv4/conf/eth0/arp_ignore', value: 1 },
         { path: '/proc/sys/net/ipv4/conf/eth0/arp_filter', value: 1 },
+        { path: '/proc/sys/net/ipv4/conf/eth0/arp_announce', value: 2 },
       ],
     });
   });
@@ -137,6 +138,7 @@ describe('VmacManager (recording addon)', () => {
   test('create, sysctls, and on remove the base restored before the link goes', () => {
     const r = recorder({ eth0: { ifindex: 2, kind: 'veth', mode: -1, link: 3, mac: '02:00:00:00:00:02' } }, {
       '/proc/sys/net/ipv4/conf/eth0/arp_ignore': 0, '/proc/sys/net/ipv4/conf/eth0/arp_filter': 0,
+      '/proc/sys/net/ipv4/conf/eth0/arp_announce': 0,
     });
     const m = new VmacManager(quietLog(), r.io);
     expect(m.ensure({ instance: 'VI_1', name: 'vrrp.51', base: 'eth0', vrid: 51 })).toBe(20);
@@ -150,12 +152,14 @@ describe('VmacManager (recording addon)', () => {
       'write /proc/sys/net/ipv6/conf/vrrp.51/disable_ipv6=1',
       'write /proc/sys/net/ipv4/conf/eth0/arp_ignore=1',
       'write /proc/sys/net/ipv4/conf/eth0/arp_filter=1',
+      'write /proc/sys/net/ipv4/conf/eth0/arp_announce=2',
     ]);
     r.calls.length = 0;
     m.removeAll();
     expect(r.calls).toEqual([
       'write /proc/sys/net/ipv4/conf/eth0/arp_ignore=0',
       'write /proc/sys/net/ipv4/conf/eth0/arp_filter=0',
+      'write /proc/sys/net/ipv4/conf/eth0/arp_announce=0',
       'delete 20',
     ]);
     expect(m.names).toEqual([]);
@@ -174,5 +178,18 @@ describe('VmacManager (recording addon)', () => {
     expect(log.lines).toContain('(VI_1) adopting VMAC interface vrrp.51 (00:00:5e:00:01:33) left on eth0');
     expect(() => m.ensure({ instance: 'VI_2', name: 'vrrp.52', base: 'eth0', vrid: 52 })).toThrow(/^\(VI_2\) use_vmac: vrrp\.52 already exists and is a veth interface: hakeep does not touch it/);
     expect(() => m.ensure({ instance: 'VI_3', name: 'vrrp.53', base: 'eth9', vrid: 53 })).toThrow(/^\(VI_3\) cannot create VMAC vrrp\.53: interface eth9 does not exist$/);
+  });
+});
+
+describe('reload with use_vmac', () => {
+  test('adding, renaming or removing use_vmac, or toggling vmac_xmit_base, restarts the instance', async () => {
+    const { planVrrpReload } = await import('../../src/daemon/reload-plan.js');
+    const cfg = (extra: string) => parseConfigText(conf(extra), 'r.conf', { configId: 'test' }).config;
+    const kinds = (a: string, b: string) => planVrrpReload(cfg(a), cfg(b)).instances.map((c) => `${c.name} ${c.kind}`);
+    expect(kinds('', '  use_vmac')).toEqual(['VI_1 restarted']);
+    expect(kinds('  use_vmac', '  use_vmac other')).toEqual(['VI_1 restarted']);
+    expect(kinds('  use_vmac', '  use_vmac\n  vmac_xmit_base')).toEqual(['VI_1 restarted']);
+    expect(kinds('  use_vmac', '')).toEqual(['VI_1 restarted']);
+    expect(kinds('  use_vmac', '  use_vmac')).toEqual(['VI_1 kept']);
   });
 });
