@@ -16,6 +16,7 @@ have tcpdump   || need+=(tcpdump)
 have ping      || need+=(iputils-ping)
 have arping    || need+=(iputils-arping)
 have keepalived || need+=(keepalived)      # interop peer for tests and benchmarks
+[ -x /usr/lib/frr/vrrpd ] || need+=(frr)  # FRR vrrpd: use_vmac interop peer (test/netns/vmac.test.ts)
 have ipvsadm   || need+=(ipvsadm)
 have modprobe  || need+=(kmod)
 have sysctl    || need+=(procps)          # the demo's LVS-DR real servers (arp_ignore, arp_announce)
@@ -34,5 +35,7 @@ fi
 
 # keepalived's Debian package starts a service on install; tests run their own copies only.
 if have systemctl && systemctl is-active --quiet keepalived 2>/dev/null; then systemctl stop keepalived || true; fi
+# The same for FRR's (zebra, staticd under watchfrr): the use_vmac test runs its own zebra/vrrpd.
+if have systemctl && systemctl is-active --quiet frr 2>/dev/null; then systemctl stop frr || true; fi
 
 if [ -f package-lock.json ]; then npm ci --no-audit --no-fund; else npm install --no-audit --no-fund; fi
