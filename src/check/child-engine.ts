@@ -6,6 +6,7 @@ import { ipvsadmBackendPair } from '../ipvs/ipvsadm-session.js';
 import { fileOwnedStore } from '../ipvs/owned.js';
 import { serviceKey } from '../ipvs/model.js';
 import type { ChildInit, ChildIo, ToChild } from './child-protocol.js';
+import { deserialize } from 'node:v8';
 import { realClock } from './clock.js';
 import { CheckEngine, rsKey } from './engine.js';
 import type { AliveView, EngineAlert, EngineDeps } from './engine.js';
@@ -33,7 +34,7 @@ const STATUS_SLICE_RS = 1000;
 /** Build and start the engine; returns the handler for the daemon's later messages. */
 export function runEngine(init: ChildInit, io: ChildIo): (m: ToChild) => void {
   const { send, sendThenExit, log, flushLogs } = io;
-  const config: Config = init.config;
+  const config: Config = init.config ?? (deserialize(init.configV8!) as Config);
   const fault = faultPlan(process.env, init.generation);
   let stateTimer: NodeJS.Timeout | null = null;
   let statusTimer: NodeJS.Timeout | null = null;

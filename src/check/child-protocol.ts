@@ -9,7 +9,11 @@ import type { EngineAlert, LogLevel } from './engine.js';
 
 export interface ChildInit {
   type: 'init';
-  config: Config;
+  /** The configuration; null when it comes as configV8. */
+  config: Config | null;
+  /** The configuration as v8.serialize wrote it: the daemon serialises it once per configuration
+   * instead of cloning the object on every (re)start of the child (src/check/service.ts). */
+  configV8?: Uint8Array | null;
   ipvsadmPath: string;
   resyncMs: number;
   statusIntervalMs: number;
