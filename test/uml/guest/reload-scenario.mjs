@@ -10,6 +10,7 @@
 //   4  changed checker settings on a dead and on a healthy server: no command, health kept
 //   5  a virtual server removed: exactly one -D
 //   6  `hakeep plan -f FILE` (the CLI) prints the daemon's answer
+// and `hakeep status --json` (the CLI) agrees with /proc/net/ip_vs after start and after 2, 4, 5.
 // Each assertion goes to $RESULT_DIR/results.jsonl; test/uml/reload.test.ts checks them on the host.
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { controlled, log, readIpvs, record, sleep } from './lib.mjs';
