@@ -187,7 +187,7 @@ export function runEngine(init: ChildInit, io: ChildIo): (m: ToChild) => void {
         t.failed += c.failed;
       }
     }
-    send({ type: 'status', json, summary: { virtualServers: summaries.flatMap((s) => s.virtualServers), checksByType, ipvs } });
+    send({ type: 'status', json, summary: { virtualServers: summaries.flatMap((s) => s.virtualServers), checksByType, ipvs, statusKeys: ['virtualServers', 'checks', 'ipvs', 'clock'] } });
   }
   function changed(): void {
     stateTimer ??= setTimeout(sendState, STATE_COALESCE_MS);

@@ -548,9 +548,11 @@ export function startSupervisedChecker(config: Config, ctx: ServiceContext & Sta
       // status socket splices the text in (raw-json.ts) and the metrics read the summary, so
       // neither needs the parse: once the field names are known, the child's fields are getters
       // that parse on first read, for in-process readers that do want them.
-      if (statusJson !== null && statusKeys !== null && statusParsed?.json !== statusJson) {
+      // The field names: from the last parse, else as the child's summary lists them.
+      const knownKeys = statusKeys ?? statusSummary?.statusKeys?.filter((k) => k !== 'alerts') ?? null;
+      if (statusJson !== null && knownKeys !== null && statusParsed?.json !== statusJson) {
         const json = statusJson;
-        const keys = statusKeys;
+        const keys = knownKeys;
         const doc: Record<string, unknown> = { name: 'check', health, child: childView() };
         for (const k of keys) Object.defineProperty(doc, k, { enumerable: true, configurable: true, get: () => parsed()[k] });
         if (alerter.enabled) doc.alerts = alerter.status();

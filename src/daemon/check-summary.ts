@@ -12,6 +12,9 @@ export interface CheckSummary {
   /** Per checker type: checks that succeeded and failed since the checkers started. */
   checksByType: Record<string, { ok: number; failed: number }>;
   ipvs: ReconcilerStatus | null;
+  /** The top-level field names of the status JSON sent with this summary (child-engine.ts
+   * sendStatus): the service knows them without parsing the text. */
+  statusKeys?: string[];
 }
 
 /** One pass over the status; pure. */
