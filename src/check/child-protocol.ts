@@ -53,7 +53,7 @@ export type FromChild =
   | { type: 'ready'; probe: string }
   /** Sent from the child's event loop every heartbeatMs (the child's first argument, so beats
    * start before the engine loads): a hung loop stops them. */
-  | { type: 'heartbeat' }
+  | { type: 'heartbeat'; /** Date.now() when sent: the daemon tells a slow channel from a stuck loop. */ sentAt?: number }
   /** At most LOG_BATCH records per message, so one message never holds the daemon's loop long. */
   | { type: 'log'; records: LogRecord[] }
   /** The full CheckStatus as JSON: the daemon keeps the text and parses it only when asked. */

@@ -41,8 +41,14 @@ if (!process.send) {
 // Heartbeats start before the engine's modules load (slow on a busy host): from here on, only a
 // stuck event loop stops them. The interval comes as the first argument, the daemon's pid second.
 const heartbeatMs = Number(process.argv[2]) > 0 ? Number(process.argv[2]) : 1000;
-setInterval(() => send({ type: 'heartbeat' }), heartbeatMs);
-send({ type: 'heartbeat' });
+/** Longest wait of a heartbeat in the channel to the daemon (send to written) since the last look. */
+let beatWriteMaxMs = 0;
+const beat = (): void => {
+  const t = performance.now();
+  send({ type: 'heartbeat', sentAt: Date.now() }, () => { beatWriteMaxMs = Math.max(beatWriteMaxMs, performance.now() - t); });
+};
+setInterval(beat, heartbeatMs);
+beat();
 
 // The daemon died (crash, SIGKILL): nobody supervises this process any more. The IPVS table stays
 // as it is for the next daemon to adopt; the ipvsadm session ends with our end of its stdin.
@@ -126,6 +132,11 @@ setInterval(() => {
       blockedMs: Math.round(late), gcMs: Math.round(gcMs), gcMaxMs: Math.round(gcMaxMs), heapMiB: Math.round(process.memoryUsage().heapUsed / 1048576),
     });
   }
+  if (beatWriteMaxMs >= STALL_REPORT_MS) {
+    // The loop runs, but the daemon reads the channel slowly: beats arrive late all the same.
+    log(beatWriteMaxMs >= 2500 ? 'warn' : 'info', `Checker child: a heartbeat waited ${Math.round(beatWriteMaxMs)} ms in the channel to the daemon (the daemon reads it slowly)`, { beatWriteMs: Math.round(beatWriteMaxMs) });
+  }
+  beatWriteMaxMs = 0;
   gcMs = 0;
   gcMaxMs = 0;
   gcMaxKind = 0;

@@ -89,6 +89,10 @@ interface Child {
   pid: number;
   startedAt: number;
   lastBeat: number;
+  /** The last heartbeat's time in the channel (daemon's receipt minus the child's sentAt), ms. */
+  beatTransitMs: number | null;
+  /** When any message from the child arrived last. */
+  lastMessage: number;
   /** No heartbeat yet: the startup deadline applies. */
   starting: boolean;
   lastTick: number;
@@ -245,6 +249,7 @@ export function startSupervisedChecker(config: Config, ctx: ServiceContext & Sta
   };
 
   const onMessage = (c: Child, m: FromChild): void => {
+    c.lastMessage = performance.now();
     switch (m.type) {
       case 'heartbeat':
         // The start-up deadline holds until 'ready', not until the first beat: the child beats as
@@ -252,6 +257,7 @@ export function startSupervisedChecker(config: Config, ctx: ServiceContext & Sta
         // (~0.9 s on a host at 10,000 real servers, many times that in a 1-CPU guest), which must
         // not count as a hung loop (bench/restart at 10,000 saw it killed over and over).
         c.lastBeat = performance.now();
+        c.beatTransitMs = m.sentAt !== undefined ? Date.now() - m.sentAt : null;
         return;
       case 'log':
         relay.push(m.records);
@@ -344,6 +350,15 @@ export function startSupervisedChecker(config: Config, ctx: ServiceContext & Sta
     }, d.delayMs);
   };
 
+  /** How the channel looked before a kill: a beat that took long to arrive, or other messages
+   * still coming, point at a slow daemon or a full channel rather than a stuck child loop. */
+  const transitNote = (c: Child, now: number): string => {
+    const parts: string[] = [];
+    if (c.beatTransitMs !== null && c.beatTransitMs >= 100) parts.push(`its last beat took ${seconds(Math.round(c.beatTransitMs))} to arrive`);
+    if (now - c.lastMessage < now - c.lastBeat - 1000) parts.push(`its last message of any kind came ${seconds(Math.round(now - c.lastMessage))} ago`);
+    return parts.length > 0 ? ` (${parts.join('; ')})` : '';
+  };
+
   const watch = (c: Child): void => {
     const now = performance.now();
     // Timers run before I/O in a loop turn: after a stall of this process, heartbeats that did
@@ -354,7 +369,7 @@ export function startSupervisedChecker(config: Config, ctx: ServiceContext & Sta
     c.silent = true;
     log.error({ generation: c.generation, pid: c.pid }, c.starting
       ? `Checker child ${c.generation} (pid ${c.pid}) did not start within ${seconds(startupMs)}; killing it`
-      : `Checker child ${c.generation} (pid ${c.pid}) sent no heartbeat for ${seconds(Math.round(now - c.lastBeat))}: its event loop is stuck; killing it`);
+      : `Checker child ${c.generation} (pid ${c.pid}) sent no heartbeat for ${seconds(Math.round(now - c.lastBeat))}: its event loop is stuck; killing it${transitNote(c, now)}`);
     updateHealth();
     c.proc.kill('SIGKILL');
   };
@@ -397,7 +412,7 @@ export function startSupervisedChecker(config: Config, ctx: ServiceContext & Sta
     }
     const now = performance.now();
     const c: Child = {
-      proc, generation, pid: proc.pid ?? -1, startedAt: now, lastBeat: now, starting: true, lastTick: now,
+      proc, generation, pid: proc.pid ?? -1, startedAt: now, lastBeat: now, beatTransitMs: null, lastMessage: now, starting: true, lastTick: now,
       watchdog: setInterval(() => watch(c), heartbeatMs),
       ready: false, ipvs: null, allRefused: false, failingSince: null, failingTimer: null, fatal: null, silent: false, stderrTail: [], exited: false,
     };
