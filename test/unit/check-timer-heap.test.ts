@@ -76,3 +76,26 @@ describe('TimerHeap', () => {
     expect(clock.pendingTimers()).toBe(0);
   });
 });
+
+describe('TimerHeap slices by time', () => {
+  it('a burst of slow timers runs a few at a time (about 50 ms of work per wake-up), all of them in the end', async () => {
+    const fake = new FakeClock();
+    // The callbacks "take" 5 ms each: the clock the heap reads moves on while they run.
+    let busy = 0;
+    const clock = {
+      now: () => fake.now() + busy,
+      setTimeout: (fn: () => void, ms: number) => fake.setTimeout(() => { perWake.push(0); fn(); }, ms),
+      clearTimeout: (t: unknown) => fake.clearTimeout(t as never),
+      random: () => 0.5,
+    };
+    const perWake: number[] = [];
+    const heap = new TimerHeap(clock as never);
+    let ran = 0;
+    for (let i = 0; i < 200; i++) heap.add(5, () => { ran++; busy += 5; perWake[perWake.length - 1]!++; });
+    await fake.advance(5);
+    await fake.advance(1);
+    expect(ran).toBe(200);
+    // 16 callbacks (80 ms) pass the 50 ms budget at the first clock look: 16 per wake-up.
+    expect(perWake.filter((n) => n > 0)).toEqual([...Array(12).fill(16), 8]);
+  });
+});
