@@ -265,7 +265,10 @@ export async function runDaemon(o: RunOptions): Promise<number> {
   let vrrp: RunningService | null = null;
   try {
     if (o.vrrp) {
-      if (o.config.vrrpInstances.length === 0) log.info('no vrrp_instance in the configuration: VRRP side idle');
+      // static_ipaddress/static_routes/static_rules alone also run the VRRP side, as in keepalived
+      // (their handlers mark the config as having VRRP, vrrp_parser.c:128-160).
+      const statics = (o.config.staticIpaddress?.length ?? 0) + (o.config.staticRoutes?.length ?? 0) + (o.config.staticRules?.length ?? 0);
+      if (o.config.vrrpInstances.length === 0 && statics === 0) log.info('no vrrp_instance in the configuration: VRRP side idle');
       else {
         vrrp = await startSide('vrrp', o.startVrrp(o.config, {
           log: log.child({ proc: 'vrrp' }),

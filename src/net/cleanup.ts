@@ -8,6 +8,8 @@ import { networkInterfaces } from 'node:os';
 import type { Config } from '../config/model.js';
 import { silentLogger } from '../daemon/log.js';
 import { applyVips } from './vip.js';
+import { RTPROT_KEEPALIVED } from '../config/routes.js';
+import { applyRoutesNow } from './routes.js';
 
 /** The pid in `pidFile` when that process is alive and is hakeep; else null. */
 export function liveHakeepPid(pidFile: string): number | null {
@@ -60,6 +62,24 @@ export async function releaseConfiguredVips(config: Config, pidFile: string, pri
       } else {
         print(`hakeep cleanup: (${inst.name}) removed ${name} from ${dev}, left by a hakeep that did not stop cleanly`);
       }
+    }
+  }
+  // virtual_routes/virtual_rules of every instance and the static ones, protocol keepalived (18)
+  // only (the kernel matches it on delete, so nobody else's route goes).
+  const own = <T extends { protocol: number }>(xs: T[]): T[] => xs.filter((x) => x.protocol === RTPROT_KEEPALIVED);
+  const routes = own([...config.vrrpInstances.flatMap((i) => i.virtualRoutes), ...(config.staticRoutes ?? [])]);
+  const rules = own([...config.vrrpInstances.flatMap((i) => i.virtualRules), ...(config.staticRules ?? [])]);
+  if (routes.length + rules.length > 0) {
+    try {
+      const r = applyRoutesNow('del', routes, rules);
+      if ((r.changed ?? 0) > 0) print(`hakeep cleanup: removed ${r.changed} route(s)/rule(s) left by a hakeep that did not stop cleanly`);
+      for (const f of r.failures) {
+        failed += 1;
+        print(`hakeep cleanup: cannot remove ${f.what}: ${f.error} (${f.code})`);
+      }
+    } catch (e) {
+      failed += 1;
+      print(`hakeep cleanup: cannot remove routes/rules: ${(e as Error).message}`);
     }
   }
   return failed > 0 ? 1 : 0;

@@ -29,6 +29,8 @@ export interface RouteApplyResult {
   ok: boolean;
   /** Entries done (or already so). */
   done: number;
+  /** Entries the kernel changed now (errno 0: not already present/absent). */
+  changed?: number;
   failures: RouteFailure[];
 }
 
@@ -90,6 +92,7 @@ export function applyRoutesNow(op: 'add' | 'del', routes: readonly RouteSpec[], 
     addRoutes();
   }
   let done = 0;
+  let changed = 0;
   if (msgs.length > 0) {
     const results = addon.rtnlRequests(msgs);
     results.forEach((res, i) => {
@@ -97,13 +100,14 @@ export function applyRoutesNow(op: 'add' | 'del', routes: readonly RouteSpec[], 
         (op === 'del' && (res.errno === osConstants.errno.ESRCH || res.errno === osConstants.errno.ENOENT));
       if (benign) {
         done++;
+        if (res.errno === 0) changed++;
         return;
       }
       const code = errnoName(res.errno);
       failures.push({ what: whats[i]!, code, stage: res.stage, error: `${res.stage}: ${res.message || code}` });
     });
   }
-  return { ok: failures.length === 0, done, failures };
+  return { ok: failures.length === 0, done, changed, failures };
 }
 
 /** applyRoutesNow with the failures logged (one error line each, the entry and the kernel's reason). */

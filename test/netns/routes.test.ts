@@ -3,7 +3,7 @@
 // the master has the virtual route and rule and the backup does not; after a failover they move;
 // a reload on the master adds and removes exactly the difference; the static ones are there on
 // both while the daemons run; SIGTERM removes everything (keepalived removes its static entries
-// on exit too, vrrp_daemon.c:435-437).
+// on exit too, vrrp_daemon.c:435-437); after a SIGKILL `hakeep cleanup` removes what was left.
 // HAKEEP_ROUTES_BIN=/path/to/bin/hakeep.js runs another build (else dist/ is built from the sources).
 import type { ChildProcess } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
@@ -190,10 +190,34 @@ describe('virtual and static routes/rules on two directors (netns)', () => {
     expect((await seen(d2, '192.168.231.2')).rules).toEqual([STATIC_RULE]);
     expect((await seen(d1, '192.168.231.1')).rules).toEqual([VIRTUAL_RULE, STATIC_RULE]);
 
-    // Stop both: nothing of theirs is left in either namespace.
-    await h1b.stop();
+    // SIGKILL on the master leaves its routes and rules; `hakeep cleanup` (the unit's
+    // ExecStopPost) removes them (protocol keepalived only).
+    h1b.signal('SIGKILL');
+    await Promise.race([h1b.exited, new Promise((r) => setTimeout(r, 5000))]);
+    expect((await seen(d1, '192.168.231.1')).table100.length).toBe(2);
+    const c = await d1.exec(['node', BIN, 'cleanup', '-f', h1b.file, '-p', join(tmp.dir, 'd1b.pid')], 30_000);
+    expect(c.stderr).toContain('hakeep cleanup: removed 5 route(s)/rule(s) left by a hakeep that did not stop cleanly');
+    expect(c.code).toBe(0);
+    // The static address is this box's own (no peer collides with it): cleanup leaves it, as
+    // the next start would add it again.
+    expect(await seen(d1, '192.168.231.1')).toEqual({ table100: [], table101: [], rules: [], staticAddr: true });
+
+    // Stop the other: nothing of its own is left.
     await h2.stop();
-    expect(await seen(d1, '192.168.231.1')).toEqual({ table100: [], table101: [], rules: [], staticAddr: false });
     expect(await seen(d2, '192.168.231.2')).toEqual({ table100: [], table101: [], rules: [], staticAddr: false });
   }, 90_000);
+
+  it('static entries alone run (no vrrp_instance, as keepalived) and go at SIGTERM', async () => {
+    const text = [
+      'static_routes {', `    10.98.0.0/24 via ${GW} table 101`, '}',
+      'static_rules {', '    fwmark 9 table 101 priority 1101', '}', '',
+    ].join('\n');
+    const h = start(d2, 'd2s', text);
+    await h.waitLog(/^static_rules set 1 route\(s\)\/rule\(s\)$/, 10_000);
+    const s = await seen(d2, '192.168.231.2');
+    expect([s.table101, s.rules], h.dump()).toEqual([[STATIC_ROUTE], [STATIC_RULE]]);
+    await h.stop();
+    const after = await seen(d2, '192.168.231.2');
+    expect([after.table101, after.rules]).toEqual([[], []]);
+  }, 30_000);
 });
