@@ -181,7 +181,7 @@ function lookup(name: string | undefined, names: ReadonlyMap<string, number> | R
   if (name === undefined) return null;
   const n = readUnsigned(name, max);
   if (n !== null) return n;
-  const v = names instanceof Map ? names.get(name) : (names as Record<string, number>)[name];
+  const v = names instanceof Map ? names.get(name) : Object.hasOwn(names, name) ? (names as Record<string, number>)[name] : undefined;
   return v === undefined ? null : v;
 }
 
@@ -378,7 +378,7 @@ export function parseRoute(r: Reporter, st: Statement, tables: ReadonlyMap<strin
         // keepalived reads `to DEST` or `TYPE DEST`, not `to TYPE DEST` (the type is then taken
         // for an address and refused).
         if (d === 'to') d = words[++i] ?? '';
-        else if (d in ROUTE_TYPES) {
+        else if (Object.hasOwn(ROUTE_TYPES, d)) {
           type = d as RouteType;
           d = words[++i] ?? '';
         } else if (OTHER_ROUTE_TYPES.includes(d)) {

@@ -126,6 +126,11 @@ describe('virtual_routes lines', () => {
     expect(m[9]).toContain("'dev' needs a value");
     expect(m[10]).toContain("unknown route keyword 'unreachable'");
   });
+  it('names that are only properties of a JavaScript object are not table, scope, protocol or type names', () => {
+    const { inst, diags } = instance('virtual_routes', ['toString 10.1.0.0/16', '10.2.0.0/16 dev eth0 scope constructor', '10.3.0.0/16 dev eth0 protocol __proto__ no_track']);
+    expect(inst.virtualRoutes).toEqual([]);
+    expect(diags.map(at)).toEqual(['error@6', 'error@7', 'error@8']);
+  });
 });
 
 describe('virtual_rules lines', () => {
