@@ -83,6 +83,7 @@ function details(i: InstanceView, now: number): string[] {
   const weights = Object.entries(i.trackWeights);
   if (weights.length > 0) lines.push(`trackers: ${weights.map(([k, w]) => `${k} ${w > 0 ? '+' : ''}${w}`).join(', ')}`);
   for (const f of i.vipFailures) lines.push(`VIP ${f.vip} not added (${f.attempts} attempt(s)): ${f.error}${f.nextRetryAtWall ? `; next try ${f.nextRetryAtWall}` : ''}`);
+  for (const f of i.routeFailures ?? []) lines.push(`not set: ${f}`);
   return lines;
 }
 

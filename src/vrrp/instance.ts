@@ -63,8 +63,8 @@ export interface InstanceDeps {
   applyVips(op: 'add' | 'del', vips: VirtualIp[]): Promise<Pick<VipResult, 'ok' | 'failures'>>;
   /** Synchronous removal for the last-resort path (uncaught exception); absent = not possible. */
   removeVipsNow?(vips: VirtualIp[]): void;
-  /** virtual_routes/virtual_rules to the kernel (src/net/routes.ts); synchronous work, failures logged. */
-  applyRoutes?(op: 'add' | 'del', routes: RouteSpec[], rules: RuleSpec[]): void;
+  /** virtual_routes/virtual_rules to the kernel (src/net/routes.ts); synchronous work, failures logged and returned. */
+  applyRoutes?(op: 'add' | 'del', routes: RouteSpec[], rules: RuleSpec[]): void | { failures: Array<{ what: string; error: string }> };
   garp: { setVips(vips: VirtualIp[]): void; start(): void; stop(): void; burst(repeat: number): void; setPolicy?(policy: GarpPolicy): void };
   /** Read packets already queued on the socket now (before a late takeover decision). */
   drain?(): void;
@@ -118,6 +118,8 @@ export interface InstanceStatus {
   /** The VIPs hakeep has on the interface right now. */
   vipsPresent: string[];
   vipFailures: VipFailureStatus[];
+  /** virtual_routes/virtual_rules the kernel refused when this master set them (`route … : reason`); absent = none configured. */
+  routeFailures?: string[];
   faults: FaultReason[];
   /** Tracker weights in force now (key → signed weight); effectivePriority = priority + their sum. */
   trackWeights: Record<string, number>;
@@ -172,6 +174,8 @@ export class VrrpInstanceRuntime implements ChannelMember {
   private readonly present = new Set<string>();
   /** The virtual routes/rules were sent to the kernel as MASTER and not removed since (keepalived's ->set). */
   private routesSet = false;
+  /** What the kernel refused of them at the last add (status). */
+  private routeFailures: string[] = [];
   private readonly vipFailures = new Map<string, VipFailureStatus>();
   private vipRetryTimer: unknown = null;
   private lowerPrioGarpTimer: unknown = null;
@@ -363,7 +367,11 @@ export class VrrpInstanceRuntime implements ChannelMember {
           this.deps.log.info({ instance: this.name }, `(${this.name}) virtual routes/rules reloaded: routes +${routeDiff.addRoutes.length} -${routeDiff.delRoutes.length}, rules +${routeDiff.addRules.length} -${routeDiff.delRules.length}`);
           if (this.routesSet) this.deps.applyRoutes?.('del', routeDiff.delRoutes, routeDiff.delRules);
           if (this.fsm.state === 'MASTER') {
-            this.deps.applyRoutes?.('add', routeDiff.addRoutes, routeDiff.addRules);
+            // Earlier failures of entries still configured stay listed (they are not re-sent).
+            const still = new Set([...(next.routes ?? []).map((x) => `route ${describeRoute(x)}`), ...(next.rules ?? []).map((x) => `rule ${describeRule(x)}`)]);
+            const kept = this.routeFailures.filter((f) => still.has(f.slice(0, f.indexOf(': '))));
+            this.noteRouteFailures(this.deps.applyRoutes?.('add', routeDiff.addRoutes, routeDiff.addRules));
+            this.routeFailures = [...kept, ...this.routeFailures];
             this.routesSet = this.hasRoutes();
           }
         });
@@ -492,6 +500,7 @@ export class VrrpInstanceRuntime implements ChannelMember {
       vipsConfigured: this.spec.vips.length > 0 && this.spec.vips.every((v) => this.present.has(vipKey(v))),
       vipsPresent: this.spec.vips.map(vipKey).filter((k) => this.present.has(k)),
       vipFailures: [...this.vipFailures.values()].map((f) => ({ ...f })),
+      ...(this.hasRoutes() ? { routeFailures: [...this.routeFailures] } : {}),
       faults: this.faults.list(),
       trackWeights: Object.fromEntries(this.weights),
       counters: { ...this.counters, rejected: { ...this.rejected } },
@@ -649,7 +658,7 @@ export class VrrpInstanceRuntime implements ChannelMember {
           await this.addVips(this.spec.vips, false);
           // keepalived (vrrp.c:1676-1682): routes, then rules, after the VIPs.
           if (this.fsm.state === 'MASTER' && !this.stopped && this.hasRoutes()) {
-            this.deps.applyRoutes?.('add', this.spec.routes ?? [], this.spec.rules ?? []);
+            this.noteRouteFailures(this.deps.applyRoutes?.('add', this.spec.routes ?? [], this.spec.rules ?? []));
             this.routesSet = true;
           }
         });
@@ -661,6 +670,7 @@ export class VrrpInstanceRuntime implements ChannelMember {
           // keepalived (vrrp.c:1746-1752): rules, then routes, before the VIPs.
           if (this.routesSet) {
             this.routesSet = false;
+            this.routeFailures = [];
             this.deps.applyRoutes?.('del', this.spec.routes ?? [], this.spec.rules ?? []);
           }
           this.present.clear();
@@ -699,6 +709,10 @@ export class VrrpInstanceRuntime implements ChannelMember {
     if (this.stopped || this.fsm.state !== 'MASTER') return;
     this.deps.garp.setVips(this.presentVips());
     this.deps.garp.burst(repeat);
+  }
+
+  private noteRouteFailures(r: void | { failures: Array<{ what: string; error: string }> }): void {
+    this.routeFailures = r ? r.failures.map((f) => `${f.what}: ${f.error}`) : [];
   }
 
   private hasRoutes(): boolean {

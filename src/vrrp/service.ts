@@ -329,7 +329,7 @@ class VrrpSide implements VrrpService {
       send: (packet, dst) => channel.send(packet, dst),
       applyVips: (op, vips) => applyVips(op, vips, inst.interface, this.log),
       removeVipsNow: (vips) => removeVipsNow(vips, inst.interface),
-      applyRoutes: (op, routes, rules) => { applyRoutes(op, routes, rules, this.log, `(${name})`); },
+      applyRoutes: (op, routes, rules) => applyRoutes(op, routes, rules, this.log, `(${name})`),
       garp,
       drain: () => { channel.drain(); },
       // Observers are looked up at each call: a reload may replace them.

@@ -70,7 +70,7 @@ function spec(routes: RouteSpec[], rules: RuleSpec[]): InstanceSpec {
 const names = (op: string, routes: RouteSpec[], rules: RuleSpec[]): string =>
   `routes:${op}:${routes.map((r) => `${r.dst.address}/${r.dst.len}`).join(',')}|${rules.map((r) => r.priority).join(',')}`;
 
-function setup(routes: RouteSpec[], rules: RuleSpec[]) {
+function setup(routes: RouteSpec[], rules: RuleSpec[], refuse: string[] = []) {
   const time = new FakeTime();
   const events: string[] = [];
   const log = createLogger({ level: 'error', destination: { write: () => undefined } });
@@ -85,7 +85,11 @@ function setup(routes: RouteSpec[], rules: RuleSpec[]) {
       return { ok: true, failures: [] };
     },
     removeVipsNow: () => { events.push('vips:del-now'); },
-    applyRoutes: (op, rs, ls) => { events.push(names(op, rs, ls)); },
+    applyRoutes: (op, rs, ls) => {
+      events.push(names(op, rs, ls));
+      // The kernel refusing the routes to the destinations in `refuse` (as src/net/routes.ts reports them).
+      return { failures: rs.filter((r) => refuse.includes(r.dst.address)).map((r) => ({ what: `route ${r.dst.address}/${r.dst.len}`, error: 'ack: Nexthop has invalid gateway' })) };
+    },
     garp: { setVips: () => undefined, start: () => events.push('garp:start'), stop: () => events.push('garp:stop'), burst: () => undefined },
   });
   return { time, events, rt };
@@ -156,6 +160,23 @@ describe('virtual routes and rules follow MASTER', () => {
     t.events.length = 0;
     expect(t.rt.emergencyStop()).toBe(true);
     expect(t.events).toEqual(['send', 'garp:stop', 'routes:del:10.9.0.0/24,10.8.0.0/16|100', 'vips:del-now']);
+  });
+
+  it('what the kernel refused is in the status while master, and cleared when it leaves MASTER', async () => {
+    const t = setup(base.routes, base.rules, ['10.8.0.0']);
+    t.rt.start();
+    await settle(t.rt);
+    expect(t.rt.status().routeFailures).toEqual([]);
+    t.time.advance(3610);
+    await settle(t.rt);
+    expect(t.rt.status().routeFailures).toEqual(['route 10.8.0.0/16: ack: Nexthop has invalid gateway']);
+    t.rt.onPacket(higherAdvert(), t.time.now);
+    await settle(t.rt);
+    expect(t.rt.status().routeFailures).toEqual([]);
+    await t.rt.stop();
+    // Without routes or rules the field is absent.
+    const none = setup([], []);
+    expect(none.rt.status().routeFailures).toBeUndefined();
   });
 
   it('reload on a master adds and removes exactly the difference; on a backup it sends nothing', async () => {
