@@ -10,6 +10,7 @@
 // No fault in the child (exception, native abort, out of memory, hung loop) can reach this process.
 import { fork } from 'node:child_process';
 import { serialize } from 'node:v8';
+import { lowerHelperPriority } from '../script/spawner-client.js';
 import type { ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { Config } from '../config/model.js';
@@ -56,6 +57,8 @@ const STARTUP_DEADLINE_MS = 30_000;
 const STOP_TIMEOUT_MS = 30_000;
 /** How long a reload or plan may wait for the child's answer. */
 const RELOAD_ANSWER_MS = 30_000;
+/** A start of the checker child that held this process this long (ms) is logged. */
+const FORK_LOG_MS = 5;
 /** Lines of the child's stderr kept to explain its death (V8's out-of-memory report, a stack). */
 const STDERR_TAIL_LINES = 20;
 
@@ -394,11 +397,20 @@ export function startSupervisedChecker(config: Config, ctx: ServiceContext & Sta
     generation++;
     let proc: ChildProcess;
     try {
+      // fork() copies this (large) process's page tables while this loop (the VRRP loop) waits:
+      // measured and logged when it is long (bench/observe).
+      const t0 = performance.now();
       proc = fork(childPath, [String(heartbeatMs), String(process.pid)], {
         serialization: 'advanced',
         stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
         execArgv: opts.execArgv ?? [],
       });
+      const forkMs = performance.now() - t0;
+      if (forkMs >= FORK_LOG_MS) log.info({ generation, forkMs: Math.round(forkMs * 10) / 10 }, `Checker child ${generation}: starting it held this process ${forkMs.toFixed(1)} ms`);
+      // The checker child runs below the VRRP process's CPU priority: on a saturated CPU the
+      // kernel runs the VRRP loop first.
+      const nice = lowerHelperPriority(proc.pid);
+      if (typeof nice === 'string' && proc.pid !== undefined) log.warn({ generation, pid: proc.pid }, `Checker child ${generation}: cannot lower its CPU priority (it runs at the VRRP process's): ${nice}`);
     } catch (e) {
       // Never let this reach the daemon's last resort: VRRP must go on.
       lastExit = `could not be started: ${(e as Error).message}`;

@@ -361,8 +361,8 @@ export function globalSpec(r: Reporter, seen: GlobalsSeen = { garpLowerPrioDelay
     ],
     noEffect: {
       max_auto_priority: 'hakeep keeps timers on time without realtime scheduling (see docs)',
-      vrrp_priority: 'process priority is set by the systemd unit',
-      checker_priority: 'process priority is set by the systemd unit',
+      vrrp_priority: "the daemon (VRRP) process's priority is set by the systemd unit (Nice=); hakeep runs its checker child and script spawner 5 nice steps below it by default",
+      checker_priority: 'hakeep runs its checker child 5 nice steps below the VRRP process by default (the VRRP loop gets the CPU first); the base is set by the systemd unit (Nice=)',
       bfd_priority: 'process priority is set by the systemd unit',
       vrrp_no_swap: 'memory locking is set by the systemd unit',
       checker_no_swap: 'memory locking is set by the systemd unit',

@@ -1,6 +1,7 @@
 // The runner's side of the spawner process: fork it, send it work, relay what it reports,
 // restart it when it dies (with a short back-off if it dies young), stop it on close.
 import { fork, type ChildProcess } from 'node:child_process';
+import { getPriority, setPriority } from 'node:os';
 import type { Socket } from 'node:net';
 import type { ExecOutcome, ExecRequest, ExecutorConfig } from './executor.js';
 import { LineSplitter, OutputTail } from './output.js';
@@ -16,6 +17,30 @@ export interface SpawnerHandlers {
   lost(reason: string, spawnerPid: number | null): void;
   /** A (new) spawner can take work. */
   available(): void;
+}
+
+/**
+ * How many nice steps below the process that starts it a helper process runs (the checker child
+ * below the daemon, the script spawner below its runner's process), so that on a saturated CPU
+ * the kernel runs the VRRP loop first. keepalived leaves both at the same priority unless
+ * vrrp_priority / checker_priority say otherwise; hakeep does this by default (docs/architecture.md).
+ */
+export const HELPER_NICE_STEP = 5;
+
+/**
+ * Put process `pid` (a child just forked) HELPER_NICE_STEP nice steps below this process (capped
+ * at 19). Returns the nice value set, or an error text (the child then runs at this process's
+ * priority: the caller logs it; nothing else changes).
+ */
+export function lowerHelperPriority(pid: number | undefined): number | string {
+  if (pid === undefined) return 'no pid';
+  try {
+    const target = Math.min(19, getPriority() + HELPER_NICE_STEP);
+    setPriority(pid, target);
+    return target;
+  } catch (e) {
+    return (e as Error).message;
+  }
 }
 
 const YOUNG_MS = 2000;
@@ -122,6 +147,10 @@ export class SpawnerClient {
       return;
     }
     this.child = child;
+    const nice = lowerHelperPriority(child.pid);
+    if (typeof nice === 'string' && child.pid !== undefined) {
+      this.h.log('warn', `cannot lower the script spawner's CPU priority (it runs at this process's): ${nice}`, { pid: child.pid }, 'spawner-nice');
+    }
     this.ready = false;
     this.startedAt = performance.now();
     this.refd = true;
