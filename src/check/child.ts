@@ -3,6 +3,8 @@
 // errors), then loads the engine (child-engine.ts) and runs it once the daemon's init arrives.
 // Whatever goes wrong here (an exception, a native abort, running out of heap, a hung loop) ends
 // this process only; the daemon, where VRRP runs, restarts it.
+import { fstatSync } from 'node:fs';
+import { Socket } from 'node:net';
 import { constants } from 'node:os';
 import { PerformanceObserver } from 'node:perf_hooks';
 import { native } from '../net/native.js';
@@ -43,9 +45,25 @@ if (!process.send) {
 const heartbeatMs = Number(process.argv[2]) > 0 ? Number(process.argv[2]) : 1000;
 /** Longest wait of a heartbeat in the channel to the daemon (send to written) since the last look. */
 let beatWriteMaxMs = 0;
+// Beats go down their own pipe (the third argument: fd 4 of the daemon's fork) when there is one, so that they
+// never queue behind big messages on the IPC channel; else on the channel.
+let beatPipe: Socket | null = null;
+const beatFd = Number(process.argv[4]);
+try {
+  if (beatFd > 2 && (fstatSync(beatFd).isFIFO() || fstatSync(beatFd).isSocket())) {
+    beatPipe = new Socket({ fd: beatFd, readable: false, writable: true });
+    beatPipe.on('error', () => { beatPipe = null; });
+    beatPipe.unref();
+  }
+} catch {
+  beatPipe = null;
+}
+const BEAT = Buffer.from('.');
 const beat = (): void => {
   const t = performance.now();
-  send({ type: 'heartbeat', sentAt: Date.now() }, () => { beatWriteMaxMs = Math.max(beatWriteMaxMs, performance.now() - t); });
+  const written = (): void => { beatWriteMaxMs = Math.max(beatWriteMaxMs, performance.now() - t); };
+  if (beatPipe) beatPipe.write(BEAT, written);
+  else send({ type: 'heartbeat', sentAt: Date.now() }, written);
 };
 setInterval(beat, heartbeatMs);
 beat();
@@ -134,7 +152,7 @@ setInterval(() => {
   }
   if (beatWriteMaxMs >= STALL_REPORT_MS) {
     // The loop runs, but the daemon reads the channel slowly: beats arrive late all the same.
-    log(beatWriteMaxMs >= 2500 ? 'warn' : 'info', `Checker child: a heartbeat waited ${Math.round(beatWriteMaxMs)} ms in the channel to the daemon (the daemon reads it slowly)`, { beatWriteMs: Math.round(beatWriteMaxMs) });
+    log(beatWriteMaxMs >= 2500 ? 'warn' : 'info', `Checker child: a heartbeat waited ${Math.round(beatWriteMaxMs)} ms in the ${beatPipe ? 'heartbeat pipe' : 'channel'} to the daemon (the daemon reads it slowly)`, { beatWriteMs: Math.round(beatWriteMaxMs) });
   }
   beatWriteMaxMs = 0;
   gcMs = 0;

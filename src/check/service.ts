@@ -400,9 +400,13 @@ export function startSupervisedChecker(config: Config, ctx: ServiceContext & Sta
       // fork() copies this (large) process's page tables while this loop (the VRRP loop) waits:
       // measured and logged when it is long (bench/observe).
       const t0 = performance.now();
-      proc = fork(childPath, [String(heartbeatMs), String(process.pid)], {
+      proc = fork(childPath, [String(heartbeatMs), String(process.pid), '4'], {
         serialization: 'advanced',
-        stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+        // fd 4: the heartbeat pipe (one byte a beat). Beats on the IPC channel queued behind
+        // the status snapshots (2.5 MB at 10,000 real servers) whenever this process read the
+        // channel slowly: in the 1-CPU bench guest a beat waited 1.3-3.2 s there and the child
+        // was killed as stuck while its loop ran (bench/checker run 4).
+        stdio: ['ignore', 'pipe', 'pipe', 'ipc', 'pipe'],
         execArgv: opts.execArgv ?? [],
       });
       const forkMs = performance.now() - t0;
@@ -431,6 +435,9 @@ export function startSupervisedChecker(config: Config, ctx: ServiceContext & Sta
     child = c;
     keepLines(c, proc.stdout);
     keepLines(c, proc.stderr);
+    const beats = proc.stdio[4] as NodeJS.ReadableStream | null | undefined;
+    beats?.on('data', () => { c.lastBeat = performance.now(); c.beatTransitMs = null; });
+    beats?.on('error', () => { /* the child's end closed: its exit is handled below */ });
     proc.on('message', (m: FromChild) => onMessage(c, m));
     // Judge the death once its stderr is read (V8 prints its out-of-memory report just before it
     // aborts): at 'close', or a moment after 'exit' if a descendant holds the pipes open.
