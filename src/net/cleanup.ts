@@ -10,6 +10,8 @@ import { silentLogger } from '../daemon/log.js';
 import { applyVips } from './vip.js';
 import { RTPROT_KEEPALIVED } from '../config/routes.js';
 import { applyRoutesNow } from './routes.js';
+import { releaseLeftVmac } from './vmac.js';
+import { vmacDefaultName } from './vmac-plan.js';
 
 /** The pid in `pidFile` when that process is alive and is hakeep; else null. */
 export function liveHakeepPid(pidFile: string): number | null {
@@ -47,7 +49,16 @@ export async function releaseConfiguredVips(config: Config, pidFile: string, pri
   }
   let failed = 0;
   for (const inst of config.vrrpInstances) {
-    const vips = [...inst.virtualIpaddress, ...inst.virtualIpaddressExcluded];
+    if (inst.useVmac !== null) {
+      // use_vmac: the VIPs without dev are on the VMAC; deleting it removes them with it.
+      const r = releaseLeftVmac({ name: inst.name, vrid: inst.virtualRouterId, vmac: inst.useVmac || vmacDefaultName(inst.virtualRouterId) });
+      if (r) {
+        if (!r.ok) failed += 1;
+        print(`hakeep cleanup: ${r.line}`);
+      }
+    }
+    // (With use_vmac, a VIP without dev lived on the VMAC, removed above with it.)
+    const vips = [...inst.virtualIpaddress, ...inst.virtualIpaddressExcluded].filter((v) => inst.useVmac === null || v.dev !== null);
     const here = vips.filter((v) => present.has(v.address));
     if (here.length === 0) continue;
     const r = await applyVips('del', here, inst.interface, silentLogger());

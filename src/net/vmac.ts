@@ -168,3 +168,26 @@ export class VmacManager {
     return [...this.held.keys()];
   }
 }
+
+/**
+ * `hakeep cleanup` (ExecStopPost after a SIGKILL): delete the VMAC a dead daemon left, with the
+ * VIPs on it, when it is a macvlan carrying the instance's virtual MAC (anything else of that
+ * name is not ours and stays). The base's ARP settings cannot be restored here: what they were
+ * before is known only to the daemon that changed them. Returns a line to print, or null when
+ * there was nothing to remove.
+ */
+export function releaseLeftVmac(inst: { name: string; vrid: number; vmac: string }, io?: VmacIo): { ok: boolean; line: string } | null {
+  const { addon } = io ?? realIo();
+  const l = addon.vmacLink(inst.vmac);
+  if (l === null) return null;
+  const mac = vmacAddress(inst.vrid);
+  if (l.kind !== 'macvlan' || (l.mac ?? '').toLowerCase() !== mac) {
+    return { ok: true, line: `(${inst.name}) ${inst.vmac} is not a VMAC with ${mac}; left alone` };
+  }
+  try {
+    addon.vmacDelete(l.ifindex);
+    return { ok: true, line: `(${inst.name}) removed VMAC interface ${inst.vmac} (and the VIPs on it), left by a hakeep that did not stop cleanly` };
+  } catch (e) {
+    return { ok: false, line: `(${inst.name}) cannot remove VMAC interface ${inst.vmac}: ${(e as Error).message}` };
+  }
+}

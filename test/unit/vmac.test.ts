@@ -193,3 +193,29 @@ describe('reload with use_vmac', () => {
     expect(kinds('  use_vmac', '  use_vmac')).toEqual(['VI_1 kept']);
   });
 });
+
+describe('hakeep cleanup and a left VMAC', () => {
+  test('deletes a macvlan with the virtual MAC; leaves anything else of that name; says when it cannot', async () => {
+    const { releaseLeftVmac } = await import('../../src/net/vmac.js');
+    const deleted: number[] = [];
+    const links: Record<string, { ifindex: number; kind: string | null; mode: number; link: number; mac: string | null; up: boolean }> = {
+      'vrrp.51': { ifindex: 7, kind: 'macvlan', mode: 1, link: 2, mac: '00:00:5e:00:01:33', up: true },
+      'vrrp.52': { ifindex: 8, kind: 'macvlan', mode: 1, link: 2, mac: '02:00:00:00:00:08', up: true },
+      'vrrp.53': { ifindex: 9, kind: 'macvlan', mode: 1, link: 2, mac: '00:00:5e:00:01:35', up: true },
+    };
+    const io: VmacIo = {
+      addon: {
+        vmacLink: (n) => links[n] ?? null,
+        vmacCreate: () => { throw new Error('not expected'); },
+        vmacDelete: (i) => { if (i === 9) throw Object.assign(new Error('ifindex 9: Operation not permitted (RTM_DELLINK)'), { code: 'EPERM' }); deleted.push(i); },
+      },
+      readSysctl: () => null,
+      writeSysctl: () => { throw new Error('not expected'); },
+    };
+    expect(releaseLeftVmac({ name: 'VI_1', vrid: 51, vmac: 'vrrp.51' }, io)).toEqual({ ok: true, line: '(VI_1) removed VMAC interface vrrp.51 (and the VIPs on it), left by a hakeep that did not stop cleanly' });
+    expect(releaseLeftVmac({ name: 'VI_2', vrid: 52, vmac: 'vrrp.52' }, io)).toEqual({ ok: true, line: '(VI_2) vrrp.52 is not a VMAC with 00:00:5e:00:01:34; left alone' });
+    expect(releaseLeftVmac({ name: 'VI_3', vrid: 53, vmac: 'vrrp.53' }, io)).toEqual({ ok: false, line: '(VI_3) cannot remove VMAC interface vrrp.53: ifindex 9: Operation not permitted (RTM_DELLINK)' });
+    expect(releaseLeftVmac({ name: 'VI_4', vrid: 54, vmac: 'vrrp.54' }, io)).toBe(null);
+    expect(deleted).toEqual([7]);
+  });
+});
