@@ -8,7 +8,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync, chmodSync } from 'n
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLab, waitFor, type Lab, type LabHost } from '../helpers/netns.js';
-import { buildHakeep, HakeepDaemon, KeepalivedDaemon, requireTool, tempDir } from './fixtures/vrrp-harness.js';
+import { buildHakeep, HAKEEP_BIN, HakeepDaemon, KeepalivedDaemon, requireTool, tempDir } from './fixtures/vrrp-harness.js';
 
 const SUBNET = '10.233.12';
 const VIP = `${SUBNET}.100`;
@@ -271,7 +271,7 @@ describe('use_vmac against keepalived 2.2.7 and FRR vrrpd (netns)', () => {
     await d2.exec(['ip', 'link', 'del', `vrrp.${VRID}`]);
   });
 
-  it('the VMAC after SIGKILL is adopted by the next start; a wrong MAC is corrected; a non-macvlan is refused', async () => {
+  it('the VMAC after SIGKILL is adopted by the next start; a wrong MAC is corrected; hakeep cleanup removes a left one; a non-macvlan is refused', async () => {
     const h = startHakeep(d1, 'hk', kaConf(150, 'MASTER'));
     await h.waitLog(/^\(VI_1\) Entering MASTER STATE$/, 10_000);
     const first = (await link(d1, `vrrp.${VRID}`))!;
@@ -293,8 +293,14 @@ describe('use_vmac against keepalived 2.2.7 and FRR vrrpd (netns)', () => {
     await h3.waitLog(/^\(VI_1\) Entering MASTER STATE$/, 10_000);
     expect(h3.has(/^\(VI_1\) Update old VMAC interface vrrp\.51 due to wrong MAC\/mode: MAC 00:00:5e:00:01:99 \(want 00:00:5e:00:01:33\)$/), h3.dump()).toBe(true);
     expect((await link(d1, `vrrp.${VRID}`))!.address).toBe(VMAC);
-    h3.kill('SIGTERM');
-    expect(await h3.exited).toBe(0);
+    // SIGKILL, then `hakeep cleanup` (the unit's ExecStopPost): the VMAC and its VIP go.
+    h3.kill('SIGKILL');
+    await h3.exited;
+    expect(await addrsOn(d1, `vrrp.${VRID}`)).toEqual([VIP]);
+    const c = await d1.exec(['node', HAKEEP_BIN, 'cleanup', '-f', join(tmp.dir, 'hk3.conf'), '-p', join(tmp.dir, 'hk3.pid')]);
+    expect(c.code, c.stdout + c.stderr).toBe(0);
+    expect(c.stdout + c.stderr).toMatch(/hakeep cleanup: \(VI_1\) removed VMAC interface vrrp\.51 \(and the VIPs on it\), left by a hakeep that did not stop cleanly/);
+    expect(await link(d1, `vrrp.${VRID}`)).toBe(null);
 
     // Something else under that name: refused, untouched, hakeep does not start.
     await d1.exec(['ip', 'link', 'add', `vrrp.${VRID}`, 'type', 'veth', 'peer', 'name', 'vmx']);
