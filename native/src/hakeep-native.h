@@ -74,6 +74,13 @@ int hk_addr_apply(struct hk_addr_req *reqs, size_t n);
 /* Open the rtnetlink socket ahead of the first change. */
 void hk_netlink_prepare(void);
 
+/* Shared by every rtnetlink requester (netlink.c, route.c, vmac.c): a NETLINK_ROUTE socket with
+ * short ACKs, the kernel's error text and a receive timeout (0 or a positive errno), and that
+ * text copied out of an NLMSG_ERROR answer ("" when the kernel gave none). */
+struct nlmsghdr;
+int hk_nl_route_socket(int timeout_s, int *fd_out);
+void hk_nl_ext_ack_text(const struct nlmsghdr *h, char *out, size_t size);
+
 /* ---- kernel event feed (rtnl-monitor.c) ---- */
 
 /* Open the event socket: NETLINK_ROUTE, non-blocking, bound to RTMGRP_LINK | RTMGRP_IPV4_IFADDR |

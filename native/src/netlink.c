@@ -31,6 +31,9 @@
 #ifndef NLMSGERR_ATTR_MSG
 #define NLMSGERR_ATTR_MSG 1
 #endif
+#ifndef NLM_F_CAPPED
+#define NLM_F_CAPPED 0x100
+#endif
 #ifndef IFA_F_NOPREFIXROUTE
 #define IFA_F_NOPREFIXROUTE 0x200
 #endif
@@ -48,19 +51,29 @@ static void nl_close(void) {
   nl_fd = -1;
 }
 
-static int nl_open(void) {
+int hk_nl_route_socket(int timeout_s, int *fd_out) {
   int one = 1;
-  struct timeval tv = {5, 0};
-  if (nl_fd >= 0) return 0;
-  nl_fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
-  if (nl_fd < 0) return errno;
+  struct timeval tv = {timeout_s, 0};
+  int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
+  if (fd < 0) return errno;
   /* Short ACKs (no copy of our request) with the kernel's error text when there is one; both
    * are optional, so older kernels that refuse them still work. */
-  setsockopt(nl_fd, SOL_NETLINK, NETLINK_CAP_ACK, &one, sizeof one);
-  setsockopt(nl_fd, SOL_NETLINK, NETLINK_EXT_ACK, &one, sizeof one);
+  setsockopt(fd, SOL_NETLINK, NETLINK_CAP_ACK, &one, sizeof one);
+  setsockopt(fd, SOL_NETLINK, NETLINK_EXT_ACK, &one, sizeof one);
   /* rtnetlink answers inside sendmsg(), so the ACKs are queued before we read; the timeout only
    * guards against a kernel that never answers. */
-  setsockopt(nl_fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  *fd_out = fd;
+  return 0;
+}
+
+static int nl_open(void) {
+  int err;
+  if (nl_fd >= 0) return 0;
+  if ((err = hk_nl_route_socket(5, &nl_fd)) != 0) {
+    nl_fd = -1;
+    return err;
+  }
   if (nl_seq == 0) nl_seq = (uint32_t)getpid() << 12;
   return 0;
 }
@@ -198,7 +211,7 @@ static size_t build(const struct hk_addr_req *r, char *buf, uint32_t seq) {
 }
 
 /* Copy the kernel's extended-ACK text, if any, out of an NLMSG_ERROR message. */
-static void ext_ack_text(const struct nlmsghdr *h, char *out, size_t size) {
+void hk_nl_ext_ack_text(const struct nlmsghdr *h, char *out, size_t size) {
   const struct nlmsgerr *e = NLMSG_DATA(h);
   size_t off;
   const struct rtattr *a;
@@ -271,7 +284,7 @@ static void run_chunk(struct hk_addr_req *reqs, size_t n) {
       for (i = 0; i < n; i++) {
         if (reqs[i].seq == h->nlmsg_seq && reqs[i].err == -1) {
           reqs[i].err = -e->error;
-          if (e->error != 0) ext_ack_text(h, reqs[i].msg, sizeof reqs[i].msg);
+          if (e->error != 0) hk_nl_ext_ack_text(h, reqs[i].msg, sizeof reqs[i].msg);
           pending--;
           break;
         }

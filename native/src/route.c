@@ -20,24 +20,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/time.h>
 #include <unistd.h>
 
-#ifndef NETLINK_CAP_ACK
-#define NETLINK_CAP_ACK 10
-#endif
-#ifndef NETLINK_EXT_ACK
-#define NETLINK_EXT_ACK 11
-#endif
-#ifndef NLM_F_ACK_TLVS
-#define NLM_F_ACK_TLVS 0x200
-#endif
-#ifndef NLM_F_CAPPED
-#define NLM_F_CAPPED 0x100
-#endif
-#ifndef NLMSGERR_ATTR_MSG
-#define NLMSGERR_ATTR_MSG 1
-#endif
 
 #define MAX_REQS 256
 #define MAX_MSG 1024
@@ -61,39 +45,14 @@ static void rt_close(void) {
 }
 
 static int rt_open(void) {
-  int one = 1;
-  struct timeval tv = {5, 0};
+  int err;
   if (rt_fd >= 0) return 0;
-  rt_fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
-  if (rt_fd < 0) return errno;
-  setsockopt(rt_fd, SOL_NETLINK, NETLINK_CAP_ACK, &one, sizeof one);
-  setsockopt(rt_fd, SOL_NETLINK, NETLINK_EXT_ACK, &one, sizeof one);
-  setsockopt(rt_fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  if ((err = hk_nl_route_socket(5, &rt_fd)) != 0) {
+    rt_fd = -1;
+    return err;
+  }
   if (rt_seq == 0) rt_seq = ((uint32_t)getpid() << 12) ^ 0x80000000u;
   return 0;
-}
-
-static void ack_text(const struct nlmsghdr *h, char *out, size_t size) {
-  const struct nlmsgerr *e = NLMSG_DATA(h);
-  size_t off;
-  const struct rtattr *a;
-  int left;
-  out[0] = '\0';
-  if (!(h->nlmsg_flags & NLM_F_ACK_TLVS)) return;
-  off = NLMSG_LENGTH(sizeof *e);
-  if (!(h->nlmsg_flags & NLM_F_CAPPED) && e->error != 0) off += e->msg.nlmsg_len - sizeof e->msg;
-  if (off >= h->nlmsg_len) return;
-  a = (const struct rtattr *)((const char *)h + NLMSG_ALIGN(off));
-  left = (int)h->nlmsg_len - (int)NLMSG_ALIGN(off);
-  for (; RTA_OK(a, left); a = RTA_NEXT(a, left)) {
-    if (a->rta_type == NLMSGERR_ATTR_MSG && RTA_PAYLOAD(a) > 0) {
-      size_t n = strnlen(RTA_DATA(a), RTA_PAYLOAD(a));
-      if (n >= size) n = size - 1;
-      memcpy(out, RTA_DATA(a), n);
-      out[n] = '\0';
-      return;
-    }
-  }
 }
 
 static void fail_waiting(struct rt_req *r, size_t n, int err, const char *stage) {
@@ -151,7 +110,7 @@ static void rt_run(struct rt_req *r, size_t n) {
         if (r[i].seq == h->nlmsg_seq && r[i].err == -1) {
           r[i].err = -e->error;
           r[i].stage = e->error != 0 ? "ack" : "";
-          if (e->error != 0) ack_text(h, r[i].msg, sizeof r[i].msg);
+          if (e->error != 0) hk_nl_ext_ack_text(h, r[i].msg, sizeof r[i].msg);
           pending--;
           break;
         }

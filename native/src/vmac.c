@@ -23,21 +23,8 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/time.h>
 #include <unistd.h>
 
-#ifndef NETLINK_EXT_ACK
-#define NETLINK_EXT_ACK 11
-#endif
-#ifndef NLM_F_ACK_TLVS
-#define NLM_F_ACK_TLVS 0x200
-#endif
-#ifndef NLM_F_CAPPED
-#define NLM_F_CAPPED 0x100
-#endif
-#ifndef NLMSGERR_ATTR_MSG
-#define NLMSGERR_ATTR_MSG 1
-#endif
 #ifndef IFLA_INET6_ADDR_GEN_MODE
 #define IFLA_INET6_ADDR_GEN_MODE 8
 #endif
@@ -66,42 +53,15 @@ static void vm_end(struct nlmsghdr *n, struct rtattr *nest) {
   nest->rta_len = (unsigned short)((char *)n + NLMSG_ALIGN(n->nlmsg_len) - (char *)nest);
 }
 
-static void vm_ack_text(const struct nlmsghdr *h, char *out, size_t size) {
-  const struct nlmsgerr *e = NLMSG_DATA(h);
-  size_t off;
-  const struct rtattr *a;
-  int left;
-  out[0] = '\0';
-  if (!(h->nlmsg_flags & NLM_F_ACK_TLVS)) return;
-  off = NLMSG_LENGTH(sizeof *e);
-  if (!(h->nlmsg_flags & NLM_F_CAPPED) && e->error != 0) off += e->msg.nlmsg_len - sizeof e->msg;
-  if (off >= h->nlmsg_len) return;
-  a = (const struct rtattr *)((const char *)h + NLMSG_ALIGN(off));
-  left = (int)h->nlmsg_len - (int)NLMSG_ALIGN(off);
-  for (; RTA_OK(a, left); a = RTA_NEXT(a, left)) {
-    if (a->rta_type == NLMSGERR_ATTR_MSG && RTA_PAYLOAD(a) > 0) {
-      size_t k = strnlen(RTA_DATA(a), RTA_PAYLOAD(a));
-      if (k >= size) k = size - 1;
-      memcpy(out, RTA_DATA(a), k);
-      out[k] = '\0';
-      return;
-    }
-  }
-}
-
 /* Send one request and read its answer. With `reply` (RTM_GETLINK) the RTM_NEWLINK answer is
  * copied there. Returns 0 or a positive errno; `kmsg` gets the kernel's text for a failure. */
 static int vm_talk(struct nlmsghdr *req, char *reply, size_t reply_size, char *kmsg, size_t kmsg_size) {
   static uint32_t seq;
   static char buf[32768];
-  int fd, one = 1, err = 0, done = 0;
-  struct timeval tv = {2, 0};
+  int fd, err = 0, done = 0;
   struct sockaddr_nl sa;
   kmsg[0] = '\0';
-  fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
-  if (fd < 0) return errno;
-  setsockopt(fd, SOL_NETLINK, NETLINK_EXT_ACK, &one, sizeof one);
-  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  if ((err = hk_nl_route_socket(2, &fd)) != 0) return err;
   if (seq == 0) seq = (uint32_t)getpid() << 8;
   req->nlmsg_seq = ++seq;
   req->nlmsg_flags |= NLM_F_REQUEST | NLM_F_ACK;
@@ -127,7 +87,7 @@ static int vm_talk(struct nlmsghdr *req, char *reply, size_t reply_size, char *k
       if (h->nlmsg_type == NLMSG_ERROR) {
         const struct nlmsgerr *e = NLMSG_DATA(h);
         err = -e->error;
-        if (err != 0) vm_ack_text(h, kmsg, kmsg_size);
+        if (err != 0) hk_nl_ext_ack_text(h, kmsg, kmsg_size);
         done = 1;
         break;
       }
