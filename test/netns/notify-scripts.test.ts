@@ -124,7 +124,8 @@ vrrp_instance VI_1 {
     const t = performance.now();
     n.instanceTransition('VI_1', 'MASTER', 100);
     n.instanceTransition('VI_1', 'BACKUP', 100);
-    expect(await waitFor(() => existsSync(out), 10_000)).toBe(true);
+    // The shell creates the file (>>) before echo writes it: wait for the whole line.
+    expect(await waitFor(() => existsSync(out) && readFileSync(out, 'utf8').endsWith('\n'), 10_000)).toBe(true);
     const elapsed = performance.now() - t;
     expect(elapsed).toBeGreaterThan(1900);
     expect(elapsed).toBeLessThan(4000);
