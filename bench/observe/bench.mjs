@@ -27,7 +27,8 @@ const N = Number(process.env.BENCH_N ?? 10000);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 130);
 const DAEMONS = (process.env.BENCH_DAEMONS ?? 'hakeep,keepalived').split(',');
 /** BENCH_SCRAPE=0: the same run without any scrape (a baseline for the scrape's share). A
- * daemon named NAME:quiet in BENCH_DAEMONS runs without scrapes too (e.g. hakeep,keepalived,hakeep:quiet). */
+ * daemon named NAME:quiet in BENCH_DAEMONS runs without scrapes too (e.g. hakeep,keepalived,hakeep:quiet);
+ * hakeep:nopacer runs hakeep with HAKEEP_ADVERT_PACER=0 (adverts from the event loop, as before the pacer). */
 const SCRAPE_ALL = process.env.BENCH_SCRAPE !== '0';
 const RS_PER_VS = 100;
 const ADDRS = 10;
@@ -166,7 +167,8 @@ async function scrapeKeepalived(pid) {
   return { statusMs: performance.now() - t, statusOk: Boolean(seen.value), statusBytes: bytes, state };
 }
 
-async function runOne(daemon, servers, SCRAPE) {
+async function runOne(daemon, servers, SCRAPE, mode) {
+  const noPacer = daemon === 'hakeep' && mode === 'nopacer';
   const conf = '/run/hko/keepalived.conf';
   writeFileSync(conf, config(N));
   writeFileSync(INI, `[daemon]\nstatus_socket = ${SOCK}\n[metrics]\nlisten = ${METRICS}\n`);
@@ -175,13 +177,13 @@ async function runOne(daemon, servers, SCRAPE) {
   const cap = capture();
   const ready = await waitFor(() => cap.ready(), 10_000, 20);
   if (!ready.value) throw new Error(`tcpdump did not start: ${cap.stop()}`);
-  const logFile = `${RESULT_DIR}/${daemon}${SCRAPE ? '' : '-quiet'}.log`;
+  const logFile = `${RESULT_DIR}/${daemon}${noPacer ? '-nopacer' : ''}${SCRAPE ? '' : '-quiet'}.log`;
   const out = createWriteStream(logFile);
   const argv = daemon === 'hakeep'
     ? ['node', ...(process.env.BENCH_NODE_ARGS ? process.env.BENCH_NODE_ARGS.split(' ') : []), `${ROOT}/bin/hakeep.js`, '-n', '-f', conf, '--settings', INI, '--log-format', 'text', '-p', '/run/hko/hk.pid']
     : ['keepalived', '-n', '-l', '-f', conf, '-p', '/run/hko/ka.pid', '-c', '/run/hko/ka-check.pid', '-r', '/run/hko/ka-vrrp.pid'];
   const t0 = performance.now();
-  const child = spawn(argv[0], argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, TMPDIR: KA_TMP } });
+  const child = spawn(argv[0], argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, TMPDIR: KA_TMP, ...(noPacer ? { HAKEEP_ADVERT_PACER: '0' } : {}) } });
   child.stdout.pipe(out);
   child.stderr.pipe(out);
   let gone = null;
@@ -191,7 +193,7 @@ async function runOne(daemon, servers, SCRAPE) {
   log(`${daemon}: all ${N} real servers in IPVS after ${allUpMs} ms`);
   // Let the first rounds of checks settle, and make sure we are the advertising master.
   await sleep(10_000);
-  const res = { daemon, scrape: SCRAPE, n: N, allUpMs, failed: null };
+  const res = { daemon: noPacer ? 'hakeep:nopacer' : daemon, scrape: SCRAPE, n: N, allUpMs, failed: null };
   if (gone !== null) res.failed = `exited during start-up: ${JSON.stringify(gone)}`;
   const scrapes = [];
   const from = Date.now();
@@ -290,7 +292,7 @@ async function main() {
   try {
     for (const d of DAEMONS) {
       const [daemon, mode] = d.split(':');
-      results.push(await runOne(daemon, servers, SCRAPE_ALL && mode !== 'quiet'));
+      results.push(await runOne(daemon, servers, SCRAPE_ALL && mode !== 'quiet', mode));
       writeFileSync(`${RESULT_DIR}/bench.json`, JSON.stringify({ n: N, seconds: SECONDS, results, partial: true }, null, 2));
     }
   } finally {

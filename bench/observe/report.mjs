@@ -28,10 +28,11 @@ const by = (d, scrape) => runs.flatMap((run) => run.results.filter((r) => r.daem
 for (const scrape of [true, false]) {
   const h = by('hakeep', scrape);
   const k = by('keepalived', scrape);
-  if (h.length + k.length === 0) continue;
-  console.log(`\nmedians over ${Math.max(h.length, k.length)} run(s), ${scrape ? 'with' : 'without'} a scrape every second:`);
+  const np = by('hakeep:nopacer', scrape);
+  if (h.length + k.length + np.length === 0) continue;
+  console.log(`\nmedians over ${Math.max(h.length, k.length, np.length)} run(s), ${scrape ? 'with' : 'without'} a scrape every second:`);
   const m = {};
-  for (const [d, rs] of [['hakeep', h], ['keepalived', k]]) {
+  for (const [d, rs] of [['hakeep', h], ['keepalived', k], ['hakeep:nopacer', np]]) {
     if (rs.length === 0) continue;
     m[d] = { p50: median(rs.map((r) => r.deviationMs.p50)), p99: median(rs.map((r) => r.deviationMs.p99)), max: median(rs.map((r) => r.deviationMs.max)), adverts: median(rs.map((r) => r.adverts)) };
     const short = rs.filter((r) => r.intervals < 120).length;

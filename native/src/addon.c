@@ -861,5 +861,6 @@ NAPI_MODULE_INIT() {
   if (hk_local_socket_register(env, exports) != 0) return NULL; /* status socket listener, syslog datagrams */
   if (hk_route_register(env, exports) != 0) return NULL; /* virtual/static routes and rules */
   if (hk_vmac_register(env, exports) != 0) return NULL; /* use_vmac */
+  if (hk_pacer_register(env, exports) != 0) return NULL; /* adverts sent on time by their own thread */
   return exports;
 }

@@ -144,4 +144,7 @@ int hk_route_register(struct napi_env__ *env, struct napi_value__ *exports);
 /* vmac.c: use_vmac's macvlan interface. */
 int hk_vmac_register(struct napi_env__ *env, struct napi_value__ *exports);
 
+/* advert-pacer.c: the next periodic advert of each master, sent at its due time by its own thread. */
+int hk_pacer_register(struct napi_env__ *env, struct napi_value__ *exports);
+
 #endif

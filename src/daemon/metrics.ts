@@ -54,6 +54,7 @@ export function createMetrics(status: () => unknown, opts: { defaultMetrics?: bo
   const prio = new Gauge({ name: 'hakeep_vrrp_priority', help: 'Effective priority (configured plus tracker weights)', labelNames: ['instance'], registers: r });
   const transitions = new Counter({ name: 'hakeep_vrrp_transitions_total', help: 'State transitions by instance, new state and reason, counted from their log lines (log level info or lower, the default; the stop to INIT is not logged)', labelNames: ['instance', 'to', 'reason'], registers: r });
   const sent = new Counter({ name: 'hakeep_vrrp_adverts_sent_total', help: 'VRRP adverts sent', labelNames: ['instance'], registers: r });
+  const paced = new Counter({ name: 'hakeep_vrrp_adverts_paced_total', help: 'Of the adverts sent, those the advert pacer thread sent at their due time (the event loop had not got there yet)', labelNames: ['instance'], registers: r });
   const received = new Counter({ name: 'hakeep_vrrp_adverts_received_total', help: 'VRRP adverts received and accepted for the instance', labelNames: ['instance'], registers: r });
   const rejected = new Counter({ name: 'hakeep_vrrp_adverts_rejected_total', help: 'VRRP adverts received and discarded, by reason', labelNames: ['instance', 'reason'], registers: r });
   const sendErrors = new Counter({ name: 'hakeep_vrrp_advert_send_errors_total', help: 'VRRP adverts the kernel refused to send', labelNames: ['instance'], registers: r });
@@ -119,6 +120,7 @@ export function createMetrics(status: () => unknown, opts: { defaultMetrics?: bo
       for (const st of STATES) vrrpState.set({ instance: i.name, state: st }, i.state === st ? 1 : 0);
       prio.set({ instance: i.name }, i.effectivePriority);
       setCounter(sent, { instance: i.name }, i.counters.advertsSent);
+      setCounter(paced, { instance: i.name }, i.counters.advertsPaced ?? 0); // absent from an older child's status
       setCounter(received, { instance: i.name }, i.counters.advertsReceived);
       setCounter(sendErrors, { instance: i.name }, i.counters.sendErrors);
       for (const [reason, n] of Object.entries(i.counters.rejected)) setCounter(rejected, { instance: i.name, reason }, n);

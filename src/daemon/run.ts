@@ -18,7 +18,7 @@ import type { RunningService, ServiceHealth, StartService } from './service.js';
 import { installSignalHandlers, type SignalAddon } from './signals.js';
 import { closeStatus, serveStatus } from './status.js';
 import { createMetrics, serveMetrics } from './metrics.js';
-import type { LifecycleSource, SystemdLifecycle } from './systemd.js';
+import { armTestStallHook, type LifecycleSource, type SystemdLifecycle } from './systemd.js';
 
 /** Exit code after a fatal internal error (EX_SOFTWARE): non-zero, so systemd restarts hakeep. */
 export const EXIT_FATAL = 70;
@@ -308,6 +308,7 @@ export async function runDaemon(o: RunOptions): Promise<number> {
   if (o.metricsListen && metrics) metricsServer = await serveMetrics(o.metricsListen, metrics, log);
   o.onReady?.();
   sd?.ready();
+  if (!sd) armTestStallHook(log); // under systemd, ready() arms it with the watchdog
   armTestCrashHook(log);
   return done;
 }

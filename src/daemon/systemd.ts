@@ -391,7 +391,8 @@ export function vrrpProgress(src: VrrpProgressSource, slackMs = 1000, now: () =>
 
 /**
  * Test hook: HAKEEP_TEST_STALL_MS=N blocks the main thread for N ms (Atomics.wait: the CPU stays
- * free for everything else), to prove that the watchdog restarts a stalled daemon.
+ * free for everything else), to prove that the watchdog restarts a stalled daemon, and (armed by
+ * runDaemon when not under systemd) that the advert pacer keeps a stalled master's adverts on time.
  *   HAKEEP_TEST_STALL_FILE=PATH   stall each time PATH appears (checked every 250 ms; the hook
  *                                 deletes it first), instead of once;
  *   HAKEEP_TEST_STALL_AFTER_MS=M  without a file: stall once, M ms after arming (default 1000).

@@ -147,6 +147,16 @@ export interface NativeAddon {
   vmacCreate?(name: string, baseIfindex: number, mac: string, updateIfindex: number): number;
   /** RTM_DELLINK; throws (code 'ENODEV' when it is already gone). */
   vmacDelete?(ifindex: number): void;
+  /** advert-pacer.c: a master's next periodic advert sent at its due time by a thread of its own. */
+  pacerOpen?(ifname: string): number;
+  pacerArm?(slot: number, key: number, dueMs: number, packets: Buffer[], destinations: string[]): void;
+  /** -1: not sent by the thread (now cancelled: the caller sends); else the thread sent it: 0 or the first errno. */
+  pacerClaim?(slot: number, key: number): number;
+  pacerCancel?(slot: number): void;
+  pacerClose?(slot: number): void;
+  pacerInfo?(): PacerInfo;
+  /** CLOCK_MONOTONIC in ms: the clock pacerArm's dueMs is on. */
+  monotonicMs?(): number;
 }
 
 export interface UnixDgram {
@@ -154,6 +164,18 @@ export interface UnixDgram {
    * is dropped; ECONNREFUSED/ENOTCONN: the reader went away, connect again). */
   send(data: Buffer | string): number;
   close(): void;
+}
+
+export interface PacerInfo {
+  /** The pacer thread runs SCHED_FIFO (priority 1). */
+  realtime: boolean;
+  /** Why it does not, when it does not. */
+  schedError: string | null;
+  sent: number;
+  failed: number;
+  /** How late the thread sent, behind the due time (ms). */
+  lateMaxMs: number;
+  lateLastMs: number;
 }
 
 export interface NativeHandle {

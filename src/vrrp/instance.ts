@@ -7,6 +7,7 @@
 // own try/catch, so a throwing action can neither leave a master without adverts nor skip the
 // actions after it. GARPs are sent only for VIPs that are on the interface; a VIP that could not
 // be added is retried with backoff while master and listed in status.
+import { constants as osConstants } from 'node:os';
 import type { VirtualIp } from '../config/model.js';
 import { describeRoute, describeRule, RTPROT_KEEPALIVED, type RouteSpec, type RuleSpec } from '../config/routes.js';
 import type { Logger } from '../daemon/log.js';
@@ -20,6 +21,7 @@ import { encodeAdvert, PRIORITY_STOP } from './packet.js';
 import { RateLimiter } from './rate-limit.js';
 import { checkAdvert, type ReceiveExpectation, type RejectReason } from './validate.js';
 import type { ChannelMember } from './channel.js';
+import type { AdvertPacer, PacedPacket } from './advert-pacer.js';
 
 /** Everything about an instance that the wire and the FSM need, resolved from the config. */
 export interface InstanceSpec {
@@ -60,6 +62,9 @@ export interface InstanceDeps {
   clock: Clock;
   timers?: TimerApi;
   send(packet: Buffer, dst: string): Promise<void>;
+  /** Sends a master's next periodic advert on time from a thread of its own (advert-pacer.ts);
+   * absent = every advert goes from this loop. The instance closes it when it stops. */
+  pacer?: AdvertPacer;
   applyVips(op: 'add' | 'del', vips: VirtualIp[]): Promise<Pick<VipResult, 'ok' | 'failures'>>;
   /** Synchronous removal for the last-resort path (uncaught exception); absent = not possible. */
   removeVipsNow?(vips: VirtualIp[]): void;
@@ -125,6 +130,8 @@ export interface InstanceStatus {
   trackWeights: Record<string, number>;
   counters: {
     advertsSent: number;
+    /** Of advertsSent, the ones the advert pacer's thread sent on time (the loop was late or busy). */
+    advertsPaced: number;
     advertsReceived: number;
     priorityZeroReceived: number;
     priorityZeroSent: number;
@@ -181,6 +188,8 @@ export class VrrpInstanceRuntime implements ChannelMember {
   private lowerPrioGarpTimer: unknown = null;
   private started = false;
   private stopped = false;
+  /** The cadence slot (advertAt) whose timer is being handled: its advert may already be out. */
+  private pacedSlot: number | null = null;
   /** Tracker total set before start, applied right after the start event. */
   private pendingTotal: number | null = null;
   /** Sync groups: the down timer ran out but the group held it back (keepalived's wantstate). */
@@ -271,6 +280,7 @@ export class VrrpInstanceRuntime implements ChannelMember {
   emergencyStop(): boolean {
     if (this.stopped) return false;
     const wasMaster = this.fsm.state === 'MASTER';
+    try { this.deps.pacer?.cancel(); } catch { /* keep going */ }
     if (wasMaster) {
       try { this.sendAdvert(PRIORITY_STOP); } catch { /* keep going: the VIPs matter more */ }
       try { this.deps.garp.stop(); } catch { /* ignore */ }
@@ -347,6 +357,7 @@ export class VrrpInstanceRuntime implements ChannelMember {
       s.srcIp = keepSrc.srcIp;
       s.fsm.ownIp = keepSrc.ownIp;
     }
+    this.armPacer(); // the armed advert carries the new VIP list / priority
     if (garpPolicy) this.deps.garp.setPolicy?.(garpPolicy);
     this.deps.log.info({ instance: this.name, added: added.map(vipKey), removed: removed.map(vipKey) },
       `(${this.name}) configuration reloaded in place${added.length || removed.length ? `: VIPs +${added.length} -${removed.length}` : ''}`);
@@ -420,6 +431,7 @@ export class VrrpInstanceRuntime implements ChannelMember {
       }
       this.spec.srcIp = ip;
       this.spec.fsm.ownIp = ip;
+      this.armPacer();
       this.clearFault('address', this.spec.interface);
     } else {
       const what = this.spec.srcConfigured ? `source address ${this.spec.srcIp} not configured` : 'no IPv4 address';
@@ -517,6 +529,8 @@ export class VrrpInstanceRuntime implements ChannelMember {
 
   private halt(): void {
     this.stopped = true;
+    this.pacedSlot = null;
+    this.deps.pacer?.close();
     this.timer.cancel();
     this.cancelVipRetry();
     if (this.lowerPrioGarpTimer !== null) this.timers.clearTimeout(this.lowerPrioGarpTimer);
@@ -583,12 +597,38 @@ export class VrrpInstanceRuntime implements ChannelMember {
       this.deps.log.error({ instance: this.name, event: ev.type, err: (e as Error).stack }, `(${this.name}) internal error handling ${ev.type}: ${(e as Error).message}`);
       return;
     }
-    this.apply(r, now);
+    // A master's periodic advert: the pacer may have sent this slot already.
+    const f = this.fsm;
+    this.pacedSlot = ev.type === 'timer' && f.state === 'MASTER' && f.advertAt !== null && now >= f.advertAt ? f.advertAt : null;
+    try {
+      this.apply(r, now);
+    } finally {
+      this.pacedSlot = null;
+    }
+    this.armPacer();
+  }
+
+  /** Hand the next slot of a master's cadence to the pacer (its packets as they are now). */
+  private armPacer(): void {
+    const pacer = this.deps.pacer;
+    const f = this.fsm;
+    if (pacer === undefined || this.stopped || f.state !== 'MASTER' || f.advertAt === null) return;
+    if (this.spec.destinations.length > PACER_MAX_PACKETS) return; // the loop sends to that many peers
+    try {
+      pacer.arm(f.advertAt, this.buildAdverts(f.effectivePriority));
+    } catch (e) {
+      // The loop's own timer still sends it.
+      if (this.limiter.admit('pacer', this.deps.clock()) !== null) {
+        this.deps.log.warn({ instance: this.name, err: (e as Error).message }, `(${this.name}) advert pacer: ${(e as Error).message}; adverts go from the event loop`);
+      }
+    }
   }
 
   private apply(r: StepResult, now: number): void {
     const prevPriority = this.fsm.effectivePriority;
     this.fsm = r.state;
+    // Before any action (a priority-0 advert, VIP removal): nothing armed may follow them.
+    if (r.state.state !== 'MASTER') this.deps.pacer?.cancel();
     // Arm first: whatever an action does, a master keeps advertising and a backup keeps watching.
     // A backup's deadline is a takeover: worth sub-millisecond precision. Adverts are not.
     this.timer.arm(r.deadline, r.state.state === 'BACKUP');
@@ -648,9 +688,13 @@ export class VrrpInstanceRuntime implements ChannelMember {
         log[a.level](fields, a.msg);
         break;
       }
-      case 'send_advert':
+      case 'send_advert': {
+        const slot = this.pacedSlot;
+        this.pacedSlot = null; // only the first advert of the step is the periodic one
+        if (slot !== null && this.deps.pacer !== undefined && a.priority === this.fsm.effectivePriority && this.pacedOut(slot)) break;
         this.sendAdvert(a.priority);
         break;
+      }
       case 'add_vips':
         this.enqueue(async () => {
           log.info({ instance: this.name }, `${n} setting VIPs.`);
@@ -783,39 +827,78 @@ export class VrrpInstanceRuntime implements ChannelMember {
     });
   }
 
-  private sendAdvert(priority: number): void {
+  /** The advert with `priority`, one IPv4 packet per destination; none without a source address. */
+  private buildAdverts(priority: number): PacedPacket[] {
     const s = this.spec;
-    if (s.srcIp === null) return; // no source address: the instance is in FAULT
+    if (s.srcIp === null) return []; // no source address: the instance is in FAULT
     const vrrp = encodeAdvert({
       vrid: s.vrid, priority, authType: s.authType, advertInt: s.advertIntSec,
       addresses: s.advertAddresses, authData: s.authData,
     });
+    return s.destinations.map((dst) => {
+      const ip = encodeIpv4Header({ src: s.srcIp!, dst, ttl: s.ttl, tos: VRRP_TOS, protocol: IPPROTO_VRRP, payloadLength: vrrp.length });
+      return { packet: Buffer.concat([ip, vrrp]), dst };
+    });
+  }
+
+  /** True when the pacer's thread already sent this slot's advert (counted here, errors logged). */
+  private pacedOut(slot: number): boolean {
+    let r: number;
+    try {
+      r = this.deps.pacer!.claim(slot);
+    } catch {
+      return false;
+    }
+    if (r < 0) return false;
+    const n = this.spec.destinations.length;
+    if (r === 0) {
+      this.counters.advertsSent += n;
+      this.counters.advertsPaced += n;
+    } else {
+      this.sendFailed(this.spec.destinations.join(','), errnoText(r));
+    }
+    return true;
+  }
+
+  private sendAdvert(priority: number): void {
+    const packets = this.buildAdverts(priority);
+    if (packets.length === 0) return;
     if (priority === PRIORITY_STOP) this.counters.priorityZeroSent += 1;
-    for (const dst of s.destinations) {
-      const ip = encodeIpv4Header({ src: s.srcIp, dst, ttl: s.ttl, tos: VRRP_TOS, protocol: IPPROTO_VRRP, payloadLength: vrrp.length });
-      const p = this.deps.send(Buffer.concat([ip, vrrp]), dst).then(
+    for (const { packet, dst } of packets) {
+      const p = this.deps.send(packet, dst).then(
         () => { this.counters.advertsSent += 1; },
-        (e: unknown) => {
-          this.counters.sendErrors += 1;
-          if (this.fsm.state === 'FAULT') {
-            // Resigning because the link went away: the kernel refusing the send is expected.
-            this.deps.log.info({ instance: this.name, to: dst, err: (e as Error).message }, `(${this.name}) priority-0 advert to ${dst} not sent (${(e as Error).message}): the interface is down`);
-            return;
-          }
-          if (this.limiter.admit(`send ${dst}`, this.deps.clock()) !== null) {
-            this.deps.log.error({ instance: this.name, to: dst, err: (e as Error).message }, `(${this.name}) Cant send advert to ${dst} (${(e as Error).message})`);
-          }
-        },
+        (e: unknown) => this.sendFailed(dst, (e as Error).message),
       );
       this.pendingSends.add(p);
       void p.finally(() => this.pendingSends.delete(p));
     }
   }
+
+  private sendFailed(dst: string, message: string): void {
+    this.counters.sendErrors += 1;
+    if (this.fsm.state === 'FAULT') {
+      // Resigning because the link went away: the kernel refusing the send is expected.
+      this.deps.log.info({ instance: this.name, to: dst, err: message }, `(${this.name}) priority-0 advert to ${dst} not sent (${message}): the interface is down`);
+      return;
+    }
+    if (this.limiter.admit(`send ${dst}`, this.deps.clock()) !== null) {
+      this.deps.log.error({ instance: this.name, to: dst, err: message }, `(${this.name}) Cant send advert to ${dst} (${message})`);
+    }
+  }
 }
+
+/** 'ENETDOWN (errno 100)': what the pacer thread's sendto(2) failed with. */
+function errnoText(n: number): string {
+  const name = Object.entries(osConstants.errno).find(([, v]) => v === n)?.[0];
+  return name ? `${name} (errno ${n})` : `errno ${n}`;
+}
+
+/** native/src/advert-pacer.c: packets per armed advert (one per unicast peer). */
+const PACER_MAX_PACKETS = 64;
 
 function newCounters(): Omit<InstanceStatus['counters'], 'rejected'> {
   return {
-    advertsSent: 0, advertsReceived: 0, priorityZeroReceived: 0, priorityZeroSent: 0, sendErrors: 0,
+    advertsSent: 0, advertsPaced: 0, advertsReceived: 0, priorityZeroReceived: 0, priorityZeroSent: 0, sendErrors: 0,
     becameMaster: 0, releasedMaster: 0, faults: 0, vipsReadded: 0,
   };
 }

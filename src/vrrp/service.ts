@@ -25,6 +25,7 @@ import { formatVrrpPlan, planVrrpReload } from '../daemon/reload-plan.js';
 import { isMulticastIpv4 } from './ipv4.js';
 import { AUTH_NONE, AUTH_PASS, passwordBytes } from './packet.js';
 import { openRawVrrpSocket, type SocketOpener } from './raw-transport.js';
+import { openAdvertPacer, pacerInfo, type AdvertPacer, type PacerOpenResult } from './advert-pacer.js';
 import { v2AdvertIntSeconds } from './timing.js';
 import { peerTtlMap } from './validate.js';
 
@@ -139,6 +140,9 @@ export interface VrrpServiceOptions {
    * VIP comes up before its IPVS pool.
    */
   checkerGate?: string;
+  /** The advert pacer (advert-pacer.ts) per instance; default: on with the real raw sockets and
+   * clock, off when a test injects either, and off with HAKEEP_ADVERT_PACER=0 (A/B measurements). */
+  advertPacer?: (ifname: string) => PacerOpenResult;
 }
 
 /** The VRRP side as the daemon sees it: RunningService plus the last-resort path. */
@@ -205,11 +209,15 @@ class VrrpSide implements VrrpService {
   private checker: { ok: boolean; detail: string } | null;
   private stopping: Promise<void> | null = null;
   private reloading: Promise<ReloadOutcome> | null = null;
+  private readonly openPacer: ((ifname: string) => PacerOpenResult) | null;
+  private pacerLogged = false;
 
   constructor(config: Config, private readonly log: Logger, private readonly opts: VrrpServiceOptions) {
     this.config = config;
     this.clock = opts.clock ?? monotonicClock;
     this.open = opts.openSocket ?? openRawVrrpSocket;
+    const realWire = opts.openSocket === undefined && opts.clock === undefined && process.env.HAKEEP_ADVERT_PACER !== '0';
+    this.openPacer = opts.advertPacer ?? (realWire ? (ifname) => openAdvertPacer(ifname) : null);
     this.ownsKernel = opts.kernel === undefined;
     // use_vmac: the VMACs exist before the kernel feed takes its first view, so the watch finds
     // them at once (no "does not exist (yet)" FAULT at start).
@@ -305,6 +313,23 @@ class VrrpSide implements VrrpService {
     return ch;
   }
 
+  /** An advert pacer for one instance; without one (logged once) its adverts go from the loop. */
+  private pacerFor(instance: string, ifname: string): AdvertPacer | undefined {
+    if (this.openPacer === null) return undefined;
+    const r = this.openPacer(ifname);
+    if (r.pacer === null) {
+      this.log.warn({ instance, interface: ifname }, `(${instance}) no advert pacer (${r.error}): its adverts go from the event loop, and a busy loop can delay them`);
+      return undefined;
+    }
+    if (!this.pacerLogged) {
+      this.pacerLogged = true;
+      const info = pacerInfo();
+      if (info?.realtime) this.log.info({}, 'Advert pacer: a real-time thread (SCHED_FIFO 1) sends each master\'s periodic adverts on time');
+      else this.log.warn({ why: info?.schedError ?? null }, `Advert pacer: real-time scheduling refused (${info?.schedError ?? 'unknown'}): its thread runs at normal priority, so a busy CPU can still delay adverts`);
+    }
+    return r.pacer;
+  }
+
   private addInstance(inst: VrrpInstance, spec: InstanceSpec): VrrpInstanceRuntime {
     const vmac = vmacNameOf(inst);
     if (vmac !== null) {
@@ -327,6 +352,7 @@ class VrrpSide implements VrrpService {
       log: this.log,
       clock: this.clock,
       send: (packet, dst) => channel.send(packet, dst),
+      pacer: this.pacerFor(inst.name, spec.interface),
       applyVips: (op, vips) => applyVips(op, vips, inst.interface, this.log),
       removeVipsNow: (vips) => removeVipsNow(vips, inst.interface),
       applyRoutes: (op, routes, rules) => applyRoutes(op, routes, rules, this.log, `(${name})`),

@@ -32,7 +32,7 @@ function rawStatus(): unknown {
         instances: [{
           name: 'VI_1', interface: 'eth0', vrid: 51, state: m.state, priority: 100, effectivePriority: 100, masterIp: null, masterPriority: null,
           sourceIp: '10.0.0.1', vips: ['10.0.0.100/32'], vipsConfigured: true, vipsPresent: [], vipFailures: [], faults: [], trackWeights: {},
-          counters: { advertsSent: m.sent, advertsReceived: 4, priorityZeroReceived: 0, priorityZeroSent: 0, sendErrors: 0, becameMaster: 0, releasedMaster: 0, faults: 0, vipsReadded: 0, rejected: m.rejected },
+          counters: { advertsSent: m.sent, advertsPaced: Math.max(0, m.sent - 1), advertsReceived: 4, priorityZeroReceived: 0, priorityZeroSent: 0, sendErrors: 0, becameMaster: 0, releasedMaster: 0, faults: 0, vipsReadded: 0, rejected: m.rejected },
           transitions: 1, lastTransition: null, timer: { fired: 5, lastMs: 0.5, meanMs: 0.25, maxMs: 2, over50Ms: 1 },
         }],
         syncGroups: [], trackers: null, alerts: {}, scripts: null,
@@ -72,7 +72,7 @@ describe('metrics', () => {
     let f = await scrape();
     const types = Object.fromEntries(f.map((x) => [x.name, x.type]));
     expect(types).toMatchObject({
-      hakeep_vrrp_state: 'gauge', hakeep_vrrp_transitions: 'counter', hakeep_vrrp_adverts_sent: 'counter', hakeep_vrrp_adverts_rejected: 'counter',
+      hakeep_vrrp_state: 'gauge', hakeep_vrrp_transitions: 'counter', hakeep_vrrp_adverts_sent: 'counter', hakeep_vrrp_adverts_paced: 'counter', hakeep_vrrp_adverts_rejected: 'counter',
       hakeep_vrrp_garps_sent: 'counter', hakeep_event_loop_lag_seconds: 'histogram', hakeep_checks: 'counter', hakeep_real_servers_up: 'gauge',
       hakeep_ipvs_reconcile_duration_seconds: 'histogram', hakeep_ipvs_batch_failures: 'counter', hakeep_notify_scripts: 'counter',
       hakeep_notify_script_failures: 'counter', hakeep_notify_script_timeouts: 'counter',
@@ -116,6 +116,7 @@ describe('metrics', () => {
     expect(sample(f, 'hakeep_vrrp_state', { instance: 'VI_1', state: 'MASTER' })).toBe(1);
     expect(sample(f, 'hakeep_vrrp_state', { instance: 'VI_1', state: 'BACKUP' })).toBe(0);
     expect(sample(f, 'hakeep_vrrp_adverts_sent_total', { instance: 'VI_1' })).toBe(7);
+    expect(sample(f, 'hakeep_vrrp_adverts_paced_total', { instance: 'VI_1' })).toBe(6);
     expect(sample(f, 'hakeep_vrrp_adverts_rejected_total', { instance: 'VI_1', reason: 'bad_password' })).toBe(2);
     expect(sample(f, 'hakeep_checks_total', { checker: 'TCP_CHECK', result: 'failure' })).toBe(2);
     expect(sample(f, 'hakeep_checks_total', { checker: 'TCP_CHECK', result: 'success' })).toBe(3);

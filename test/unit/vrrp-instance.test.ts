@@ -7,6 +7,7 @@ import { VrrpInstanceRuntime, type InstanceSpec } from '../../src/vrrp/instance.
 import { encodeIpv4Header } from '../../src/vrrp/ipv4.js';
 import { AUTH_PASS, decodeAdvert, encodeAdvert, passwordBytes, type AdvertInput } from '../../src/vrrp/packet.js';
 import { checkAdvert } from '../../src/vrrp/validate.js';
+import type { AdvertPacer, PacedPacket } from '../../src/vrrp/advert-pacer.js';
 
 class FakeTime implements TimerApi {
   now = 0;
@@ -60,6 +61,7 @@ interface SetupOptions {
   /** Called by the runtime's drain dependency. */
   drain?: (rt: VrrpInstanceRuntime) => void;
   garpThrows?: boolean;
+  pacer?: AdvertPacer;
 }
 
 function setup(over: Partial<InstanceSpec['fsm']> = {}, sendFails = false, opts: SetupOptions = {}) {
@@ -104,6 +106,7 @@ function setup(over: Partial<InstanceSpec['fsm']> = {}, sendFails = false, opts:
       burst: (n) => events.push(`garp:burst:${n}`),
     },
     vipRetry: { firstMs: 1000, maxMs: 4000 },
+    ...(opts.pacer ? { pacer: opts.pacer } : {}),
   });
   return { time, events, sent, lines, rt, msgs: () => lines.map((l) => l.msg) };
 }
@@ -409,5 +412,126 @@ describe('VRRP instance runtime', () => {
     const adv = decodeAdvert(t.sent.at(-1)!.subarray(20));
     expect(adv).toMatchObject({ ok: true, advert: { priority: 120, addresses: ['10.0.0.101'] } });
     expect(t.rt.status()).toMatchObject({ state: 'MASTER', transitions, vips: ['10.0.0.101/24'], vipsPresent: ['10.0.0.101/24'], priority: 120 });
+  });
+});
+
+/** Stands in for the pacer thread: fire(now) sends what is due, as the thread would. */
+class FakePacer implements AdvertPacer {
+  readonly calls: string[] = [];
+  armed: { slot: number; packets: PacedPacket[]; state: 'armed' | 'sent' } | null = null;
+  wire: Array<{ at: number; priority: number }> = [];
+  errno = 0;
+  arm(slot: number, packets: PacedPacket[]): void {
+    const prio = packets[0]!.packet[20 + 2]!;
+    this.calls.push(`arm ${slot} prio ${prio}`);
+    if (this.armed?.slot === slot && this.armed.state === 'sent') return;
+    this.armed = { slot, packets, state: 'armed' };
+  }
+  claim(slot: number): number {
+    this.calls.push(`claim ${slot}`);
+    const a = this.armed;
+    if (a === null || a.slot !== slot) return -1;
+    this.armed = null;
+    return a.state === 'sent' ? this.errno : -1;
+  }
+  cancel(): void {
+    this.calls.push('cancel');
+    if (this.armed?.state === 'armed') this.armed = null;
+  }
+  close(): void {
+    this.calls.push('close');
+    this.armed = null;
+  }
+  fire(now: number): void {
+    const a = this.armed;
+    if (a === null || a.state !== 'armed' || a.slot > now) return;
+    a.state = 'sent';
+    if (this.errno === 0) this.wire.push({ at: now, priority: a.packets[0]!.packet[22]! });
+  }
+}
+
+describe('VRRP instance runtime with the advert pacer', () => {
+  const master = async (pacer: FakePacer) => {
+    const t = setup({}, false, { pacer });
+    t.rt.start();
+    t.time.advance(3610);
+    await settle(t.rt);
+    expect(t.rt.status().state).toBe('MASTER');
+    return t;
+  };
+
+  it('arms the next slot of the cadence after each advert; the slot the thread sent is not sent again', async () => {
+    const p = new FakePacer();
+    const t = await master(p);
+    // Became master when the down timer ran out: the first advert from the loop, the next one armed.
+    const first = t.rt.status().counters.advertsSent;
+    expect(first).toBe(1);
+    const slot = p.armed!.slot;
+    expect(slot).toBe(t.rt.status().lastTransition!.at + 1000);
+    // The thread sends at the due time; the loop's timer fires 300 ms late and claims it.
+    p.fire(slot);
+    t.events.length = 0;
+    t.time.advance(slot + 400 - t.time.now, 300);
+    await settle(t.rt);
+    expect(t.events.filter((e) => e.startsWith('send:'))).toEqual([]);
+    expect(p.wire).toEqual([{ at: slot, priority: 100 }]);
+    expect(t.rt.status().counters).toMatchObject({ advertsSent: 2, advertsPaced: 1, sendErrors: 0 });
+    // The cadence stays on the grid: the next slot is one interval after the last, not after the late wake-up.
+    expect(p.armed).toMatchObject({ slot: slot + 1000, state: 'armed' });
+  });
+
+  it('sends from the loop when the thread has not (yet) sent the slot it claims', async () => {
+    const p = new FakePacer();
+    const t = await master(p);
+    t.events.length = 0;
+    t.time.advance(1000); // no fire(): the loop's timer gets there first
+    await settle(t.rt);
+    expect(t.events.filter((e) => e.startsWith('send:'))).toEqual(['send:224.0.0.18:100']);
+    expect(t.rt.status().counters).toMatchObject({ advertsSent: 2, advertsPaced: 0 });
+  });
+
+  it('cancels what is armed before a priority-0 advert and closes at stop: nothing follows it', async () => {
+    const p = new FakePacer();
+    const t = await master(p);
+    p.calls.length = 0;
+    t.events.length = 0;
+    await t.rt.stop();
+    expect(p.calls).toEqual(['cancel', 'close']);
+    expect(t.events[0]).toBe('send:224.0.0.18:0');
+    t.time.advance(5000);
+    p.fire(t.time.now);
+    expect(p.wire).toEqual([]);
+  });
+
+  it('cancels on leaving MASTER for a higher-priority master, before the VIPs go', async () => {
+    const p = new FakePacer();
+    const t = await master(p);
+    p.calls.length = 0;
+    t.rt.onPacket(advert({ priority: 150 }), t.time.now);
+    await settle(t.rt);
+    expect(t.rt.status().state).toBe('BACKUP');
+    expect(p.calls).toEqual(['cancel']);
+    expect(p.armed).toBeNull();
+  });
+
+  it('re-arms the same slot with the new priority when a tracker changes it', async () => {
+    const p = new FakePacer();
+    const t = await master(p);
+    const slot = p.armed!.slot;
+    t.rt.setTrackWeight('script chk', -20);
+    expect(p.calls.at(-1)).toBe(`arm ${slot} prio 80`);
+    expect(p.armed!.packets[0]!.packet[22]).toBe(80);
+  });
+
+  it('counts and logs a send the thread could not make', async () => {
+    const p = new FakePacer();
+    p.errno = 100; // ENETDOWN
+    const t = await master(p);
+    const slot = p.armed!.slot;
+    p.fire(slot);
+    t.time.advance(slot + 10 - t.time.now, 5);
+    await settle(t.rt);
+    expect(t.rt.status().counters).toMatchObject({ advertsSent: 1, advertsPaced: 0, sendErrors: 1 });
+    expect(t.msgs()).toContain('(VI_1) Cant send advert to 224.0.0.18 (ENETDOWN (errno 100))');
   });
 });

@@ -156,7 +156,7 @@ LimitCORE=0
   // Root, but bounded: CAP_CHOWN DAC_OVERRIDE KILL SETGID SETUID NET_ADMIN NET_RAW SYS_MODULE only.
   const caps = Object.fromEntries(readFileSync(`/proc/${atReady.MainPID}/status`, 'utf8').split('\n')
     .filter((l) => /^(Uid|CapEff|CapBnd):/.test(l)).map((l) => l.split(/:\s+/)));
-  record('the daemon runs as root with only the unit\'s capabilities (CapEff = CapBnd = 0x130e3)', BigInt(`0x${caps.CapEff}`) === 0x130e3n && BigInt(`0x${caps.CapBnd}`) === 0x130e3n, caps);
+  record('the daemon runs as root with only the unit\'s capabilities (CapEff = CapBnd = 0x8130e3)', BigInt(`0x${caps.CapEff}`) === 0x8130e3n && BigInt(`0x${caps.CapBnd}`) === 0x8130e3n, caps);
   const master = await until('MASTER', () => /^VI_1 MASTER, 2\/2 real servers up$/.test(show().StatusText ?? ''), 20_000);
   const st = run('systemctl', ['status', 'hakeep', '--no-pager', '-n', '0']).out;
   record('systemctl status shows the STATUS text "VI_1 MASTER, 2/2 real servers up"', master.value !== null && st.includes('Status: "VI_1 MASTER, 2/2 real servers up"'),
@@ -215,6 +215,9 @@ LimitCORE=0
   const all = journal();
   record('journalctl -u hakeep shows the transition lines, each start and systemd\'s view', all.filter((l) => /\(VI_1\) Entering MASTER STATE/.test(l)).length >= 3
     && all.filter((l) => /Started hakeep/.test(l)).length >= 3, { masters: all.filter((l) => /Entering MASTER STATE/.test(l)) });
+  // CAP_SYS_NICE in the unit: the advert pacer's thread gets SCHED_FIFO, in systemd's cgroup too.
+  const pacer = all.filter((l) => /Advert pacer/.test(l));
+  record('the advert pacer\'s thread runs real-time under the unit (journal, each start)', pacer.length >= 3 && pacer.every((l) => /real-time thread \(SCHED_FIFO 1\)/.test(l)), { pacer });
 
   // --- 7. stop: priority 0 on the wire, nothing left behind -----------------------------------------
   const pid3 = show().MainPID;
