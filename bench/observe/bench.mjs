@@ -222,7 +222,13 @@ async function runOne(daemon, servers, SCRAPE, mode) {
     // The real CLI once, and hakeep's own view of its VRRP timer (how late it fired) at the end.
     const st = await timed(['node', `${ROOT}/bin/hakeep.js`, 'status', '--json', '--status-socket', SOCK]);
     res.cli = { exit: st.code, ms: Math.round(st.ms), bytes: st.out.length };
-    try { res.timer = JSON.parse(st.out).services?.vrrp?.instances?.[0]?.timer ?? null; } catch { res.timer = null; }
+    try {
+      const vrrp = JSON.parse(st.out).services?.vrrp;
+      res.timer = vrrp?.instances?.[0]?.timer ?? null;
+      // The pacer thread's own view: how late it woke to send (the rest of a late capture is the guest's).
+      res.pacer = vrrp?.advertPacer ?? null;
+      res.paced = vrrp?.instances?.map((i) => i.counters?.advertsPaced ?? null) ?? null;
+    } catch { res.timer = null; }
   }
   child.kill('SIGTERM');
   const ex = await Promise.race([exited, sleep(60_000).then(() => ({ code: 'timeout' }))]);

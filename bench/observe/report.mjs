@@ -24,6 +24,11 @@ runs.forEach((run, i) => {
     ].join(' | ') + (r.failed ? ` FAILED: ${r.failed}` : ''));
   }
 });
+runs.forEach((run, i) => {
+  for (const r of run.results) {
+    if (r.pacer) console.log(`run ${i + 1} ${r.daemon}: advert pacer thread ${r.pacer.realtime ? 'SCHED_FIFO' : `not real-time (${r.pacer.schedError})`}, ${r.pacer.sent} sent, ${r.pacer.failed} failed, woke at most ${fmt(r.pacer.lateMaxMs)} ms late; adverts it sent per instance ${JSON.stringify(r.paced)}`);
+  }
+});
 const by = (d, scrape) => runs.flatMap((run) => run.results.filter((r) => r.daemon === d && r.scrape === scrape && !r.failed));
 for (const scrape of [true, false]) {
   const h = by('hakeep', scrape);

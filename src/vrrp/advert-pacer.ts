@@ -3,7 +3,7 @@
 // answer, a metrics scrape, a GC pause, a checker child start). The instance stays in charge:
 // it arms one advert at a time, the next slot of its cadence, and claims that slot when its own
 // timer fires; the first of the two sends it. A hung loop lets at most one advert out.
-import { native } from '../net/native.js';
+import { native, type PacerInfo } from '../net/native.js';
 import type { Clock } from './deadline-timer.js';
 
 export interface PacedPacket {
@@ -73,7 +73,7 @@ export function openAdvertPacer(ifname: string, clock: Clock = () => performance
 }
 
 /** How the pacer thread runs (real-time or not, and why), for status and the start-up log. */
-export function pacerInfo(): ReturnType<NonNullable<ReturnType<typeof native>['pacerInfo']>> | null {
+export function pacerInfo(): PacerInfo | null {
   try {
     return native().pacerInfo?.() ?? null;
   } catch {

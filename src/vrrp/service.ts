@@ -26,6 +26,7 @@ import { isMulticastIpv4 } from './ipv4.js';
 import { AUTH_NONE, AUTH_PASS, passwordBytes } from './packet.js';
 import { openRawVrrpSocket, type SocketOpener } from './raw-transport.js';
 import { openAdvertPacer, pacerInfo, type AdvertPacer, type PacerOpenResult } from './advert-pacer.js';
+import type { PacerInfo } from '../net/native.js';
 import { v2AdvertIntSeconds } from './timing.js';
 import { peerTtlMap } from './validate.js';
 
@@ -40,6 +41,8 @@ export interface VrrpServiceStatus {
   scripts: ReturnType<ScriptRunner['stats']> | null;
   /** lvs_sync_daemon, when configured. */
   lvsSyncDaemon?: ReturnType<SyncDaemon['status']>;
+  /** The advert pacer's thread (advert-pacer.ts): real-time or not, sends, how late it woke. Absent when off. */
+  advertPacer?: PacerInfo;
 }
 
 /**
@@ -568,6 +571,7 @@ class VrrpSide implements VrrpService {
       alerts: this.alerter.status(),
       scripts: this.runner?.stats() ?? null,
       ...(this.config.globalDefs.lvsSyncDaemon ? { lvsSyncDaemon: this.syncd.status() } : {}),
+      ...(this.pacerLogged ? { advertPacer: pacerInfo() ?? undefined } : {}),
     };
   }
 }
