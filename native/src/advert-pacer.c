@@ -17,11 +17,12 @@
  *                                                   sent it and this is the first failing errno or 0
  *   pacerCancel(slot)                               drop an armed advert (before priority 0, on leaving MASTER)
  *   pacerClose(slot)
- *   pacerInfo()                          -> { realtime, schedError, sent, failed, lateMaxMs, lateLastMs }
+ *   pacerSetPriority(n)                             SCHED_FIFO priority of the thread (vrrp_rt_priority; default 1)
+ *   pacerInfo()                          -> { realtime, priority, schedError, sent, failed, lateMaxMs, lateLastMs }
  *   monotonicMs()                        -> CLOCK_MONOTONIC in ms (the clock dueMs is on)
  *
- * The thread asks for SCHED_FIFO priority 1 (the lowest real-time priority: above every ordinary
- * process, below everything the administrator made real-time). Without CAP_SYS_NICE it runs as an
+ * The thread asks for SCHED_FIFO priority 1 by default (the lowest real-time priority: above every
+ * ordinary process, below everything the administrator made real-time). Without CAP_SYS_NICE it runs as an
  * ordinary thread and pacerInfo says why. It only sleeps and calls sendto(2). */
 #define _GNU_SOURCE
 #include <node_api.h>
@@ -69,6 +70,8 @@ static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t wake; /* on CLOCK_MONOTONIC: arm/cancel/close wake the thread */
 static pthread_cond_t done; /* the thread finished a send (claims wait for SENDING to end) */
 static int started;
+static pthread_t thread;
+static int rt_priority = 1;
 static struct pacer_slot slots[PACER_SLOTS];
 static int realtime;
 static char sched_error[96];
@@ -141,6 +144,20 @@ static void *pacer_thread(void *arg) {
   return NULL;
 }
 
+/* Lock held, thread started. */
+static void apply_priority(void) {
+  struct sched_param sp = { .sched_priority = rt_priority };
+  int rc = pthread_setschedparam(thread, SCHED_FIFO, &sp);
+  if (rc == 0) {
+    realtime = 1;
+    sched_error[0] = 0;
+  } else {
+    realtime = 0;
+    snprintf(sched_error, sizeof sched_error, "SCHED_FIFO %d refused: %s%s", rt_priority, strerror(rc),
+             rc == EPERM ? " (needs CAP_SYS_NICE)" : "");
+  }
+}
+
 static int ensure_thread(void) {
   if (started) return 0;
   pthread_condattr_t ca;
@@ -153,21 +170,12 @@ static int ensure_thread(void) {
   pthread_attr_init(&at);
   pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED);
   pthread_attr_setstacksize(&at, 64 * 1024);
-  pthread_t th;
-  int rc = pthread_create(&th, &at, pacer_thread, NULL);
+  int rc = pthread_create(&thread, &at, pacer_thread, NULL);
   pthread_attr_destroy(&at);
   if (rc != 0) return rc;
-  pthread_setname_np(th, "hakeep-advert");
-  struct sched_param sp = { .sched_priority = 1 };
-  rc = pthread_setschedparam(th, SCHED_FIFO, &sp);
-  if (rc == 0) {
-    realtime = 1;
-    sched_error[0] = 0;
-  } else {
-    snprintf(sched_error, sizeof sched_error, "SCHED_FIFO refused: %s%s", strerror(rc),
-             rc == EPERM ? " (needs CAP_SYS_NICE)" : "");
-  }
+  pthread_setname_np(thread, "hakeep-advert");
   started = 1;
+  apply_priority();
   return 0;
 }
 
@@ -358,12 +366,27 @@ static napi_value pacer_info(napi_env env, napi_callback_info info) {
   if (sched_error[0]) napi_create_string_utf8(env, sched_error, NAPI_AUTO_LENGTH, &e);
   else napi_get_null(env, &e);
   napi_set_named_property(env, o, "schedError", e);
+  set_num(env, o, "priority", rt_priority);
   set_num(env, o, "sent", sent_total);
   set_num(env, o, "failed", failed_total);
   set_num(env, o, "lateMaxMs", late_max_ms);
   set_num(env, o, "lateLastMs", late_last_ms);
   pthread_mutex_unlock(&mu);
   return o;
+}
+
+static napi_value pacer_set_priority(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  int32_t n;
+  if (argc < 1 || napi_get_value_int32(env, argv[0], &n) != napi_ok || n < 1 || n > 99)
+    return throw_msg(env, "pacerSetPriority(n): 1-99");
+  pthread_mutex_lock(&mu);
+  rt_priority = n;
+  if (started) apply_priority();
+  pthread_mutex_unlock(&mu);
+  return undef(env);
 }
 
 static napi_value monotonic_ms(napi_env env, napi_callback_info info) {
@@ -376,6 +399,7 @@ int hk_pacer_register(napi_env env, napi_value exports) {
   static const struct { const char *name; napi_callback fn; } fns[] = {
     {"pacerOpen", pacer_open}, {"pacerArm", pacer_arm}, {"pacerClaim", pacer_claim},
     {"pacerCancel", pacer_cancel}, {"pacerClose", pacer_close}, {"pacerInfo", pacer_info},
+    {"pacerSetPriority", pacer_set_priority},
     {"monotonicMs", monotonic_ms},
   };
   for (size_t i = 0; i < sizeof fns / sizeof fns[0]; i++) {

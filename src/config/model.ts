@@ -77,6 +77,9 @@ export interface GlobalDefs {
    * are unaffected (no timer). Once the deadline has passed the normal rule applies again.
    */
   vrrpStartupDelay: number;
+  /** vrrp_rt_priority: the SCHED_FIFO priority of the advert pacer's thread (1-99; default 1).
+   * keepalived makes its whole VRRP process real-time with it; hakeep only that thread. */
+  vrrpRtPriority: number | null;
   enableScriptSecurity: boolean;
   scriptUser: string | null;
   /** notify_fifo: VRRP (and, in keepalived, LVS) event lines. */

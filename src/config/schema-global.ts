@@ -34,6 +34,7 @@ export function defaultGlobalDefs(): GlobalDefs {
     vrrpLowerPrioNoAdvert: false,
     vrrpHigherPrioSendAdvert: false,
     vrrpStartupDelay: 0,
+    vrrpRtPriority: null,
     enableScriptSecurity: false,
     scriptUser: null,
     notifyFifo: null,
@@ -200,6 +201,20 @@ export function globalSpec(r: Reporter, seen: GlobalsSeen = { garpLowerPrioDelay
         const b = kaBool(r, st, 'Invalid value for vrrp_higher_prio_send_advert specified', 'it stays off');
         if (b !== null) g.vrrpHigherPrioSendAdvert = b;
       },
+      vrrp_rt_priority: (st, g) => {
+        // global_parser.c:673-702 (get_realtime_priority): a whole number, clamped to SCHED_RR's
+        // 1-99 with an error that says so; not a number: reported and ignored.
+        const v = st.args[0];
+        if (v === undefined || !/^[+-]?\d+$/.test(v)) {
+          r.warn(loc(st), `vrrp_rt_priority '${v ?? ''}' is not a whole number: keepalived ignores it ("vrrp process real-time priority '${v ?? ''}' invalid"), so does hakeep; the advert pacer's thread keeps SCHED_FIFO priority 1. Write a value between 1 and 99`);
+          return;
+        }
+        const n = Number(v);
+        const c = Math.min(99, Math.max(1, n));
+        if (c !== n) r.warn(loc(st), `vrrp_rt_priority ${n} is ${n < 1 ? 'less than the minimum 1' : 'greater than the maximum 99'}: keepalived sets it to ${c} ("vrrp process real-time priority ${n} ${n < 1 ? 'less than minimum 1 - setting to minimum' : 'greater than maximum 99 - setting to maximum'}"), so does hakeep`);
+        g.vrrpRtPriority = c;
+        r.note(loc(st), `vrrp_rt_priority ${c}: hakeep gives this SCHED_FIFO priority to its advert pacer thread only (it sends the masters' periodic adverts); keepalived makes its whole VRRP process real-time. Without the keyword the thread runs at priority 1`);
+      },
       vrrp_startup_delay: (st, g) => {
         // global_parser.c:2071-2082: 0.001 s up to what a 32-bit microsecond count holds; "very
         // large" from 60 s; anything else is reported and ignored.
@@ -360,18 +375,19 @@ export function globalSpec(r: Reporter, seen: GlobalsSeen = { garpLowerPrioDelay
       'notify_loglevel', 'vrrp_socket_priority', 'linkbeat_use_polling', 'vrrp_track_process',
     ],
     noEffect: {
-      max_auto_priority: 'hakeep keeps timers on time without realtime scheduling (see docs)',
+      max_auto_priority: "hakeep's advert pacer thread is real-time (SCHED_FIFO) by default, the rest of hakeep is not (docs/vrrp.md); vrrp_rt_priority sets that thread's priority",
       vrrp_priority: "the daemon (VRRP) process's priority is set by the systemd unit (Nice=); hakeep runs its checker child and script spawner 5 nice steps below it by default",
       checker_priority: 'hakeep runs its checker child 5 nice steps below the VRRP process by default (the VRRP loop gets the CPU first); the base is set by the systemd unit (Nice=)',
       bfd_priority: 'process priority is set by the systemd unit',
       vrrp_no_swap: 'memory locking is set by the systemd unit',
       checker_no_swap: 'memory locking is set by the systemd unit',
       bfd_no_swap: 'memory locking is set by the systemd unit',
-      vrrp_rt_priority: 'hakeep does not use realtime scheduling',
-      checker_rt_priority: 'hakeep does not use realtime scheduling',
-      bfd_rt_priority: 'hakeep does not use realtime scheduling',
-      vrrp_rlimit_rtime: 'hakeep does not use realtime scheduling',
-      checker_rlimit_rtime: 'hakeep does not use realtime scheduling',
+      checker_rt_priority: 'hakeep runs its checker child with ordinary scheduling, 5 nice steps below the VRRP process',
+      bfd_rt_priority: 'BFD is not supported',
+      vrrp_rlimit_rtime: "the only real-time thread (the advert pacer's) sleeps until an advert is due and sends it: there is no CPU time to limit",
+      checker_rlimit_rtime: 'hakeep runs its checker child with ordinary scheduling',
+      vrrp_rlimit_rttime: "the only real-time thread (the advert pacer's) sleeps until an advert is due and sends it: there is no CPU time to limit",
+      checker_rlimit_rttime: 'hakeep runs its checker child with ordinary scheduling',
       vrrp_cpu_affinity: 'CPU affinity is set by the systemd unit',
       checker_cpu_affinity: 'CPU affinity is set by the systemd unit',
       snmp_socket: 'SNMP is not supported; use the metrics endpoint',

@@ -155,6 +155,8 @@ export interface NativeAddon {
   pacerCancel?(slot: number): void;
   pacerClose?(slot: number): void;
   pacerInfo?(): PacerInfo;
+  /** SCHED_FIFO priority of the pacer thread, 1-99 (vrrp_rt_priority); applied at once if it runs. */
+  pacerSetPriority?(n: number): void;
   /** CLOCK_MONOTONIC in ms: the clock pacerArm's dueMs is on. */
   monotonicMs?(): number;
 }
@@ -167,8 +169,10 @@ export interface UnixDgram {
 }
 
 export interface PacerInfo {
-  /** The pacer thread runs SCHED_FIFO (priority 1). */
+  /** The pacer thread runs SCHED_FIFO, at `priority`. */
   realtime: boolean;
+  /** Asked for: vrrp_rt_priority, or 1. */
+  priority: number;
   /** Why it does not, when it does not. */
   schedError: string | null;
   sent: number;

@@ -72,6 +72,15 @@ export function openAdvertPacer(ifname: string, clock: Clock = () => performance
   };
 }
 
+/** The pacer thread's SCHED_FIFO priority (vrrp_rt_priority), 1-99; ignored by an older addon. */
+export function setPacerPriority(n: number): void {
+  try {
+    native().pacerSetPriority?.(n);
+  } catch {
+    /* no addon: no pacer either */
+  }
+}
+
 /** How the pacer thread runs (real-time or not, and why), for status and the start-up log. */
 export function pacerInfo(): PacerInfo | null {
   try {

@@ -25,7 +25,7 @@ import { formatVrrpPlan, planVrrpReload } from '../daemon/reload-plan.js';
 import { isMulticastIpv4 } from './ipv4.js';
 import { AUTH_NONE, AUTH_PASS, passwordBytes } from './packet.js';
 import { openRawVrrpSocket, type SocketOpener } from './raw-transport.js';
-import { openAdvertPacer, pacerInfo, type AdvertPacer, type PacerOpenResult } from './advert-pacer.js';
+import { openAdvertPacer, pacerInfo, setPacerPriority, type AdvertPacer, type PacerOpenResult } from './advert-pacer.js';
 import type { PacerInfo } from '../net/native.js';
 import { v2AdvertIntSeconds } from './timing.js';
 import { peerTtlMap } from './validate.js';
@@ -221,6 +221,7 @@ class VrrpSide implements VrrpService {
     this.open = opts.openSocket ?? openRawVrrpSocket;
     const realWire = opts.openSocket === undefined && opts.clock === undefined && process.env.HAKEEP_ADVERT_PACER !== '0';
     this.openPacer = opts.advertPacer ?? (realWire ? (ifname) => openAdvertPacer(ifname) : null);
+    this.applyPacerPriority();
     this.ownsKernel = opts.kernel === undefined;
     // use_vmac: the VMACs exist before the kernel feed takes its first view, so the watch finds
     // them at once (no "does not exist (yet)" FAULT at start).
@@ -316,6 +317,22 @@ class VrrpSide implements VrrpService {
     return ch;
   }
 
+  /** vrrp_rt_priority (default 1) to the pacer thread, at start and when a reload changes it. */
+  private applyPacerPriority(): void {
+    if (this.openPacer === null) return;
+    const want = this.config.globalDefs.vrrpRtPriority ?? 1;
+    const info = pacerInfo();
+    if (info === null || info.priority === want) return;
+    setPacerPriority(want);
+    if (this.pacerLogged) this.logPacer();
+  }
+
+  private logPacer(): void {
+    const info = pacerInfo();
+    if (info?.realtime) this.log.info({ priority: info.priority }, `Advert pacer: a real-time thread (SCHED_FIFO ${info.priority}) sends each master's periodic adverts on time`);
+    else this.log.warn({ why: info?.schedError ?? null }, `Advert pacer: real-time scheduling refused (${info?.schedError ?? 'unknown'}): its thread runs at normal priority, so a busy CPU can still delay adverts`);
+  }
+
   /** An advert pacer for one instance; without one (logged once) its adverts go from the loop. */
   private pacerFor(instance: string, ifname: string): AdvertPacer | undefined {
     if (this.openPacer === null) return undefined;
@@ -326,9 +343,7 @@ class VrrpSide implements VrrpService {
     }
     if (!this.pacerLogged) {
       this.pacerLogged = true;
-      const info = pacerInfo();
-      if (info?.realtime) this.log.info({}, 'Advert pacer: a real-time thread (SCHED_FIFO 1) sends each master\'s periodic adverts on time');
-      else this.log.warn({ why: info?.schedError ?? null }, `Advert pacer: real-time scheduling refused (${info?.schedError ?? 'unknown'}): its thread runs at normal priority, so a busy CPU can still delay adverts`);
+      this.logPacer();
     }
     return r.pacer;
   }
@@ -447,6 +462,7 @@ class VrrpSide implements VrrpService {
       // Resolve everything first: a config that cannot run leaves the running one untouched.
       const specs = new Map(next.vrrpInstances.map((inst) => [inst.name, resolveInstance(inst, g, this.log)]));
       this.config = next;
+      this.applyPacerPriority();
       // 1. Instances that go, or come back as another router: stop them first (priority 0).
       for (const c of plan.instances) {
         if (c.kind === 'stopped' || c.kind === 'restarted') await this.removeInstance(c.name, c.kind === 'stopped');

@@ -7,7 +7,7 @@
 //  - A loop blocked for several intervals lets at most one advert out (the one already armed):
 //    the thread never repeats adverts on its own, so a hung daemon falls silent and its backup
 //    takes over as it would from keepalived.
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLab, type Lab, type LabHost } from '../helpers/netns.js';
@@ -55,9 +55,21 @@ describe('advert pacer: a stalled event loop does not delay a master\'s adverts 
   /** The stall's own log lines carry pino's `time` (written synchronously around Atomics.wait). */
   const timeOf = (l: LogLine) => Number(l.raw.time);
 
-  async function startMaster(name: string, stallMs: number, env: NodeJS.ProcessEnv): Promise<{ d: HakeepDaemon; trigger: string }> {
+  /** The pacer thread's scheduling, from /proc: [policy (1 = SCHED_FIFO), rt_priority]. */
+  function pacerSched(pid: number): [number, number] | null {
+    for (const tid of readdirSync(`/proc/${pid}/task`)) {
+      if (readFileSync(`/proc/${pid}/task/${tid}/comm`, 'utf8').trim() !== 'hakeep-advert') continue;
+      const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' '); // f[0] is field 3 (state)
+      return [Number(f[38]), Number(f[37])]; // fields 41 (policy) and 40 (rt_priority)
+    }
+    return null;
+  }
+
+  async function startMaster(name: string, stallMs: number, env: NodeJS.ProcessEnv, globalExtra = ''): Promise<{ d: HakeepDaemon; trigger: string }> {
     const trigger = join(tmp.dir, `${name}.stall`);
-    const d = HakeepDaemon.start(d1, name, vrrpConf({ priority: 150, state: 'MASTER', vips: [`${VIP}/24`], routerId: name }), tmp.dir, [], {
+    const conf = vrrpConf({ priority: 150, state: 'MASTER', vips: [`${VIP}/24`], routerId: name }).replace('global_defs {\n', `global_defs {\n${globalExtra}`);
+    const d = HakeepDaemon.start(d1, name, conf, tmp.dir, [], {
       HAKEEP_TEST_STALL_MS: String(stallMs), HAKEEP_TEST_STALL_FILE: trigger, ...env,
     });
     daemons.push(d);
@@ -98,6 +110,7 @@ describe('advert pacer: a stalled event loop does not delay a master\'s adverts 
   it('with the pacer, an advert due while the loop is blocked for 900 ms leaves on time', async () => {
     const { d, trigger } = await startMaster('paced', 900, {});
     expect(d.has(/Advert pacer: a real-time thread \(SCHED_FIFO 1\)/)).toBe(true);
+    expect(pacerSched(d.pid)).toEqual([1, 1]);
     const covered = await stallOverAdverts(d, trigger, 3);
     for (const c of covered) expect(Math.abs(c.lateMs), JSON.stringify(c)).toBeLessThan(15);
     const st = await d.vrrpStatus();
@@ -123,7 +136,10 @@ describe('advert pacer: a stalled event loop does not delay a master\'s adverts 
   }, 60_000);
 
   it('a loop blocked for 3.5 s lets at most the one armed advert out, then adverts resume', async () => {
-    const { d, trigger } = await startMaster('hung', 3500, {});
+    // vrrp_rt_priority sets the thread's priority (keepalived: its whole VRRP process's).
+    const { d, trigger } = await startMaster('hung', 3500, {}, '    vrrp_rt_priority 10\n');
+    expect(d.has(/Advert pacer: a real-time thread \(SCHED_FIFO 10\)/), d.dump()).toBe(true);
+    expect(pacerSched(d.pid)).toEqual([1, 10]);
     const before = fromMaster().length;
     for (let i = 0; i < 30 && fromMaster().length === before; i++) await sleep(50);
     const from = d.lines.length;

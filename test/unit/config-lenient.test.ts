@@ -467,6 +467,23 @@ describe('global_parser.c: global values keepalived corrects', () => {
     expect([c.g.vrrpVersion, c.g.vrrpStartupDelay]).toEqual([2, 0]);
   });
 
+  test('vrrp_rt_priority: the advert pacer thread\'s SCHED_FIFO priority, clamped to 1-99 as keepalived does', () => {
+    const c = check(gd('  vrrp_rt_priority 50'));
+    c.noErrors();
+    c.expectDiag('note', 2, 'vrrp_rt_priority 50: hakeep gives this SCHED_FIFO priority to its advert pacer thread only');
+    expect(c.g.vrrpRtPriority).toBe(50);
+    const hi = check(gd('  vrrp_rt_priority 150'));
+    hi.expectDiag('warning', 2, 'keepalived sets it to 99 ("vrrp process real-time priority 150 greater than maximum 99 - setting to maximum")');
+    expect(hi.g.vrrpRtPriority).toBe(99);
+    const lo = check(gd('  vrrp_rt_priority 0'));
+    lo.expectDiag('warning', 2, 'keepalived sets it to 1 ("vrrp process real-time priority 0 less than minimum 1 - setting to minimum")');
+    expect(lo.g.vrrpRtPriority).toBe(1);
+    const bad = check(gd('  vrrp_rt_priority high'));
+    bad.expectDiag('warning', 2, "vrrp_rt_priority 'high' is not a whole number: keepalived ignores it");
+    expect(bad.g.vrrpRtPriority).toBeNull();
+    expect(check(gd('  vrrp_startup_delay 1')).g.vrrpRtPriority).toBeNull();
+  });
+
   test('enable_script_security and lvs_flush read no value: `off` turns them ON, as in keepalived', () => {
     const c = check(gd('  enable_script_security off'));
     c.expectDiag('warning', 2, "enable_script_security takes no value: keepalived ignores 'off' and turns enable_script_security ON; hakeep does the same");
