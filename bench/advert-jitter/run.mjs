@@ -16,14 +16,10 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createLab, Daemon, killAll, sh, sleep, startWire, vrrpConf, waitUntil } from '../failover/lab.mjs';
+import { cliOption, createLab, Daemon, killAll, sh, sleep, startWire, vrrpConf, waitUntil } from '../failover/lab.mjs';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const args = process.argv.slice(2);
-const opt = (name, dflt) => {
-  const i = args.indexOf(name);
-  return i >= 0 ? args[i + 1] : dflt;
-};
+const opt = cliOption;
 const RUNS = Math.max(1, Number(opt('--runs', '3')));
 const SECONDS = Math.max(20, Number(opt('--seconds', '60')));
 const QUIET_SECONDS = 20;

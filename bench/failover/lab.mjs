@@ -29,6 +29,13 @@ function track(proc) {
   return proc;
 }
 
+/** `--name VALUE` from the command line, or `dflt`. */
+export function cliOption(name, dflt) {
+  const args = process.argv.slice(2);
+  const i = args.indexOf(name);
+  return i >= 0 ? args[i + 1] : dflt;
+}
+
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 export async function waitUntil(what, fn, timeoutMs, stepMs = 5) {

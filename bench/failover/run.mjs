@@ -18,15 +18,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
-  createLab, Daemon, hasAddress, killAll, procUsage, sh, sleep, startAddrWatch, startWire, vrrpConf, waitUntil,
+  cliOption, createLab, Daemon, hasAddress, killAll, procUsage, sh, sleep, startAddrWatch, startWire, vrrpConf, waitUntil,
 } from './lab.mjs';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const args = process.argv.slice(2);
-const opt = (name, dflt) => {
-  const i = args.indexOf(name);
-  return i >= 0 ? args[i + 1] : dflt;
-};
+const opt = cliOption;
 const ROUNDS = Math.max(5, Number(opt('--rounds', '5')));
 const JSON_OUT = opt('--json', null);
 const IDLE_MS = 10_000;
