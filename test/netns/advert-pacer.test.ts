@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLab, type Lab, type LabHost } from '../helpers/netns.js';
 import {
-  AdvertWatch, buildHakeep, HakeepDaemon, requireTool, tempDir, vrrpConf, type LogLine,
+  AdvertWatch, buildHakeep, hasAddress, HakeepDaemon, longestOverlapMs, requireTool, tempDir, VipWatch, vrrpConf, type LogLine,
 } from './fixtures/vrrp-harness.js';
 
 const SUBNET = '10.241.1';
@@ -31,15 +31,17 @@ describe('advert pacer: a stalled event loop does not delay a master\'s adverts 
   let lab: Lab;
   let tmp: ReturnType<typeof tempDir>;
   let d1: LabHost;
+  let d2: LabHost;
   let adv: AdvertWatch;
   const daemons: HakeepDaemon[] = [];
 
   beforeAll(async () => {
     await requireTool('tcpdump', ['--version'], 'tcpdump');
     await buildHakeep();
-    lab = await createLab('hkp', ['d1', 'obs'], SUBNET);
+    lab = await createLab('hkp', ['d1', 'd2', 'obs'], SUBNET);
     tmp = tempDir('pacer');
     d1 = lab.hosts.d1!;
+    d2 = lab.hosts.d2!;
     adv = await AdvertWatch.start(lab.hosts.obs!);
   });
 
@@ -118,8 +120,15 @@ describe('advert pacer: a stalled event loop does not delay a master\'s adverts 
     // Every periodic advert went through the pacer, the covered ones included.
     expect(counters.advertsPaced).toBeGreaterThanOrEqual(covered.length);
     expect(counters.sendErrors).toBe(0);
+    // SIGTERM: priority 0, and nothing the thread had armed after it.
+    const killedAt = Date.now();
     d.kill('SIGTERM');
     await d.exited;
+    await sleep(2500);
+    const after = adv.adverts.filter((a) => a.src === MASTER_IP && a.t >= killedAt - 50);
+    const zero = after.findIndex((a) => a.prio === 0);
+    expect(zero, JSON.stringify(after)).toBeGreaterThanOrEqual(0);
+    expect(after.slice(zero + 1), JSON.stringify(after)).toEqual([]);
   }, 60_000);
 
   it('without it (HAKEEP_ADVERT_PACER=0), the same advert waits for the loop', async () => {
@@ -158,4 +167,44 @@ describe('advert pacer: a stalled event loop does not delay a master\'s adverts 
     d.kill('SIGTERM');
     await d.exited;
   }, 60_000);
+
+  it('a master hung for 6 s: the backup takes over during the hang, the master takes back when it runs again, one holder after', async () => {
+    const { d, trigger } = await startMaster('hung6', 6000, {});
+    const bk = HakeepDaemon.start(d2, 'bk', vrrpConf({ priority: 100, vips: [`${VIP}/24`], routerId: 'bk' }), tmp.dir);
+    daemons.push(bk);
+    await bk.waitLog(/^\(VI_1\) Entering BACKUP STATE \(init\)$/, 10_000);
+    const w1 = await VipWatch.start(d1, VIP);
+    const w2 = await VipWatch.start(d2, VIP);
+    try {
+      await sleep(4500); // the backup hears the master for longer than its down interval
+      expect(bk.has(/Entering MASTER STATE/), bk.dump()).toBe(false);
+      const from = d.lines.length;
+      writeFileSync(trigger, '');
+      const begin = await d.waitLog(/blocking the main thread/, 5000, from);
+      const end = await d.waitLog(/the main thread runs again/, 15_000, from);
+      await sleep(3000);
+      // During the hang the master fell silent (one armed advert at most) and the backup took over.
+      const during = fromMaster().filter((a) => a.t > timeOf(begin) + 5 && a.t < timeOf(end) - 5);
+      expect(during.length, JSON.stringify(during)).toBeLessThanOrEqual(1);
+      const took = w2.events.find((e) => e.present && e.t > timeOf(begin));
+      expect(took, bk.dump()).toBeDefined();
+      expect(took!.t).toBeLessThan(timeOf(end));
+      // Once the master runs again its adverts (150 > 100) send the backup back; one holder remains.
+      expect(await hasAddress(d1, VIP)).toBe(true);
+      expect(await hasAddress(d2, VIP), bk.dump()).toBe(false);
+      const overlap = longestOverlapMs(w1, w2, timeOf(end), Date.now());
+      console.log(`hung 6 s: backup held the VIP ${(took!.t - timeOf(begin)).toFixed(0)} ms into the hang; both held it ${overlap.toFixed(1)} ms after the master ran again`);
+      expect(overlap).toBeLessThan(1000);
+      expect((await bk.vrrpStatus()).instances[0]!.state).toBe('BACKUP');
+      const st = (await d.vrrpStatus()).instances[0]!;
+      expect(st.state).toBe('MASTER');
+      expect(st.counters.advertsSent).toBeGreaterThan(0);
+    } finally {
+      w1.stop();
+      w2.stop();
+      bk.kill('SIGTERM');
+      d.kill('SIGTERM');
+      await Promise.all([bk.exited, d.exited]);
+    }
+  }, 90_000);
 });
