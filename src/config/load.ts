@@ -1,9 +1,9 @@
 // The config front door: read a keepalived.conf (with includes), build the typed model with
 // keepalived's defaults, and validate it. Every problem found is reported, not just the first.
 import { hostname } from 'node:os';
-import { lexFile, lexString, type LexOptions } from './lexer.js';
+import { lexFileStream, lexStringStream, type LexOptions, type LexStream } from './lexer.js';
 import type { Config, Diagnostic, VrrpInstance, VrrpScript, VrrpSyncGroup } from './model.js';
-import { parseTree, type Statement } from './parser.js';
+import { parseStatements, type Statement } from './parser.js';
 import { readGlobalDefs } from './schema-global.js';
 import {
   instanceSpec, newInstance, newInstanceMeta, readTrackFile, readTrackProcess, scriptSpec, syncGroupSpec, parseVip,
@@ -36,15 +36,13 @@ export function defaultConfigId(): string {
 
 export function loadConfig(file: string, opts: LoadOptions = {}): LoadResult {
   const lexOpts: LexOptions = { configId: opts.configId ?? defaultConfigId(), ...(opts.readFile ? { readFile: opts.readFile } : {}) };
-  const lexed = lexFile(file, lexOpts);
-  return build(file, lexed.lines, lexed.diagnostics);
+  return build(file, lexFileStream(file, lexOpts));
 }
 
 /** Parse config text held in memory (tests, fuzzing, `-t` on stdin later). */
 export function parseConfigText(text: string, name = 'keepalived.conf', opts: LoadOptions = {}): LoadResult {
   const lexOpts: LexOptions = { configId: opts.configId ?? defaultConfigId(), ...(opts.readFile ? { readFile: opts.readFile } : {}) };
-  const lexed = lexString(text, name, lexOpts);
-  return build(name, lexed.lines, lexed.diagnostics);
+  return build(name, lexStringStream(text, name, lexOpts));
 }
 
 const TOP_LEVEL = [
@@ -53,16 +51,33 @@ const TOP_LEVEL = [
   'linkbeat_interfaces', 'SSL', 'bfd_instance', 'garp_group',
 ];
 
-function build(file: string, lines: Parameters<typeof parseTree>[0], lexDiags: Diagnostic[]): LoadResult {
+function build(file: string, lexed: LexStream): LoadResult {
   const r = new Reporter();
-  r.diagnostics.push(...lexDiags);
-  const tree = parseTree(lines);
-  r.diagnostics.push(...tree.diagnostics);
-  const top = tree.statements;
+  const treeDiags: Diagnostic[] = [];
+  // Virtual servers are read as each one's block closes, and their statements dropped: at 10,000
+  // real servers they are nearly all of the file, and holding every token and statement of it
+  // at once was the daemon's peak memory (bench/config-parse). The rest is small and waits for
+  // the end of the file, because global_defs (wherever it is) applies to all of it.
+  const top: Statement[] = [];
+  const virtualServers: Config['virtualServers'] = [];
+  for (const st of parseStatements(lexed.lines, treeDiags)) {
+    if (st.keyword !== 'virtual_server') {
+      top.push(st);
+      continue;
+    }
+    const vs = readVirtualServer(r, st);
+    if (vs) virtualServers.push(vs);
+  }
+  r.diagnostics.push(...lexed.diagnostics, ...treeDiags);
 
   const globalDefs = readGlobalDefs(r, top.filter((s) => s.keyword === 'global_defs'));
+  // keepalived logs every failure when either the checker or global_defs says so (check_tcp.c:165,
+  // check_http.c:1092, …), wherever global_defs sits in the file.
+  if (globalDefs.checkerLogAllFailures) {
+    for (const vs of virtualServers) for (const rs of vs.realServers) for (const c of rs.checkers) c.logAllFailures = true;
+  }
   const config: Config = {
-    file, globalDefs, vrrpScripts: [], vrrpSyncGroups: [], vrrpInstances: [], virtualServerGroups: [], virtualServers: [],
+    file, globalDefs, vrrpScripts: [], vrrpSyncGroups: [], vrrpInstances: [], virtualServerGroups: [], virtualServers,
   };
   const metas = new Map<VrrpInstance, InstanceMeta>();
 
@@ -136,11 +151,6 @@ function build(file: string, lines: Parameters<typeof parseTree>[0], lexDiags: D
       case 'virtual_server_group':
         config.virtualServerGroups.push(readVsGroup(r, st));
         break;
-      case 'virtual_server': {
-        const vs = readVirtualServer(r, st, globalDefs.checkerLogAllFailures);
-        if (vs) config.virtualServers.push(vs);
-        break;
-      }
       case 'SSL':
         // check_parser.c:60-100: SSL_GET's client certificate, key, its password and the CA file.
         if (config.ssl) r.warn(loc(st), 'a second SSL block: its settings replace those of the first, as in keepalived');
@@ -193,7 +203,7 @@ function build(file: string, lines: Parameters<typeof parseTree>[0], lexDiags: D
 
   validate(r, config, metas);
   reportUnimplemented(r, config);
-  const diagnostics = sortDiagnostics(r.diagnostics);
+  const diagnostics = sortDiagnostics(r.diagnostics, lexed.files);
   return {
     config,
     diagnostics,
@@ -207,9 +217,10 @@ function unknownTopLevel(r: Reporter, st: Statement): void {
   r.warn(loc(st), `Unknown keyword '${st.keyword}' at top level, ignored${hint ? `; did you mean '${hint}'?` : ''}`);
 }
 
-/** Stable order: by file as first seen, then line; keeps related messages together. */
-function sortDiagnostics(ds: Diagnostic[]): Diagnostic[] {
+/** Stable order: by file in the order read (then any other as first seen), then line; keeps related messages together. */
+function sortDiagnostics(ds: Diagnostic[], files: string[]): Diagnostic[] {
   const fileOrder = new Map<string, number>();
+  for (const f of files) if (!fileOrder.has(f)) fileOrder.set(f, fileOrder.size);
   for (const d of ds) if (!fileOrder.has(d.file)) fileOrder.set(d.file, fileOrder.size);
   return ds
     .map((d, i) => ({ d, i }))

@@ -377,9 +377,9 @@ function readUrl(r: Reporter, st: Statement, type: 'HTTP_GET' | 'SSL_GET'): Http
  * Read one checker block (several for an SMTP_CHECK with deprecated host blocks, as keepalived
  * splits it: check_smtp.c:120-180) with the cascade resolved (check_data.c:1347-1385).
  */
-export function readCheckers(r: Reporter, st: Statement, type: Checker['type'], inh: InheritedTiming, logAll: boolean): Checker[] {
+export function readCheckers(r: Reporter, st: Statement, type: Checker['type'], inh: InheritedTiming): Checker[] {
   const hostsOut: { conn: ConnOpts; connectTimeout?: number }[] & { connectTimeoutSet?: boolean } = [];
-  const c = readChecker(r, st, type, inh, logAll, hostsOut);
+  const c = readChecker(r, st, type, inh, hostsOut);
   if (c.type !== 'SMTP_CHECK' || hostsOut.length === 0) return [c];
   const own = c.connectIp !== null || c.connectPort !== null || c.bindto !== null || c.bindPort !== null || c.bindIf !== null || c.fwmark !== null || hostsOut.connectTimeoutSet === true;
   const out: Checker[] = own ? [c] : [];
@@ -387,7 +387,7 @@ export function readCheckers(r: Reporter, st: Statement, type: Checker['type'], 
   return out;
 }
 
-function readChecker(r: Reporter, st: Statement, type: Checker['type'], inh: InheritedTiming, logAll: boolean, hostsOut: { conn: ConnOpts; connectTimeout?: number }[] & { connectTimeoutSet?: boolean }): Checker {
+function readChecker(r: Reporter, st: Statement, type: Checker['type'], inh: InheritedTiming, hostsOut: { conn: ConnOpts; connectTimeout?: number }[] & { connectTimeoutSet?: boolean }): Checker {
   const d: Draft = {
     timing: {}, f: {}, urls: [],
     conn: { connectIp: null, connectPort: null, bindto: null, bindPort: null, bindIf: null, fwmark: null },
@@ -406,7 +406,8 @@ function readChecker(r: Reporter, st: Statement, type: Checker['type'], inh: Inh
     delayLoop,
     warmup: d.timing.warmup ?? inh.warmup ?? null,
     alpha: d.timing.alpha ?? null,
-    logAllFailures: d.logAllFailures ?? logAll,
+    // global_defs' checker_log_all_failures is added by the loader once the whole file is read.
+    logAllFailures: d.logAllFailures ?? false,
     loc: loc(st),
   };
   const f = d.f;

@@ -512,7 +512,7 @@ function prefixMask(len: number): string | null {
 export const NO_PROTOCOL = 'virtual_server has no protocol line; like keepalived this means UDP. Add `protocol TCP` if you meant TCP';
 
 /** Where the DR/TUN port rule and other cross-checks need the real_server line. */
-export function readVirtualServer(r: Reporter, st: Statement, logAll: boolean): VirtualServer | null {
+export function readVirtualServer(r: Reporter, st: Statement): VirtualServer | null {
   const l = loc(st);
   let address: VirtualServer['address'] | null = null;
   const [a0, a1] = st.args;
@@ -576,7 +576,7 @@ export function readVirtualServer(r: Reporter, st: Statement, logAll: boolean): 
     ...(d.timing.warmup !== undefined ? { warmup: d.timing.warmup } : {}),
   };
   for (const rst of d.rsStmts) {
-    const rs = readRealServer(r, rst, vs, inherited, logAll);
+    const rs = readRealServer(r, rst, vs, inherited);
     if (rs) vs.realServers.push(rs);
   }
   resolveFamily(r, vs, d);
@@ -619,7 +619,6 @@ function resolveFamily(r: Reporter, vs: VirtualServer, d: VsDraft): void {
 function readRealServer(
   r: Reporter, st: Statement, vs: VirtualServer,
   inherited: InheritedTiming & { alpha: boolean },
-  logAll: boolean,
 ): RealServer | null {
   const l = loc(st);
   const a = ip(r, st, st.args[0], 'an address and a port');
@@ -649,7 +648,7 @@ function readRealServer(
   };
   d.rs.alpha = d.timing.alpha ?? inherited.alpha;
   for (const cst of d.checkerStmts) {
-    d.rs.checkers.push(...readCheckers(r, cst, cst.keyword as Checker['type'], t, logAll));
+    d.rs.checkers.push(...readCheckers(r, cst, cst.keyword as Checker['type'], t));
   }
   return d.rs;
 }
