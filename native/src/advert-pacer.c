@@ -89,8 +89,11 @@ static double sent_total, failed_total, late_max_ms, late_last_ms;
 #define PACER_LEAD_MIN_MS 0.5
 #define PACER_LEAD_MARGIN_MS 1.0
 #define PACER_LEAD_CAP_MS 20.0
-/* Per timed wake-up that came on time the estimate shrinks by this factor (~2 min at 1 advert/s). */
-#define PACER_LATE_DECAY 0.97
+/* Per timed wake-up that came on time the estimate shrinks by this factor: it halves in ~140
+ * wake-ups (over a minute with one master at advert_int 1). Late wake-ups are rare and come back:
+ * in bench/observe's guest four in 130 s, 12 ms each, and 0.97 (halving in 23) had let the lead
+ * shrink to 3 ms between them, so those four adverts still left late. */
+#define PACER_LATE_DECAY 0.995
 static double wake_late_ms; /* how late timed wake-ups come: max of the last, decaying */
 static double lead_ms;      /* the lead in use */
 static double spin_total_ms;
