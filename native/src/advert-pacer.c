@@ -18,20 +18,12 @@
  *   pacerCancel(slot)                               drop an armed advert (before priority 0, on leaving MASTER)
  *   pacerClose(slot)
  *   pacerSetPriority(n)                             SCHED_FIFO priority of the thread (vrrp_rt_priority; default 1)
- *   pacerInfo()                          -> { realtime, priority, schedError, sent, failed, lateMaxMs, lateLastMs,
- *                                                 wakeLateMs, leadMs, spinMs }
+ *   pacerInfo()                          -> { realtime, priority, schedError, sent, failed, lateMaxMs, lateLastMs }
  *   monotonicMs()                        -> CLOCK_MONOTONIC in ms (the clock dueMs is on)
  *
  * The thread asks for SCHED_FIFO priority 1 by default (the lowest real-time priority: above every
  * ordinary process, below everything the administrator made real-time). Without CAP_SYS_NICE it runs as an
- * ordinary thread and pacerInfo says why. It only sleeps, waits and calls sendto(2).
- *
- * Early wake: on a kernel where even a real-time thread's wake-ups come late (no kernel preemption
- * while another task is in a long system call or page fault, a busy virtual machine: 7-14 ms in
- * the 1-CPU UML guest of bench/observe), the thread learns how late they come and wakes that much
- * (plus a margin, at most PACER_LEAD_CAP_MS) before the due time, then waits the rest on the clock
- * without sleeping, so the advert leaves on time. Where wake-ups are prompt (any ordinary host,
- * even with every CPU busy: 0.05 ms) the lead is 0 and it never spins. */
+ * ordinary thread and pacerInfo says why. It only sleeps and calls sendto(2). */
 #define _GNU_SOURCE
 #include <node_api.h>
 #include "hakeep-native.h"
@@ -85,25 +77,6 @@ static int realtime;
 static char sched_error[96];
 static double sent_total, failed_total, late_max_ms, late_last_ms;
 
-/* Early wake (see the top): wake-ups later than PACER_LEAD_MIN_MS (a decaying maximum) start it. */
-#define PACER_LEAD_MIN_MS 0.5
-#define PACER_LEAD_MARGIN_MS 1.0
-#define PACER_LEAD_CAP_MS 20.0
-/* Per timed wake-up that came on time the estimate shrinks by this factor: it halves in ~140
- * wake-ups (over a minute with one master at advert_int 1). Late wake-ups are rare and come back:
- * in bench/observe's guest four in 130 s, 12 ms each, and 0.97 (halving in 23) had let the lead
- * shrink to 3 ms between them, so those four adverts still left late. */
-#define PACER_LATE_DECAY 0.995
-static double wake_late_ms; /* how late timed wake-ups come: max of the last, decaying */
-static double lead_ms;      /* the lead in use */
-static double spin_total_ms;
-
-static double pacer_lead(void) {
-  if (wake_late_ms < PACER_LEAD_MIN_MS) return 0;
-  double l = wake_late_ms + PACER_LEAD_MARGIN_MS;
-  return l > PACER_LEAD_CAP_MS ? PACER_LEAD_CAP_MS : l;
-}
-
 static double now_ms(void) {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -147,25 +120,10 @@ static void *pacer_thread(void *arg) {
       continue;
     }
     double now = now_ms();
-    lead_ms = pacer_lead();
-    if (now < earliest - lead_ms) {
-      double want = earliest - lead_ms;
-      struct timespec ts = abs_of(want);
-      if (pthread_cond_timedwait(&wake, &mu, &ts) == ETIMEDOUT) {
-        double late = now_ms() - want;
-        wake_late_ms = late > wake_late_ms ? late : wake_late_ms * PACER_LATE_DECAY;
-      }
-      continue; /* re-scan: an arm, cancel or close may have changed the set */
-    }
     if (now < earliest) {
-      /* Inside the lead: wait the rest on the clock, the lock released so the loop can claim or
-       * cancel meanwhile (the state is checked again before sending). Bounded by the lead. */
-      pthread_mutex_unlock(&mu);
-      double t;
-      do t = now_ms(); while (t < earliest && t - now <= PACER_LEAD_CAP_MS);
-      pthread_mutex_lock(&mu);
-      spin_total_ms += t - now;
-      continue;
+      struct timespec ts = abs_of(earliest);
+      pthread_cond_timedwait(&wake, &mu, &ts);
+      continue; /* re-scan: an arm, cancel or close may have changed the set */
     }
     for (int i = 0; i < PACER_SLOTS; i++) {
       struct pacer_slot *s = &slots[i];
@@ -413,9 +371,6 @@ static napi_value pacer_info(napi_env env, napi_callback_info info) {
   set_num(env, o, "failed", failed_total);
   set_num(env, o, "lateMaxMs", late_max_ms);
   set_num(env, o, "lateLastMs", late_last_ms);
-  set_num(env, o, "wakeLateMs", wake_late_ms);
-  set_num(env, o, "leadMs", lead_ms);
-  set_num(env, o, "spinMs", spin_total_ms);
   pthread_mutex_unlock(&mu);
   return o;
 }

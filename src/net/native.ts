@@ -180,12 +180,6 @@ export interface PacerInfo {
   /** How late the thread sent, behind the due time (ms). */
   lateMaxMs: number;
   lateLastMs: number;
-  /** How late the thread's timed wake-ups come (a decaying maximum, ms). */
-  wakeLateMs: number;
-  /** How long before the due time it wakes and then waits on the clock (0 where wake-ups are prompt). */
-  leadMs: number;
-  /** Time spent waiting on the clock inside the lead, in all (ms of one CPU). */
-  spinMs: number;
 }
 
 export interface NativeHandle {

@@ -120,13 +120,6 @@ describe('advert pacer: a stalled event loop does not delay a master\'s adverts 
     // Every periodic advert went through the pacer, the covered ones included.
     expect(counters.advertsPaced).toBeGreaterThanOrEqual(covered.length);
     expect(counters.sendErrors).toBe(0);
-    // Early wake (where the thread's wake-ups come late): the lead is capped at 20 ms, and so is the
-    // time the thread waits on the clock inside it per advert.
-    const pacer = (st as unknown as { advertPacer?: { sent: number; leadMs: number; wakeLateMs: number; spinMs: number } }).advertPacer;
-    expect(pacer, JSON.stringify(st)).toBeDefined();
-    console.log(`${d.name}: pacer wake-ups late by up to ${pacer!.wakeLateMs.toFixed(2)} ms (decaying), lead ${pacer!.leadMs.toFixed(2)} ms, ${pacer!.spinMs.toFixed(1)} ms waited on the clock for ${pacer!.sent} adverts`);
-    expect(pacer!.leadMs).toBeLessThanOrEqual(20);
-    expect(pacer!.spinMs).toBeLessThanOrEqual(pacer!.sent * 21);
     // SIGTERM: priority 0, and nothing the thread had armed after it.
     const killedAt = Date.now();
     d.kill('SIGTERM');
