@@ -50,11 +50,6 @@ interface LexState {
 
 const DEF_RE = /^\$([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*)$/;
 
-export interface LexResult {
-  lines: TokenLine[];
-  diagnostics: Diagnostic[];
-}
-
 /**
  * Token lines as they are read, one at a time: a big file's tokens never exist all at once (at
  * 10,000 real servers they are ~27 MiB of heap; the daemon's peak memory was the parse). The
@@ -66,18 +61,7 @@ export interface LexStream {
   files: string[];
 }
 
-export function lexFile(path: string, opts: LexOptions): LexResult {
-  const s = lexFileStream(path, opts);
-  return { lines: [...s.lines], diagnostics: s.diagnostics };
-}
-
-/** Lex a string as if it were the file `name` (tests, fuzzing); includes resolve against its folder. */
-export function lexString(text: string, name: string, opts: LexOptions): LexResult {
-  const s = lexStringStream(text, name, opts);
-  return { lines: [...s.lines], diagnostics: s.diagnostics };
-}
-
-/** lexFile as a stream. The main file is read now, so a missing one throws here. */
+/** Lex a file (with its includes) as a stream. The main file is read now, so a missing one throws here. */
 export function lexFileStream(path: string, opts: LexOptions): LexStream {
   const readFile = opts.readFile ?? ((p: string) => readFileSync(p, 'utf8'));
   let text: string;
@@ -91,7 +75,7 @@ export function lexFileStream(path: string, opts: LexOptions): LexStream {
   return lexStringStream(text, path, opts);
 }
 
-/** lexString as a stream. */
+/** Lex a string as if it were the file `name` (tests, fuzzing); includes resolve against its folder. */
 export function lexStringStream(text: string, name: string, opts: LexOptions): LexStream {
   const state: LexState = {
     opts: {

@@ -83,6 +83,17 @@ describe('advert pacer: a stalled event loop does not delay a master\'s adverts 
     return { d, trigger };
   }
 
+  /** Block the master's loop once (its trigger file). Once the loop runs again and `afterMs` more
+   * have passed: when the stall started and ended, and the master's adverts in between. */
+  async function stallOnce(d: HakeepDaemon, trigger: string, endWithinMs: number, afterMs: number): Promise<{ start: number; end: number; during: typeof adv.adverts }> {
+    const from = d.lines.length;
+    writeFileSync(trigger, '');
+    const start = timeOf(await d.waitLog(/blocking the main thread/, 5000, from));
+    const end = timeOf(await d.waitLog(/the main thread runs again/, endWithinMs, from));
+    await sleep(afterMs);
+    return { start, end, during: fromMaster().filter((a) => a.t > start + 5 && a.t < end - 5) };
+  }
+
   /** Stall the loop right after an advert (the next one falls due inside the stall) until
    * `want` stalls covered a due time by 50 ms or more on both sides; at most 6 tries. */
   async function stallOverAdverts(d: HakeepDaemon, trigger: string, want: number): Promise<Covered[]> {
@@ -91,12 +102,8 @@ describe('advert pacer: a stalled event loop does not delay a master\'s adverts 
       const before = fromMaster().length;
       for (let i = 0; i < 30 && fromMaster().length === before; i++) await sleep(50);
       const prev = fromMaster().at(-1)!;
-      const from = d.lines.length;
-      writeFileSync(trigger, '');
-      const begin = await d.waitLog(/blocking the main thread/, 5000, from);
-      const end = await d.waitLog(/the main thread runs again/, 10_000, from);
-      await sleep(1300); // the adverts after the stall, captured
-      const stall = { start: timeOf(begin), end: timeOf(end) };
+      const { start, end } = await stallOnce(d, trigger, 10_000, 1300); // 1.3 s: the adverts after it, captured
+      const stall = { start, end };
       const due = prev.t + 1000;
       if (!(stall.start + 50 < due && due < stall.end - 50)) continue;
       const next = fromMaster().find((a) => a.t > prev.t);
@@ -151,19 +158,14 @@ describe('advert pacer: a stalled event loop does not delay a master\'s adverts 
     expect(pacerSched(d.pid)).toEqual([1, 10]);
     const before = fromMaster().length;
     for (let i = 0; i < 30 && fromMaster().length === before; i++) await sleep(50);
-    const from = d.lines.length;
-    writeFileSync(trigger, '');
-    const begin = await d.waitLog(/blocking the main thread/, 5000, from);
-    const end = await d.waitLog(/the main thread runs again/, 10_000, from);
-    await sleep(2500);
-    const during = fromMaster().filter((a) => a.t > timeOf(begin) + 5 && a.t < timeOf(end) - 5);
+    const { start, end, during } = await stallOnce(d, trigger, 10_000, 2500);
     expect(during.length, JSON.stringify(during)).toBeLessThanOrEqual(1);
     // Silent for at least two intervals: a backup would have counted them (and taken over at 3).
-    const gap = fromMaster().filter((a) => a.t > timeOf(begin)).map((a) => a.t);
-    const silent = Math.max(...gap.slice(1).map((t, i) => t - gap[i]!), gap[0]! - timeOf(begin));
+    const gap = fromMaster().filter((a) => a.t > start).map((a) => a.t);
+    const silent = Math.max(...gap.slice(1).map((t, i) => t - gap[i]!), gap[0]! - start);
     expect(silent).toBeGreaterThan(2000);
     // And the master advertises again once its loop runs.
-    expect(fromMaster().filter((a) => a.t > timeOf(end)).length).toBeGreaterThanOrEqual(2);
+    expect(fromMaster().filter((a) => a.t > end).length).toBeGreaterThanOrEqual(2);
     d.kill('SIGTERM');
     await d.exited;
   }, 60_000);
@@ -178,22 +180,17 @@ describe('advert pacer: a stalled event loop does not delay a master\'s adverts 
     try {
       await sleep(4500); // the backup hears the master for longer than its down interval
       expect(bk.has(/Entering MASTER STATE/), bk.dump()).toBe(false);
-      const from = d.lines.length;
-      writeFileSync(trigger, '');
-      const begin = await d.waitLog(/blocking the main thread/, 5000, from);
-      const end = await d.waitLog(/the main thread runs again/, 15_000, from);
-      await sleep(3000);
+      const { start, end, during } = await stallOnce(d, trigger, 15_000, 3000);
       // During the hang the master fell silent (one armed advert at most) and the backup took over.
-      const during = fromMaster().filter((a) => a.t > timeOf(begin) + 5 && a.t < timeOf(end) - 5);
       expect(during.length, JSON.stringify(during)).toBeLessThanOrEqual(1);
-      const took = w2.events.find((e) => e.present && e.t > timeOf(begin));
+      const took = w2.events.find((e) => e.present && e.t > start);
       expect(took, bk.dump()).toBeDefined();
-      expect(took!.t).toBeLessThan(timeOf(end));
+      expect(took!.t).toBeLessThan(end);
       // Once the master runs again its adverts (150 > 100) send the backup back; one holder remains.
       expect(await hasAddress(d1, VIP)).toBe(true);
       expect(await hasAddress(d2, VIP), bk.dump()).toBe(false);
-      const overlap = longestOverlapMs(w1, w2, timeOf(end), Date.now());
-      console.log(`hung 6 s: backup held the VIP ${(took!.t - timeOf(begin)).toFixed(0)} ms into the hang; both held it ${overlap.toFixed(1)} ms after the master ran again`);
+      const overlap = longestOverlapMs(w1, w2, end, Date.now());
+      console.log(`hung 6 s: backup held the VIP ${(took!.t - start).toFixed(0)} ms into the hang; both held it ${overlap.toFixed(1)} ms after the master ran again`);
       expect(overlap).toBeLessThan(1000);
       expect((await bk.vrrpStatus()).instances[0]!.state).toBe('BACKUP');
       const st = (await d.vrrpStatus()).instances[0]!;
