@@ -35,7 +35,13 @@ const DELAY_LOOP = 1;
 const MISC_RATE = Number(process.env.BENCH_MISC_RATE ?? 20);
 /** Real servers killed per size; none when a removal would take longer than the bench can wait. */
 const killsFor = (type, n) => (delayLoopFor(type, n) > 10 ? 0 : KILLS);
-const delayLoopFor = (type, n) => (type === 'MISC_CHECK' ? Math.max(DELAY_LOOP, Math.ceil(n / MISC_RATE)) : DELAY_LOOP);
+/** HTTP_GET's delay_loop (default 1): keepalived 2.2.7 makes no checks at all at 10,000 real servers
+ * with delay_loop 1 in the guest, so a CPU ratio needs a rate both daemons sustain (2026-11-30). */
+const HTTP_DELAY_LOOP = Number(process.env.BENCH_HTTP_DELAY_LOOP ?? DELAY_LOOP);
+const delayLoopFor = (type, n) => (type === 'MISC_CHECK' ? Math.max(DELAY_LOOP, Math.ceil(n / MISC_RATE)) : type === 'HTTP_GET' ? HTTP_DELAY_LOOP : DELAY_LOOP);
+/** `hakeep-alt` in BENCH_DAEMONS: hakeep again, with these extra Node.js flags on the daemon and the
+ * checker child (a flag trial measured in the same guest as the shipped flags and keepalived). */
+const ALT_FLAGS = (process.env.BENCH_ALT_NODE_FLAGS ?? '').split(' ').filter((f) => f !== '');
 const CONNECT_TIMEOUT = 1;
 const HZ = 100;
 
@@ -168,11 +174,13 @@ async function runOne(daemon, n, servers, type) {
   sh('ipvsadm', ['-C']); // the guest is ours alone: start every run from an empty table
   const logFile = `${RESULT_DIR}/${daemon}-${type}-${n}.log`;
   const out = createWriteStream(logFile);
-  const argv = daemon === 'hakeep'
-    ? ['node', ...(process.env.BENCH_NODE_ARGS ? process.env.BENCH_NODE_ARGS.split(' ') : []), `${process.env.HAKEEP_ROOT || REPO}/bin/hakeep.js`, '-n', '-f', conf, '-C', '--log-format', 'text', '-p', '/run/hku-hakeep.pid', ...(process.env.BENCH_DEBUG ? ['--log-level', 'debug'] : [])]
+  const alt = daemon === 'hakeep-alt' ? ALT_FLAGS : [];
+  const argv = daemon.startsWith('hakeep')
+    ? ['node', ...(process.env.BENCH_NODE_ARGS ? process.env.BENCH_NODE_ARGS.split(' ') : []), ...alt, `${process.env.HAKEEP_ROOT || REPO}/bin/hakeep.js`, '-n', '-f', conf, '-C', '--log-format', 'text', '-p', '/run/hku-hakeep.pid', ...(process.env.BENCH_DEBUG ? ['--log-level', 'debug'] : [])]
     : ['keepalived', '-n', '-l', '-C', '-f', conf, '-p', '/run/hku-ka.pid', '-c', '/run/hku-ka-check.pid', '-r', '/run/hku-ka-vrrp.pid'];
   const t0 = performance.now();
-  const child = spawn(argv[0], argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
+  const env = alt.length ? { ...process.env, HAKEEP_CHECKER_NODE_FLAGS: [process.env.HAKEEP_CHECKER_NODE_FLAGS ?? '', ...alt].join(' ').trim() } : process.env;
+  const child = spawn(argv[0], argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'], env });
   child.stdout.pipe(out);
   child.stderr.pipe(out);
   let gone = null;

@@ -35,26 +35,28 @@ const metrics = [
   ['round', 'first round (ms)', (r) => r.firstRoundMs ?? NaN, 0],
 ];
 const out = [['checker', 'real servers', 'daemon', 'runs (failed)', ...metrics.map((m) => `${m[1]} median [range]`)]];
-const ratios = [['checker', 'real servers', 'CPU ratio h/k per run', 'median', 'RSS ratio median', 'removal ratio median']];
+const ratios = [['checker', 'real servers', 'CPU ratio h/k per run', 'median', 'RSS ratio median', 'removal ratio median', 'hakeep as']];
 for (const key of keys) {
   const [type, nStr] = key.split('|');
   const n = Number(nStr);
   const pick = (d) => runs.map((b) => b.results.find((r) => typeOf(r) === type && r.n === n && r.daemon === d)).filter(Boolean);
   const med = {};
-  for (const d of ['hakeep', 'keepalived']) {
+  for (const d of ['hakeep', 'hakeep-alt', 'keepalived']) {
     const rs = pick(d);
     if (rs.length === 0) continue;
     const ok = rs.filter((r) => !r.failed);
     med[d] = Object.fromEntries(metrics.map(([k, , f]) => [k, median(ok.map(f))]));
     out.push([type, String(n), d, `${ok.length} (${rs.length - ok.length})`, ...metrics.map(([k, , f, dd]) => `${fmt(med[d][k], dd)} [${range(ok.map(f), dd)}]`)]);
   }
-  const per = runs.map((b) => {
-    const h = b.results.find((r) => typeOf(r) === type && r.n === n && r.daemon === 'hakeep');
+  const perRun = (hd) => runs.map((b) => {
+    const h = b.results.find((r) => typeOf(r) === type && r.n === n && r.daemon === hd);
     const k = b.results.find((r) => typeOf(r) === type && r.n === n && r.daemon === 'keepalived');
     return h && k && !h.failed && !k.failed && Number.isFinite(h.cpuPer1000) && h.cpuPer1000 !== null && k.cpuPer1000 > 0 ? h.cpuPer1000 / k.cpuPer1000 : NaN;
   });
-  if (med.hakeep && med.keepalived) {
-    ratios.push([type, String(n), per.map((x) => fmt(x, 2)).join(', '), `${fmt(median(per), 2)}x`, `${fmt(med.hakeep.rss / med.keepalived.rss, 1)}x`, `${fmt(med.hakeep.rm / med.keepalived.rm, 2)}x`]);
+  for (const hd of ['hakeep', 'hakeep-alt']) {
+    if (!med[hd] || !med.keepalived) continue;
+    const per = perRun(hd);
+    ratios.push([type, String(n), per.map((x) => fmt(x, 2)).join(', '), `${fmt(median(per), 2)}x`, `${fmt(med[hd].rss / med.keepalived.rss, 1)}x`, `${fmt(med[hd].rm / med.keepalived.rm, 2)}x`, hd]);
   }
 }
 const print = (rows) => {

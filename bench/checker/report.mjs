@@ -24,7 +24,8 @@ const typeOf = (r) => r.type ?? 'TCP_CHECK';
 for (const [type, n] of [...new Set(results.map((r) => `${typeOf(r)} ${r.n}`))].map((k) => k.split(' '))) {
   const h = results.find((r) => typeOf(r) === type && r.n === Number(n) && r.daemon === 'hakeep');
   const k = results.find((r) => typeOf(r) === type && r.n === Number(n) && r.daemon === 'keepalived');
-  for (const r of [h, k]) {
+  const a = results.find((r) => typeOf(r) === type && r.n === Number(n) && r.daemon === 'hakeep-alt');
+  for (const r of [h, a, k]) {
     if (!r) continue;
     if (r.failed) {
       rows.push([type, String(n), String(dl(r)), r.daemon, 'FAILED', r.failed, ...head.slice(6).map(() => '')]);
@@ -34,6 +35,9 @@ for (const [type, n] of [...new Set(results.map((r) => `${typeOf(r)} ${r.n}`))].
   }
   if (h && k) {
     rows.push([type, String(n), '', 'ratio h/k', ratio(h.startMs, k.startMs), ratio(h.firstRoundMs, k.firstRoundMs), ratio(h.removalMs.median, k.removalMs.median), ratio(h.removalMs.max, k.removalMs.max), '', ratio(h.checksPerSec, k.checksPerSec), '', ratio(h.cpuPer1000, k.cpuPer1000), ratio(h.peakRssMiB, k.peakRssMiB), ratio(h.peakPssMiB, k.peakPssMiB), '']);
+  }
+  if (a && k && !a.failed) {
+    rows.push([type, String(n), '', 'ratio alt/k', ratio(a.startMs, k.startMs), ratio(a.firstRoundMs, k.firstRoundMs), ratio(a.removalMs.median, k.removalMs.median), ratio(a.removalMs.max, k.removalMs.max), '', ratio(a.checksPerSec, k.checksPerSec), '', ratio(a.cpuPer1000, k.cpuPer1000), ratio(a.peakRssMiB, k.peakRssMiB), ratio(a.peakPssMiB, k.peakPssMiB), '']);
   }
 }
 const widths = head.map((_, i) => Math.max(...rows.map((r) => r[i].length)));
