@@ -20,7 +20,10 @@ const PORT0 = 30000;
 const { parseConfigText } = await import(`${DIST}/config/index.js`);
 const { CheckEngine } = await import(`${DIST}/check/engine.js`);
 const { realClock } = await import(`${DIST}/check/clock.js`);
-const { tcpProbe } = await import(`${DIST}/check/tcp-probe.js`);
+const { tcpProbe, batchedTcp } = await import(`${DIST}/check/tcp-probe.js`);
+// Clock reads the engine makes (a system call each in a UML guest, whose vDSO traps): per check below.
+let clockReads = 0;
+const clock = { ...realClock, now: () => { clockReads++; return performance.now(); } };
 
 const server = spawn(process.env.SERVER ?? '/tmp/accept-server', [], { stdio: ['pipe', 'pipe', 'inherit'] });
 const ask = (cmd) => new Promise((r) => { server.stdout.once('data', (d) => r(d.toString().trim())); server.stdin.write(`${cmd}\n`); });
@@ -59,10 +62,12 @@ const { serialize, deserialize } = await import('node:v8');
 const wire = serialize(res.config);
 const tStart = performance.now();
 const engine = new CheckEngine(deserialize(wire), {
-  clock: realClock, probe: tcpProbe,
+  clock, probe: tcpProbe,
   backend: { save: async () => '', restore: async () => {} },
   runScript: () => {}, log: () => { lines++; }, timerSlackMs: 20, resyncMs: 3_600_000,
 });
+// As the checker child does: a batch of TCP completions shares one clock read (NO_SCOPE=1: not).
+if (process.env.NO_SCOPE !== '1' && engine.inBatch) batchedTcp?.setScope((deliver) => engine.inBatch(deliver));
 await engine.start();
 const startMs = performance.now() - tStart;
 const STATUS = Number(process.env.STATUS ?? 0);
@@ -80,6 +85,7 @@ loop.enable();
 const buildGc = { ...gc };
 Object.assign(gc, { n: 0, ms: 0, maxMs: 0 });
 const u0 = process.cpuUsage();
+const reads0 = clockReads;
 const t0 = performance.now();
 await new Promise((r) => setTimeout(r, SEC * 1000));
 const u = process.cpuUsage(u0);
@@ -88,6 +94,7 @@ gcObs.disconnect();
 if (statusTimer) clearInterval(statusTimer);
 const c1 = total();
 const checks = c1.total - c0.total;
+const readsPerCheck = Math.round(((clockReads - reads0) / checks) * 1000) / 1000;
 const hwm = /VmHWM:\s+(\d+)/.exec(readFileSync('/proc/self/status', 'utf8'))?.[1];
 console.log(JSON.stringify({
   type: TYPE, n: N, checksPerSec: Math.round(checks / ((performance.now() - t0) / 1000)), failures: c1.failures - c0.failures,
@@ -96,6 +103,7 @@ console.log(JSON.stringify({
   rssMiB: Math.round(process.memoryUsage().rss / 1048576), peakRssMiB: Math.round(Number(hwm) / 1024), heapMiB: Math.round(process.memoryUsage().heapUsed / 1048576), logLines: lines,
   gcCount: gc.n, gcMs: Math.round(gc.ms), gcMaxMs: Math.round(gc.maxMs), buildMs: Math.round(startMs), buildGcMs: Math.round(buildGc.ms), buildGcCount: buildGc.n, buildGcMaxMs: Math.round(buildGc.maxMs),
   loopDelayMaxMs: Math.round(loop.max / 1e6), loopDelayP99Ms: Math.round(loop.percentile(99) / 1e6),
+  clockReadsPerCheck: readsPerCheck,
   ...(STATUS > 0 ? { statusMaxMs: Math.round(statusMaxMs) } : {}),
 }));
 await engine.stop();

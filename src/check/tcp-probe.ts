@@ -123,6 +123,8 @@ export interface BatchedTcp {
   /** Start a probe: its id for abort, or a negative libuv error code (then `cb` never runs). */
   connect(target: number, token: number): number;
   abort(id: number): void;
+  /** Wrap each delivery of completions (null: none), so its receivers can share one clock read. */
+  setScope(scope: ((deliver: () => void) => void) | null): void;
 }
 
 function loadBatched(): BatchedTcp | null {
@@ -132,8 +134,15 @@ function loadBatched(): BatchedTcp | null {
     if (typeof a.tcpBatch !== 'function' || typeof a.tcpTarget !== 'function' || typeof a.tcpConnectTarget !== 'function') return null;
     const handlers: ((status: number) => void)[] = [];
     let view = new Int32Array(0);
+    let scope: ((deliver: () => void) => void) | null = null;
+    let count = 0;
+    const deliver = (): void => {
+      for (let i = 0; i < count; i++) handlers[view[2 * i]!]?.(view[2 * i + 1]!);
+    };
     view = new Int32Array(a.tcpBatch((n) => {
-      for (let i = 0; i < n; i++) handlers[view[2 * i]!]?.(view[2 * i + 1]!);
+      count = n;
+      if (scope) scope(deliver);
+      else deliver();
     }));
     const connect = a.tcpConnectTarget.bind(a);
     const abort = a.tcpConnectAbort!.bind(a);
@@ -142,6 +151,7 @@ function loadBatched(): BatchedTcp | null {
       token: (cb) => handlers.push(cb) - 1,
       connect,
       abort,
+      setScope: (s) => { scope = s; },
     };
   } catch {
     return null;

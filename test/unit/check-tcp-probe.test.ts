@@ -6,7 +6,7 @@ import { connect, createServer } from 'node:net';
 import type { AddressInfo, Server } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { nativeProbe, probeWithTimeout, socketProbe, tcpProbe, tcpProbeKind } from '../../src/check/tcp-probe.js';
+import { batchedTcp, nativeProbe, probeWithTimeout, socketProbe, tcpProbe, tcpProbeKind } from '../../src/check/tcp-probe.js';
 import type { Probe, ProbeTarget } from '../../src/check/tcp-probe.js';
 import { ROOT, compileChecker } from './check-build.js';
 import type { CheckerBuild } from './check-build.js';
@@ -57,6 +57,32 @@ it('uses the addon probe here, and no Node.js internals anywhere in the checker'
     const text = readFileSync(join(ROOT, 'src/check', f), 'utf8').replace(/\/\/.*$/gm, '');
     expect(text, f).not.toMatch(/process\.binding|internalBinding|tcp_wrap/);
   }
+});
+
+it('the batched native probe hands each loop turn\'s completions over inside its scope', async () => {
+  if (!batchedTcp) throw new Error('the addon has no batched TCP probe (rebuild native/)');
+  const { port } = await listen();
+  const tid = batchedTcp.target({ host: '127.0.0.1', port, family: 4 });
+  let inScope = false;
+  let scopes = 0;
+  const seen: boolean[] = [];
+  const token = batchedTcp.token((status) => seen.push(inScope && status === 0));
+  batchedTcp.setScope((deliver) => {
+    scopes++;
+    inScope = true;
+    try { deliver(); } finally { inScope = false; }
+  });
+  try {
+    for (let i = 0; i < 200; i++) expect(batchedTcp.connect(tid, token)).toBeGreaterThanOrEqual(0);
+    const until = Date.now() + 5000;
+    while (seen.length < 200 && Date.now() < until) await new Promise((r) => setTimeout(r, 10));
+  } finally {
+    batchedTcp.setScope(null);
+  }
+  expect(seen).toEqual(Array(200).fill(true));
+  // Completions come in batches: fewer deliveries than probes.
+  expect(scopes).toBeGreaterThan(0);
+  expect(scopes).toBeLessThan(200);
 });
 
 it('HAKEEP_TCP_PROBE=socket selects net.Socket', () => {

@@ -98,4 +98,34 @@ describe('TimerHeap slices by time', () => {
     // 16 callbacks (80 ms) pass the 50 ms budget at the first clock look: 16 per wake-up.
     expect(perWake.filter((n) => n > 0)).toEqual([...Array(12).fill(16), 8]);
   });
+
+  it('batch(): completions delivered together read the clock once and re-arm once', async () => {
+    const fake = new FakeClock();
+    let reads = 0;
+    let arms = 0;
+    const clock = {
+      now: () => { reads++; return fake.now(); },
+      setTimeout: (fn: () => void, ms: number) => { arms++; return fake.setTimeout(fn, ms); },
+      clearTimeout: (t: unknown) => fake.clearTimeout(t as never),
+      random: () => 0.5,
+    };
+    const heap = new TimerHeap(clock as never);
+    const ran: number[] = [];
+    await fake.advance(100);
+    reads = 0;
+    arms = 0;
+    // Three completions each reschedule their check, earliest last (each would re-arm alone).
+    heap.batch(() => {
+      for (const d of [300, 200, 100]) heap.add(d, () => ran.push(fake.now()));
+      expect(heap.now()).toBe(100);
+    });
+    expect(reads).toBe(1);
+    expect(arms).toBe(1);
+    await fake.advance(300);
+    expect(ran).toEqual([200, 300, 400]);
+    // Inside a wake-up a batch uses the wake-up's time and leaves the arming to it.
+    heap.add(10, () => heap.batch(() => { heap.add(5, () => ran.push(fake.now())); }));
+    await fake.advance(20);
+    expect(ran).toEqual([200, 300, 400, 415]);
+  });
 });
