@@ -232,7 +232,9 @@ async function runOne(daemon, n, servers, type) {
   // CPU per check over several short windows, reported as the median: CPU accounting in a UML
   // guest is inflated whenever the host is busy, and the median shrugs off such spikes.
   const inIpvs0 = ipvsCount();
-  const th0 = pids().map(threadTicks);
+  const pids0 = pids();
+  const th0 = pids0.map(threadTicks);
+  const th0Of = (pid) => th0[pids0.indexOf(pid)] ?? {};
   const uStart = usage(pids());
   const cStart = await count();
   const wStart = performance.now();
@@ -247,9 +249,17 @@ async function runOne(daemon, n, servers, type) {
   }
   const uEnd = usage(pids());
   const inIpvs1 = ipvsCount();
+  // CPU seconds in the window per process of the tree (its threads' ticks; reaped children's CPU
+  // is in the totals above, not here): where the daemon's CPU goes.
+  const pidsAtEnd = pids();
+  const th1 = pidsAtEnd.map(threadTicks);
+  const cpuByProcess = pidsAtEnd.map((pid, i) => {
+    const before = th0Of(pid);
+    const ticks = Object.entries(th1[i]).reduce((a, [k, v]) => a + v - (before[k] ?? 0), 0);
+    return { pid, what: names.get(pid) ?? describe(pid), cpuSec: Math.round((ticks / HZ) * 100) / 100 };
+  });
   if (process.env.BENCH_DEBUG) {
-    const th1 = pids().map(threadTicks);
-    th1.forEach((m, i) => log(`${daemon} n=${n} pid ${pids()[i]} thread ticks in window: ${JSON.stringify(Object.fromEntries(Object.entries(m).map(([k, v]) => [k, v - (th0[i]?.[k] ?? 0)]).filter(([, v]) => v > 0)))}; cpu ${(uEnd.cpu - uStart.cpu).toFixed(2)} s incl. children`));
+    th1.forEach((m, i) => log(`${daemon} n=${n} pid ${pidsAtEnd[i]} thread ticks in window: ${JSON.stringify(Object.fromEntries(Object.entries(m).map(([k, v]) => [k, v - (th0Of(pidsAtEnd[i])[k] ?? 0)]).filter(([, v]) => v > 0)))}; cpu ${(uEnd.cpu - uStart.cpu).toFixed(2)} s incl. children`));
   }
   const windowSec = (performance.now() - wStart) / 1000;
   // Checks actually made (connections the servers accepted), not the nominal n per delay_loop:
@@ -286,6 +296,7 @@ async function runOne(daemon, n, servers, type) {
     daemon, type, n, startMs, firstRoundMs, cpuPer1000, cpuPer1000Windows: perWindow.map((x) => Math.round(x * 1000) / 1000), cpuSec: uEnd.cpu - uStart.cpu, windowSec, checksPerSec: Math.round(checksPerSec), nominalChecksPerSec: n / delayLoopFor(type, n), delayLoop: delayLoopFor(type, n),
     peakRssMiB: Math.round(hwm),
     peakPssMiB: Math.round(peakPss),
+    cpuByProcess,
     peakRssByProcess: [...peaks].map(([pid, mib]) => ({ pid, what: names.get(pid) ?? '?', peakMiB: Math.round(mib) })),
     // Real servers in IPVS at the start and end of the window: fewer than n means false failures.
     inIpvs: [inIpvs0, inIpvs1],

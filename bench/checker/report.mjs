@@ -52,6 +52,7 @@ for (const r of results) {
   const samples = r.removalMs.samples.map((s) => (s === null ? Infinity : s));
   const ok = samples.every((s) => s < targetOf(r));
   if (r.cpuPer1000Windows) console.log(`${r.daemon} ${typeOf(r)} n=${r.n}: CPU s / 1,000 checks per window ${r.cpuPer1000Windows.join(', ')} (median shown)`);
+  if (r.cpuByProcess) console.log(`${r.daemon} ${typeOf(r)} n=${r.n}: CPU s in the window by process ${r.cpuByProcess.map((p) => `${p.what} ${p.cpuSec}`).join(', ')}`);
   if (r.peakRssByProcess) console.log(`${r.daemon} ${typeOf(r)} n=${r.n}: peak RSS by process ${r.peakRssByProcess.map((p) => `${p.what} ${p.peakMiB}`).join(', ')} MiB`);
   if (samples.length === 0) {
     console.log(`${r.daemon} ${typeOf(r)} n=${r.n}: no servers killed (delay_loop ${dl(r)} s is too long to wait for removals)`);
