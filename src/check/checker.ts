@@ -56,6 +56,8 @@ export interface CheckerRuntime {
   resume(up: boolean): void;
   /** Event-driven checkers (FILE_CHECK) have no attempts: they report steps when their input changes. */
   watch?(emit: (step: CheckStep) => void): () => void;
+  /** The checker is gone (a reload retired it, or the engine stopped): let go of what it holds outside itself. */
+  dispose?(): void;
 }
 
 /** The state every polled checker keeps (keepalived's is_up, has_run, retry_it). */

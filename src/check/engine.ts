@@ -453,6 +453,7 @@ export class CheckEngine {
           c.abort = null;
           c.unwatch?.();
           c.unwatch = null;
+          c.rt.dispose?.();
         }
       }
     }
@@ -498,11 +499,15 @@ export class CheckEngine {
     c.abort = null;
     c.unwatch?.();
     c.unwatch = null;
+    c.rt.dispose?.();
   }
 
   /** What a reload to `next` would do (`hakeep plan`): the same lines reload() logs; nothing changes. */
   planReload(next: Config): string[] {
-    return this.prepareReload(next, true).lines;
+    const plan = this.prepareReload(next, true);
+    // The plan built the new checkers to compare them; they never run.
+    for (const c of plan.fresh) c.rt.dispose?.();
+    return plan.lines;
   }
 
   /**

@@ -121,6 +121,13 @@ export class TcpChecker implements CheckerRuntime {
     return `no answer within ${this.timeoutMs} ms`;
   }
 
+  dispose(): void {
+    this.abortBatched();
+    if (this.token >= 0) batchedTcp!.release(this.token);
+    this.token = -1;
+    this.tid = -1;
+  }
+
   result(outcome: Outcome, detail: string): CheckStep {
     return l4Step(TCP_WORDS, this.check, this.st, outcome, detail, this.name, this.logAll, this.steady);
   }

@@ -123,6 +123,10 @@ export interface BatchedTcp {
   /** Start a probe: its id for abort, or a negative libuv error code (then `cb` never runs). */
   connect(target: number, token: number): number;
   abort(id: number): void;
+  /** Drop a token's receiver (its checker is gone): a completion still in flight for it is ignored. */
+  release(token: number): void;
+  /** Tokens with a receiver (diagnosis, tests). */
+  live(): number;
   /** Wrap each delivery of completions (null: none), so its receivers can share one clock read. */
   setScope(scope: ((deliver: () => void) => void) | null): void;
 }
@@ -132,7 +136,13 @@ function loadBatched(): BatchedTcp | null {
   try {
     const a = native();
     if (typeof a.tcpBatch !== 'function' || typeof a.tcpTarget !== 'function' || typeof a.tcpConnectTarget !== 'function') return null;
-    const handlers: ((status: number) => void)[] = [];
+    // Tokens are never reused: a completion recorded in this loop turn but not yet handed over
+    // could otherwise reach the next owner of a released token. A released one costs its slot.
+    const handlers: (((status: number) => void) | undefined)[] = [];
+    let live = 0;
+    // Targets by address: a checker restarted by a reload gets its real server's target again
+    // (the addon keeps every target it parsed for the life of the process).
+    const targets = new Map<string, number>();
     let view = new Int32Array(0);
     let scope: ((deliver: () => void) => void) | null = null;
     let count = 0;
@@ -147,8 +157,25 @@ function loadBatched(): BatchedTcp | null {
     const connect = a.tcpConnectTarget.bind(a);
     const abort = a.tcpConnectAbort!.bind(a);
     return {
-      target: (t) => a.tcpTarget!(t.host, t.port, t.family, t.localAddress ?? null, t.localPort ?? 0),
-      token: (cb) => handlers.push(cb) - 1,
+      target: (t) => {
+        const key = `${t.host}|${t.port}|${t.family}|${t.localAddress ?? ''}|${t.localPort ?? 0}`;
+        let id = targets.get(key);
+        if (id === undefined) {
+          id = a.tcpTarget!(t.host, t.port, t.family, t.localAddress ?? null, t.localPort ?? 0);
+          if (id >= 0) targets.set(key, id);
+        }
+        return id;
+      },
+      token: (cb) => {
+        live++;
+        return handlers.push(cb) - 1;
+      },
+      release: (token) => {
+        if (handlers[token] === undefined) return;
+        handlers[token] = undefined;
+        live--;
+      },
+      live: () => live,
       connect,
       abort,
       setScope: (s) => { scope = s; },
