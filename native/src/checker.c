@@ -6,6 +6,13 @@
  * - setParentDeathSignal: prctl(PR_SET_PDEATHSIG), so a checker child whose event loop hangs
  *   still dies with the daemon (the IPC disconnect only reaches a loop that runs).
  *
+ * - tcpBatch / tcpTarget / tcpConnectTarget: the checker's probe. Its sockets bypass libuv: a
+ *   non-blocking socket registered in an epoll set of its own (which libuv watches with one
+ *   uv_poll_t) and closed on the first event, which takes it out of the set. A check costs
+ *   socket, connect, epoll_ctl and close (getsockopt only on an error), against six system calls
+ *   through uv_tcp_t (which also deletes from epoll and reads SO_ERROR) and keepalived's eight:
+ *   where system calls are dear (a UML guest) they are most of a check's cost.
+ *
  * A probe is identified to JS by a number (slot + generation), so starting one costs no JS
  * object beyond the callback the caller passes. Its callback runs through napi_make_callback
  * (microtasks and nextTick behave as for any Node callback); an exception it throws goes to
@@ -21,7 +28,9 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <unistd.h>
 #include <uv.h>
 
@@ -38,6 +47,7 @@ struct probe {
   int32_t token; /* batched probes: the caller's token, reported with the status */
   uint32_t slot;
   int finished; /* the callback ran or the probe was aborted: no more calls into JS */
+  int raw_fd;   /* a batched probe's socket (no uv handle: `tcp` unused); -1 otherwise */
 };
 
 /* A target registered once (tcpTarget): addresses parsed once, not per check. */
@@ -67,7 +77,15 @@ struct probe_env {
   napi_ref batch_cb;
   uv_check_t check;
   int check_started;
+  /* Batched probes' sockets: their own epoll set, watched by libuv as one descriptor. */
+  int epfd;
+  uv_poll_t epoll_watch;
+  int epoll_started;
+  uint32_t raw_inflight; /* the watch holds the loop open while probes are in flight */
 };
+
+static void epoll_ready(uv_poll_t *h, int status, int events);
+static void epoll_watch_closed(uv_handle_t *h);
 
 static void probe_env_maybe_done(struct probe_env *pe) {
   if (!pe->teardown || pe->open > 0) return;
@@ -128,7 +146,19 @@ static void probe_closed(uv_handle_t *h) {
   probe_env_maybe_done(pe);
 }
 
+static void raw_inflight_less(struct probe_env *pe) {
+  if (pe->raw_inflight > 0 && --pe->raw_inflight == 0 && pe->epoll_started) uv_unref((uv_handle_t *)&pe->epoll_watch);
+}
+
 static void probe_close(struct probe *p) {
+  if (p->raw_fd >= 0) {
+    /* Closing the descriptor also takes it out of the epoll set (nothing else holds it). */
+    close(p->raw_fd);
+    p->raw_fd = -1;
+    raw_inflight_less(p->pe);
+    free(p);
+    return;
+  }
   if (!uv_is_closing((uv_handle_t *)&p->tcp)) uv_close((uv_handle_t *)&p->tcp, probe_closed);
 }
 
@@ -172,15 +202,6 @@ static void probe_connected(uv_connect_t *req, int status) {
   if (p->finished) return; /* aborted: this is the UV_ECANCELED from uv_close */
   /* Close first: whatever the callback does, the socket does not outlive the probe. */
   probe_close(p);
-  if (p->cb == NULL) {
-    /* Batched: record it; the check handle hands the batch over after this loop turn's I/O. */
-    if (pe->nbatch == BATCH_PAIRS) batch_flush(pe);
-    pe->batch[2 * pe->nbatch] = p->token;
-    pe->batch[2 * pe->nbatch + 1] = status;
-    pe->nbatch++;
-    probe_finish(p);
-    return;
-  }
   if (napi_open_handle_scope(env, &scope) != napi_ok) {
     probe_finish(p);
     return;
@@ -208,6 +229,10 @@ static void probe_env_teardown(napi_async_cleanup_hook_handle handle, void *arg)
   if (pe->check_started) {
     pe->check_started = 0;
     uv_close((uv_handle_t *)&pe->check, check_closed);
+  }
+  if (pe->epoll_started) {
+    pe->epoll_started = 0;
+    uv_close((uv_handle_t *)&pe->epoll_watch, epoll_watch_closed);
   }
   for (uint32_t i = 0; i < pe->nslots; i++) {
     struct probe *p = pe->slots[i];
@@ -283,6 +308,7 @@ static napi_value tcp_connect(napi_env env, napi_callback_info info) {
   p = calloc(1, sizeof *p);
   if (p == NULL) return number(env, UV_ENOMEM);
   p->pe = pe;
+  p->raw_fd = -1;
   p->finished = 1; /* until it is in a slot with a callback */
   if ((err = uv_tcp_init(loop, &p->tcp)) != 0) {
     free(p);
@@ -352,6 +378,17 @@ static napi_value tcp_batch(napi_env env, napi_callback_info info) {
     uv_unref((uv_handle_t *)&pe->check);
     pe->check_started = 1;
     pe->open++;
+    if ((pe->epfd = epoll_create1(EPOLL_CLOEXEC)) < 0) return NULL;
+    if (uv_poll_init(loop, &pe->epoll_watch, pe->epfd) != 0) {
+      close(pe->epfd);
+      pe->epfd = -1;
+      return NULL;
+    }
+    pe->epoll_watch.data = pe;
+    pe->open++;
+    pe->epoll_started = 1;
+    uv_unref((uv_handle_t *)&pe->epoll_watch); /* held only while probes are in flight */
+    uv_poll_start(&pe->epoll_watch, UV_READABLE, epoll_ready);
   }
   if (pe->batch_cb != NULL) napi_delete_reference(env, pe->batch_cb);
   if (napi_create_reference(env, argv[0], 1, &pe->batch_cb) != napi_ok) return NULL;
@@ -400,51 +437,116 @@ static napi_value tcp_target(napi_env env, napi_callback_info info) {
   return number(env, pe->ntargets++);
 }
 
-/* tcpConnectTarget(targetId, token): like tcpConnect, reporting [token, status] through the
- * batch (tcpBatch). Returns the probe id for tcpConnectAbort, or a negative libuv error code
- * (then nothing is reported). */
+/* Record a batched completion; the check handle hands the batch to JS after this turn's I/O. */
+static void batch_push(struct probe_env *pe, int32_t token, int32_t status) {
+  if (pe->nbatch == BATCH_PAIRS) batch_flush(pe);
+  pe->batch[2 * pe->nbatch] = token;
+  pe->batch[2 * pe->nbatch + 1] = status;
+  pe->nbatch++;
+}
+
+/* The epoll set has events: each is a batched probe's connect finishing (EPOLLOUT: connected;
+ * EPOLLERR/EPOLLHUP: failed, SO_ERROR says why). The socket is closed at once. */
+static void epoll_ready(uv_poll_t *h, int status, int events) {
+  struct probe_env *pe = h->data;
+  struct epoll_event ev[256];
+  int n, i;
+  (void)events;
+  if (status < 0 || pe->teardown) return;
+  do {
+    n = epoll_wait(pe->epfd, ev, sizeof ev / sizeof ev[0], 0);
+    for (i = 0; i < n; i++) {
+      uint32_t slot = (uint32_t)ev[i].data.u64, gen = (uint32_t)(ev[i].data.u64 >> 32);
+      struct probe *p;
+      int32_t result = 0;
+      if (slot >= pe->nslots || pe->gens[slot] != gen || (p = pe->slots[slot]) == NULL || p->finished || p->raw_fd < 0) continue;
+      if (ev[i].events & (EPOLLERR | EPOLLHUP)) {
+        int err = 0;
+        socklen_t len = sizeof err;
+        if (getsockopt(p->raw_fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0) err = errno;
+        result = err != 0 ? -err : UV_ECONNRESET; /* -errno is libuv's code on Linux */
+      }
+      batch_push(pe, p->token, result);
+      probe_finish(p);
+      probe_close(p);
+    }
+  } while (n == (int)(sizeof ev / sizeof ev[0]));
+}
+
+static void epoll_watch_closed(uv_handle_t *h) {
+  struct probe_env *pe = h->data;
+  if (pe->epfd >= 0) close(pe->epfd);
+  pe->epfd = -1;
+  pe->open--;
+  probe_env_maybe_done(pe);
+}
+
+/* tcpConnectTarget(targetId, token): a connect to the target reported as [token, status] through
+ * the batch (tcpBatch): 0 once connected (the socket is closed by then), else a negative libuv
+ * error code. Returns the probe id for tcpConnectAbort, or a negative libuv error code when it
+ * failed at once (no socket, bind refused, network unreachable, refused on the spot): then
+ * nothing is reported. */
 static napi_value tcp_connect_target(napi_env env, napi_callback_info info) {
   size_t argc = 2;
   napi_value argv[2];
   struct probe_env *pe;
   int32_t tid, token;
   struct target *tg;
-  uv_loop_t *loop;
   struct probe *p;
+  struct epoll_event ev;
   uint32_t slot;
-  int err;
+  int fd, err, one = 1;
+  socklen_t alen;
   if (napi_get_cb_info(env, info, &argc, argv, NULL, (void **)&pe) != napi_ok) return NULL;
   if (argc < 2 || napi_get_value_int32(env, argv[0], &tid) != napi_ok || napi_get_value_int32(env, argv[1], &token) != napi_ok ||
       tid < 0 || (uint32_t)tid >= pe->ntargets || pe->batch == NULL) {
     napi_throw_type_error(env, NULL, "tcpConnectTarget(targetId, token) after tcpBatch()");
     return NULL;
   }
-  if (pe->teardown) return number(env, UV_ECANCELED);
+  if (pe->teardown || !pe->epoll_started) return number(env, UV_ECANCELED);
   tg = &pe->targets[tid];
-  if (napi_get_uv_event_loop(env, &loop) != napi_ok) return NULL;
+  fd = socket(tg->to.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) return number(env, -errno);
+  /* As uv_tcp_bind: SO_REUSEADDR, so a bind_port reused before TIME_WAIT ends still binds. */
+  if (tg->has_from) {
+    alen = tg->from.ss_family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
+    if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) != 0 || bind(fd, (const struct sockaddr *)&tg->from, alen) != 0) {
+      err = -errno;
+      close(fd);
+      return number(env, err);
+    }
+  }
+  alen = tg->to.ss_family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
+  if (connect(fd, (const struct sockaddr *)&tg->to, alen) != 0 && errno != EINPROGRESS && errno != EINTR) {
+    err = -errno;
+    close(fd);
+    return number(env, err);
+  }
+  /* Connected at once (or in progress): the set reports it either way. */
   p = calloc(1, sizeof *p);
-  if (p == NULL) return number(env, UV_ENOMEM);
+  if (p == NULL) {
+    close(fd);
+    return number(env, UV_ENOMEM);
+  }
   p->pe = pe;
   p->token = token;
+  p->raw_fd = fd;
   p->finished = 1;
-  if ((err = uv_tcp_init(loop, &p->tcp)) != 0) {
-    free(p);
-    return number(env, err);
-  }
-  p->tcp.data = p;
-  p->req.data = p;
-  pe->open++;
-  if (tg->has_from) err = uv_tcp_bind(&p->tcp, (const struct sockaddr *)&tg->from, 0);
-  if (err == 0) err = uv_tcp_connect(&p->req, &p->tcp, (const struct sockaddr *)&tg->to, probe_connected);
-  if (err != 0) {
-    probe_close(p);
-    return number(env, err);
-  }
+  if (pe->raw_inflight++ == 0) uv_ref((uv_handle_t *)&pe->epoll_watch);
   if ((err = slot_take(pe, p, &slot)) != 0) {
     probe_close(p);
     return number(env, err);
   }
   p->slot = slot;
+  memset(&ev, 0, sizeof ev);
+  ev.events = EPOLLOUT;
+  ev.data.u64 = ((uint64_t)pe->gens[slot] << 32) | slot;
+  if (epoll_ctl(pe->epfd, EPOLL_CTL_ADD, fd, &ev) != 0) {
+    err = -errno;
+    slot_release(pe, slot);
+    probe_close(p);
+    return number(env, err);
+  }
   p->finished = 0;
   return number(env, probe_id(pe, slot));
 }
@@ -474,6 +576,7 @@ int hk_checker_register(napi_env env, napi_value exports) {
   napi_value name, res;
   if (pe == NULL) return ENOMEM;
   pe->env = env;
+  pe->epfd = -1;
   if (napi_create_string_utf8(env, "hakeep:tcpConnect", NAPI_AUTO_LENGTH, &name) != napi_ok ||
       napi_create_object(env, &res) != napi_ok || napi_async_init(env, res, name, &pe->actx) != napi_ok) {
     free(pe);
