@@ -378,10 +378,15 @@ static napi_value tcp_batch(napi_env env, napi_callback_info info) {
     uv_unref((uv_handle_t *)&pe->check);
     pe->check_started = 1;
     pe->open++;
-    if ((pe->epfd = epoll_create1(EPOLL_CLOEXEC)) < 0) return NULL;
+    /* Thrown, so tcp-probe.ts falls back to one probe per call rather than failing every check. */
+    if ((pe->epfd = epoll_create1(EPOLL_CLOEXEC)) < 0) {
+      napi_throw_error(env, "EEPOLL", "tcpBatch: epoll_create1 failed");
+      return NULL;
+    }
     if (uv_poll_init(loop, &pe->epoll_watch, pe->epfd) != 0) {
       close(pe->epfd);
       pe->epfd = -1;
+      napi_throw_error(env, "EEPOLL", "tcpBatch: cannot watch its epoll set");
       return NULL;
     }
     pe->epoll_watch.data = pe;
