@@ -448,13 +448,7 @@ export class CheckEngine {
     this.heap.clear();
     for (const v of this.vss) {
       for (const r of v.rs) {
-        for (const c of r.checkers) {
-          c.abort?.();
-          c.abort = null;
-          c.unwatch?.();
-          c.unwatch = null;
-          c.rt.dispose?.();
-        }
+        for (const c of r.checkers) this.retire(c);
       }
     }
     for (const v of this.vss) {

@@ -1,53 +1,16 @@
 // The real probes (the addon's libuv probe and net.Socket) against real sockets on loopback, and
 // a connect timeout on a blackholed route inside a network namespace created here.
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
-import { connect, createServer } from 'node:net';
-import type { AddressInfo, Server } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { batchedTcp, nativeProbe, probeWithTimeout, socketProbe, tcpProbe, tcpProbeKind } from '../../src/check/tcp-probe.js';
 import type { Probe, ProbeTarget } from '../../src/check/tcp-probe.js';
 import { ROOT, compileChecker } from './check-build.js';
 import type { CheckerBuild } from './check-build.js';
+import { closeServers, fdsLeftByWorkers, hangingPort, listen, openFds, servers } from './tcp-test-servers.js';
 
-const servers: Server[] = [];
-afterEach(() => {
-  for (const s of servers.splice(0)) s.close();
-});
-
-function listen(host = '127.0.0.1'): Promise<{ port: number; peers: { address: string; port: number }[] }> {
-  const peers: { address: string; port: number }[] = [];
-  const srv = createServer((c) => {
-    peers.push({ address: c.remoteAddress ?? '', port: c.remotePort ?? 0 });
-    c.destroy();
-  });
-  servers.push(srv);
-  return new Promise((resolve, reject) => {
-    srv.once('error', reject);
-    srv.listen({ port: 0, host, backlog: 4096 }, () => resolve({ port: (srv.address() as AddressInfo).port, peers }));
-  });
-}
-
-/** A listener whose accept queue is full (a child node blocked in Atomics.wait, backlog 1): the
- * kernel drops further SYNs, so a connect hangs until it is aborted or times out. */
-async function hangingPort(): Promise<{ port: number; close(): void }> {
-  const child = spawn(process.execPath, ['-e',
-    "const s=require('net').createServer().listen({port:0,host:'127.0.0.1',backlog:1},()=>{" +
-    "console.log(s.address().port);Atomics.wait(new Int32Array(new SharedArrayBuffer(4)),0,0,20000)})"], { stdio: ['ignore', 'pipe', 'inherit'] });
-  const port = await new Promise<number>((resolve) => child.stdout!.once('data', (d: Buffer) => resolve(Number(d.toString().trim()))));
-  const fillers = Array.from({ length: 6 }, () => connect({ host: '127.0.0.1', port }).on('error', () => undefined));
-  await new Promise((r) => setTimeout(r, 100));
-  return {
-    port,
-    close() {
-      for (const f of fillers) f.destroy();
-      child.kill('SIGKILL');
-    },
-  };
-}
-
-const openFds = (): number => readdirSync('/proc/self/fd').length;
+afterEach(closeServers);
 
 it('uses the addon probe here, and no Node.js internals anywhere in the checker', () => {
   expect(nativeProbe).not.toBeNull();
@@ -186,30 +149,9 @@ describe.each(impls)('TCP probe (%s)', (_name, impl) => {
 it('native: a worker thread that exits with probes in flight closes them (no abort, no leak)', async () => {
   const hang = await hangingPort();
   try {
-    const addon = join(ROOT, 'native/build/Release/hakeep_native.node');
     // Five workers one after the other, each terminated with 50 connects hanging in the handshake.
-    // Loading the addon alone costs a worker a few descriptors (its packet and netlink sockets):
-    // the same run without probes is the baseline.
-    const run = (probes: number): number => {
-      const script = `
-        const { Worker } = require('node:worker_threads');
-        const { readdirSync } = require('node:fs');
-        const before = readdirSync('/proc/self/fd').length;
-        const code = "const { workerData: d, parentPort } = require('node:worker_threads'); const a = require(d.addon);" +
-          " for (let i = 0; i < d.probes; i++) a.tcpConnect('127.0.0.1', d.port, 4, null, 0, () => {}); parentPort.postMessage('started')";
-        const workerData = { addon: ${JSON.stringify(addon)}, port: ${hang.port}, probes: ${probes} };
-        let rounds = 0;
-        const once = () => {
-          const w = new Worker(code, { eval: true, workerData });
-          w.on('message', () => w.terminate());
-          w.on('exit', () => { if (++rounds < 5) once(); else setTimeout(() => console.log(readdirSync('/proc/self/fd').length - before), 100); });
-        };
-        once();`;
-      const r = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8', timeout: 20_000 });
-      expect(r.status, r.stderr).toBe(0);
-      return Number(r.stdout.trim());
-    };
-    expect(run(50)).toBe(run(0));
+    const start = 'for (let i = 0; i < d.probes; i++) a.tcpConnect("127.0.0.1", d.port, 4, null, 0, () => {})';
+    expect(fdsLeftByWorkers(start, hang.port, 50)).toBe(fdsLeftByWorkers(start, hang.port, 0));
   } finally {
     hang.close();
   }
